@@ -1,0 +1,36 @@
+"""Routing keys on the topic exchange. One function decides them, so publishers and
+subscribers can never disagree."""
+
+from beacon_contracts.events import Envelope
+
+EXCHANGE = "beacon.events"
+
+_BY_TYPE = {
+    "JobStarted": "job.started",
+    "JobProgress": "job.progress",
+    "JobCompleted": "job.completed",
+    "DocumentIngested": "document.ingested",
+    "ReviewRequired": "review.required",
+    "ReviewResolved": "review.resolved",
+    "QueryFrame": "query.frame",
+}
+
+
+def routing_key(envelope: Envelope) -> str:
+    """`job.requested.<kind>` for commands, a fixed key per event type otherwise."""
+    if envelope.type == "JobRequested":
+        return f"job.requested.{envelope.payload['kind']}"
+    return _BY_TYPE[envelope.type]
+
+
+def job_requested(kind: str) -> str:
+    return f"job.requested.{kind}"
+
+
+JOB_STARTED = _BY_TYPE["JobStarted"]
+JOB_PROGRESS = _BY_TYPE["JobProgress"]
+JOB_COMPLETED = _BY_TYPE["JobCompleted"]
+DOCUMENT_INGESTED = _BY_TYPE["DocumentIngested"]
+REVIEW_REQUIRED = _BY_TYPE["ReviewRequired"]
+REVIEW_RESOLVED = _BY_TYPE["ReviewResolved"]
+QUERY_FRAME = _BY_TYPE["QueryFrame"]

@@ -1,0 +1,135 @@
+"""In-process twin of the RabbitMQ bus, used by embedded mode and fast tests.
+
+It keeps the same promises as the broker within one process: every matching consumer gets
+its own copy, a failing handler is retried with back-off, and exhausted messages are kept
+as dead letters. It is not durable across process restarts; embedded mode is one process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from beacon_contracts.events import Envelope
+from beacon_contracts.routing import routing_key
+from beacon_runtime.bus.port import EventBus, Handler, Reject, RetryPolicy, topic_matches
+from beacon_runtime.logs import get_logger
+
+log = get_logger(__name__)
+
+
+@dataclass
+class _Subscription:
+    consumer: str
+    patterns: tuple[str, ...]
+    handler: Handler
+    concurrency: int
+    queue: asyncio.Queue[tuple[Envelope, int]] = field(default_factory=asyncio.Queue)
+    workers: list[asyncio.Task] = field(default_factory=list)
+
+
+class InMemoryBus(EventBus):
+    def __init__(self, retry: RetryPolicy | None = None) -> None:
+        self._retry = retry or RetryPolicy()
+        self._subscriptions: list[_Subscription] = []
+        self._dead: dict[str, list[Envelope]] = defaultdict(list)
+        self._pending = 0  # messages queued, in flight or waiting for a retry
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._running = False
+
+    def subscribe(
+        self, consumer: str, patterns: Sequence[str], handler: Handler, *, concurrency: int = 1
+    ) -> None:
+        if self._running:
+            raise RuntimeError("subscribe before start()")
+        self._subscriptions.append(_Subscription(consumer, tuple(patterns), handler, concurrency))
+
+    async def publish(self, envelope: Envelope) -> None:
+        key = routing_key(envelope)
+        for sub in self._subscriptions:
+            if any(topic_matches(p, key) for p in sub.patterns):
+                self._enqueue(sub, envelope, attempt=1)
+
+    async def start(self) -> None:
+        self._running = True
+        for sub in self._subscriptions:
+            sub.workers = [
+                asyncio.create_task(self._work(sub), name=f"bus:{sub.consumer}:{i}")
+                for i in range(sub.concurrency)
+            ]
+
+    async def stop(self) -> None:
+        self._running = False
+        for sub in self._subscriptions:
+            for task in sub.workers:
+                task.cancel()
+            await asyncio.gather(*sub.workers, return_exceptions=True)
+            sub.workers = []
+
+    async def dead_letters(self, consumer: str) -> list[Envelope]:
+        return list(self._dead[consumer])
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Wait until every published message was handled or dead-lettered (tests, shutdown)."""
+        await asyncio.wait_for(self._idle.wait(), timeout)
+
+    def _enqueue(self, sub: _Subscription, envelope: Envelope, attempt: int) -> None:
+        self._pending += 1
+        self._idle.clear()
+        sub.queue.put_nowait((envelope, attempt))
+
+    def _settle(self) -> None:
+        self._pending -= 1
+        if self._pending == 0:
+            self._idle.set()
+
+    async def _work(self, sub: _Subscription) -> None:
+        while True:
+            envelope, attempt = await sub.queue.get()
+            try:
+                await sub.handler(envelope)
+            except asyncio.CancelledError:
+                # Shutdown mid-handler: the message was not acknowledged, as with a broker.
+                self._settle()
+                raise
+            except Reject as exc:
+                self._dead_letter(sub, envelope, attempt, exc)
+            except Exception as exc:  # noqa: BLE001 - any handler failure means retry
+                if attempt >= self._retry.max_attempts:
+                    self._dead_letter(sub, envelope, attempt, exc)
+                else:
+                    delay = self._retry.delay_before(attempt + 1)
+                    log.warning(
+                        "bus.retry",
+                        consumer=sub.consumer,
+                        event_type=envelope.type,
+                        attempt=attempt,
+                        delay_s=delay,
+                        error=repr(exc),
+                    )
+                    self._pending += 1  # the scheduled redelivery
+                    asyncio.get_running_loop().call_later(
+                        delay, self._redeliver, sub, envelope, attempt + 1
+                    )
+            self._settle()
+
+    def _redeliver(self, sub: _Subscription, envelope: Envelope, attempt: int) -> None:
+        self._pending -= 1
+        if self._running:
+            self._enqueue(sub, envelope, attempt)
+        elif self._pending == 0:
+            self._idle.set()
+
+    def _dead_letter(self, sub: _Subscription, envelope: Envelope, attempt: int, exc: Exception) -> None:
+        log.error(
+            "bus.dead_letter",
+            consumer=sub.consumer,
+            event_type=envelope.type,
+            event_id=str(envelope.event_id),
+            attempts=attempt,
+            error=repr(exc),
+        )
+        self._dead[sub.consumer].append(envelope)

@@ -1,0 +1,57 @@
+"""Pick each port's adapter from settings: a URL selects the real adapter, none the twin.
+
+Real adapters are imported only when selected, so embedded mode never loads broker clients.
+"""
+
+from __future__ import annotations
+
+from beacon_runtime.bus.port import EventBus, RetryPolicy
+from beacon_runtime.jobs.port import JobStore
+from beacon_runtime.llm.port import ChatModel
+from beacon_runtime.settings import ServiceSettings
+
+
+def retry_policy(settings: ServiceSettings) -> RetryPolicy:
+    return RetryPolicy(
+        max_attempts=settings.bus_max_attempts,
+        base_delay_s=settings.bus_retry_base_delay_s,
+        max_delay_s=settings.bus_retry_max_delay_s,
+    )
+
+
+def build_bus(settings: ServiceSettings) -> EventBus:
+    if settings.amqp_url:
+        from beacon_runtime.bus.rabbit import RabbitBus
+
+        return RabbitBus(
+            settings.amqp_url, retry=retry_policy(settings), prefetch=settings.bus_prefetch
+        )
+    from beacon_runtime.bus.memory import InMemoryBus
+
+    return InMemoryBus(retry=retry_policy(settings))
+
+
+def build_job_store(settings: ServiceSettings) -> JobStore:
+    if settings.redis_url:
+        from beacon_runtime.jobs.redis import RedisJobStore
+
+        return RedisJobStore(settings.redis_url, ttl_s=settings.job_ttl_s)
+    from beacon_runtime.jobs.memory import InMemoryJobStore
+
+    return InMemoryJobStore(ttl_s=settings.job_ttl_s)
+
+
+def build_chat_model(settings: ServiceSettings, offline: ChatModel) -> ChatModel:
+    """The OpenAI-compatible adapter when OPENAI_BASE_URL is set, else the service's offline
+    model (each service brings its own: a drafter for reports, an extractor for answers)."""
+    if settings.openai_base_url:
+        from beacon_runtime.llm.openai_compat import OpenAIChatModel
+
+        return OpenAIChatModel(
+            base_url=settings.openai_base_url,
+            api_key=settings.openai_api_key.get_secret_value(),
+            model=settings.openai_model,
+            timeout_s=settings.llm_timeout_s,
+            max_retries=settings.llm_max_retries,
+        )
+    return offline

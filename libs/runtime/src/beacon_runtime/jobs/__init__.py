@@ -1,0 +1,3 @@
+from beacon_runtime.jobs.port import JobStore
+
+__all__ = ["JobStore"]

@@ -1,0 +1,50 @@
+"""structlog JSON logs with request_id, job_id and trace_id bound through contextvars."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import structlog
+from opentelemetry import trace
+
+
+def _add_trace_id(_, __, event_dict):
+    span = trace.get_current_span().get_span_context()
+    if span.is_valid:
+        event_dict.setdefault("trace_id", format(span.trace_id, "032x"))
+    return event_dict
+
+
+def configure_logging(service: str, level: str = "INFO", json: bool = True) -> None:
+    shared = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _add_trace_id,
+    ]
+    renderer = (
+        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[*shared, structlog.processors.format_exc_info, renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stdout),
+        cache_logger_on_first_use=False,
+    )
+    structlog.contextvars.bind_contextvars(service=service)
+    # Route library logs (uvicorn, aio-pika) through the same renderer.
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+            foreign_pre_chain=shared,
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+
+
+def get_logger(name: str | None = None):
+    return structlog.get_logger(name)

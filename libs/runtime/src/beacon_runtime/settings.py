@@ -1,0 +1,42 @@
+"""Settings shared by every service. Built once in a composition root, never at import."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Environment variables are the field names in upper case (AMQP_URL, REDIS_URL, ...).
+
+    A URL left unset selects the embedded twin of that port.
+    """
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    service_name: str = "beacon"
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    amqp_url: str | None = None
+    redis_url: str | None = None
+    database_url: str | None = None
+    qdrant_url: str | None = None
+
+    openai_base_url: str | None = None
+    openai_api_key: SecretStr = SecretStr("not-needed")
+    openai_model: str = "gpt-4o-mini"
+    llm_timeout_s: float = Field(default=60.0, gt=0)
+    llm_max_retries: int = Field(default=2, ge=0)
+
+    bus_max_attempts: int = Field(default=5, ge=1)
+    bus_retry_base_delay_s: float = Field(default=0.5, ge=0)
+    bus_retry_max_delay_s: float = Field(default=30.0, ge=0)
+    bus_prefetch: int = Field(default=8, ge=1)
+
+    job_ttl_s: int = Field(default=24 * 3600, gt=0)
+
+    @property
+    def embedded(self) -> bool:
+        """True when no broker is configured: every service shares one process and bus."""
+        return self.amqp_url is None

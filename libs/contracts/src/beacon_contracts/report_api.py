@@ -16,7 +16,8 @@ _ID = Field(min_length=1, max_length=200)
 
 
 class GenerateRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # Unknown fields are ignored: older frontends still send e.g. a request_id.
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
     type: ReportType
     customer_id: str = _ID

@@ -1,0 +1,31 @@
+# Two commands: `make dev` runs the whole system in one process, `make test` runs every test.
+SHELL := /bin/bash
+UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+PORT ?= 8000
+export PORT
+
+.PHONY: dev test test-unit test-integration test-e2e uv sync bench
+
+uv:
+	@command -v $(UV) >/dev/null 2>&1 || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
+
+sync: uv
+	@$(UV) sync --frozen --quiet
+
+dev: sync
+	$(UV) run --frozen python -m beacon_embedded.main
+
+test: sync
+	$(UV) run --frozen pytest
+
+test-unit: sync
+	$(UV) run --frozen pytest tests/unit tests/contract -m "not integration"
+
+test-integration: sync
+	$(UV) run --frozen pytest -m integration
+
+test-e2e: sync
+	$(UV) run --frozen pytest tests/e2e
+
+bench: sync
+	$(UV) run --frozen python bench/run.py

@@ -1,0 +1,40 @@
+"""The public FastAPI app: both contracts, docs, health."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from beacon_gateway.api.errors import install_error_handlers
+from beacon_gateway.api.health import Check, build_health_router
+from beacon_gateway.api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from beacon_gateway.api.report import ReportDeps, build_report_router, precheck_report_request
+from beacon_gateway.settings import GatewaySettings
+
+
+def create_app(settings: GatewaySettings, *, report: ReportDeps, checks: dict[str, Check]) -> FastAPI:
+    app = FastAPI(
+        title="Beacon API",
+        version="0.1.0",
+        description=(
+            "Report-section API (`/generate`, `/refine`, `/status/{job_id}`) and the research "
+            "API under `/api/v1`."
+        ),
+    )
+    app.state.report = report
+    install_error_handlers(app, report_precheck=precheck_report_request)
+    app.include_router(build_report_router())
+    app.include_router(build_health_router(checks))
+    # Added last = outermost: request id first, so even a 413 carries X-Request-ID.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if settings.cors_origin_list():
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origin_list(),
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["X-Request-ID", "X-RateLimit-Limit", "X-RateLimit-Remaining",
+                            "X-RateLimit-Reset", "Retry-After"],
+        )
+    app.add_middleware(RequestIdMiddleware)
+    return app

@@ -1,0 +1,169 @@
+"""The two error contracts served side by side.
+
+Report API (contract 000): `{"status": "error", "message", "data": {"error_code", "path",
+"details"?}}`. Research API under /api/v1 (contract 003): `{"error": {"code", "message",
+"details": [{"field", "message"}]}, "request_id"}`. Which one applies depends on the path
+only, so every error, including 404, 405 and malformed JSON, is in the right shape.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from beacon_runtime.errors import DependencyUnavailable
+from beacon_runtime.logs import get_logger
+
+log = get_logger(__name__)
+
+RESEARCH_PREFIX = "/api/v1"
+
+# Research-API codes by HTTP status, as the contract's table gives them.
+_RESEARCH_CODES = {
+    400: "VALIDATION_ERROR",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "PAYLOAD_TOO_LARGE",
+    429: "RATE_LIMITED",
+    500: "INTERNAL_ERROR",
+    503: "SERVICE_UNAVAILABLE",
+}
+_REPORT_CODES = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "PAYLOAD_TOO_LARGE",
+    422: "VALIDATION_ERROR",
+    500: "INTERNAL_ERROR",
+    503: "SERVICE_UNAVAILABLE",
+}
+
+
+class ApiError(Exception):
+    """Raise anywhere in a request: rendered in the format of the path's contract."""
+
+    def __init__(
+        self,
+        status_code: int,
+        code: str,
+        message: str,
+        details: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.code = code
+        self.message = message
+        self.details = details
+        self.headers = headers
+
+
+def _is_research(path: str) -> bool:
+    return path == RESEARCH_PREFIX or path.startswith(RESEARCH_PREFIX + "/")
+
+
+def error_response(
+    scope_or_request: Any,
+    status_code: int,
+    code: str,
+    message: str,
+    details: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    scope = scope_or_request.scope if isinstance(scope_or_request, Request) else scope_or_request
+    path = scope.get("path", "")
+    if _is_research(path):
+        body: dict[str, Any] = {
+            "error": {"code": code, "message": message, "details": details or []},
+            "request_id": scope.get("state", {}).get("request_id"),
+        }
+    else:
+        data: dict[str, Any] = {"error_code": code, "path": path}
+        if details is not None:
+            data["details"] = details
+        body = {"status": "error", "message": message, "data": data}
+    return JSONResponse(body, status_code=status_code, headers=headers)
+
+
+def _plain_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Pydantic's error list made JSON-safe (ctx may hold exception objects)."""
+    plain = []
+    for error in errors:
+        item = {k: v for k, v in error.items() if k not in ("ctx", "url", "input")}
+        if "ctx" in error:
+            item["ctx"] = {k: str(v) for k, v in error["ctx"].items()}
+        plain.append(item)
+    return plain
+
+
+def _field_details(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    details = []
+    for error in errors:
+        loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
+        details.append({"field": ".".join(loc) or "body", "message": error.get("msg", "invalid")})
+    return details
+
+
+def install_error_handlers(app: FastAPI, report_precheck=None) -> None:
+    """`report_precheck(request)` re-applies the report API's header checks, so a request
+    that is both unauthenticated and malformed gets 401, as it would with a valid body."""
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError):
+        return error_response(request, exc.status_code, exc.code, exc.message, exc.details, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError):
+        errors = list(exc.errors())
+        if _is_research(request.url.path):
+            return error_response(
+                request, 400, "VALIDATION_ERROR", "Invalid request parameters", _field_details(errors)
+            )
+        if report_precheck is not None:
+            try:
+                report_precheck(request)
+            except ApiError as precheck:
+                return await _api_error(request, precheck)
+        if any(error.get("type") == "json_invalid" for error in errors):
+            return error_response(
+                request, 400, "BAD_REQUEST", "Request body is not valid JSON", _plain_errors(errors)
+            )
+        return error_response(
+            request, 422, "VALIDATION_ERROR", "Request validation failed", _plain_errors(errors)
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        codes = _RESEARCH_CODES if _is_research(request.url.path) else _REPORT_CODES
+        code = codes.get(exc.status_code, "ERROR")
+        message = exc.detail if isinstance(exc.detail, str) else code
+        if exc.status_code == 404 and message == "Not Found":
+            message = f"No route for {request.method} {request.url.path}"
+        return error_response(request, exc.status_code, code, message, headers=exc.headers)
+
+    from beacon_gateway.api.middleware import BodyTooLarge
+
+    @app.exception_handler(BodyTooLarge)
+    async def _too_large(request: Request, exc: BodyTooLarge):
+        return error_response(request, 413, "PAYLOAD_TOO_LARGE", "Request body is too large")
+
+    @app.exception_handler(DependencyUnavailable)
+    async def _unavailable(request: Request, exc: DependencyUnavailable):
+        log.error("dependency.unavailable", error=str(exc))
+        return error_response(
+            request, 503, "SERVICE_UNAVAILABLE", "A backing service is temporarily unavailable",
+            headers={"Retry-After": "5"},
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception):
+        log.exception("request.unhandled_error")
+        return error_response(request, 500, "INTERNAL_ERROR", "Internal server error")

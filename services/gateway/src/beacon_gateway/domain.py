@@ -1,0 +1,57 @@
+"""Pure gateway logic: who owns a job, when two requests are the same, how a job reads."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from typing import Any
+
+from beacon_contracts.jobs import JobRecord, JobStatus
+from beacon_contracts.report_api import ApiEnvelope, GenerateRequest, RefineRequest
+
+
+def owner_of_api_key(api_key: str) -> str:
+    """Jobs are tagged with a hash of the key, so no store ever holds a usable key."""
+    return "key:" + hashlib.sha256(api_key.encode()).hexdigest()[:32]
+
+
+class ApiKeyVerifier:
+    """Checks report-API keys in constant time against their SHA-256 digests."""
+
+    def __init__(self, keys: list[str]) -> None:
+        self._digests = [hashlib.sha256(key.encode()).digest() for key in keys]
+
+    def is_valid(self, presented: str | None) -> bool:
+        if not presented:
+            return False
+        digest = hashlib.sha256(presented.encode()).digest()
+        # Compare against every key so the time taken says nothing about which one matched.
+        matches = [hmac.compare_digest(digest, known) for known in self._digests]
+        return any(matches)
+
+
+def request_fingerprint(
+    owner: str, session_id: str, request: GenerateRequest | RefineRequest
+) -> str:
+    """Identical requests (same owner, session and body) share one in-flight job."""
+    body: dict[str, Any] = request.model_dump(mode="json")
+    canonical = json.dumps([owner, session_id, body], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def status_envelope(job: JobRecord) -> ApiEnvelope:
+    """GET /status/{job_id} as the frontend contract shows it for each state."""
+    data: dict[str, Any] = {"job_id": job.job_id, "status": job.status.value}
+    if job.status is JobStatus.COMPLETED:
+        data["result"] = job.result or {}
+        return ApiEnvelope(status="ready", message="Job completed", data=data)
+    if job.status is JobStatus.FAILED:
+        error = job.error
+        data["error"] = (
+            error.model_dump()
+            if error
+            else {"error_code": "INTERNAL_ERROR", "message": "Job failed"}
+        )
+        return ApiEnvelope(status="error", message="Job failed", data=data)
+    return ApiEnvelope(status="processing", message="Job processing", data=data)

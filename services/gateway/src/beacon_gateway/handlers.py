@@ -1,0 +1,34 @@
+"""Apply workers' job events to the job store. The gateway is its only writer."""
+
+from __future__ import annotations
+
+from beacon_contracts.events import Envelope, JobCompleted, JobStarted
+from beacon_contracts.jobs import JobStatus
+from beacon_runtime.bus.port import Reject
+from beacon_runtime.jobs.port import JobStore
+from beacon_runtime.logs import get_logger
+
+log = get_logger(__name__)
+
+
+async def apply_job_event(envelope: Envelope, *, jobs: JobStore) -> None:
+    try:
+        event = envelope.parse()
+    except ValueError as exc:
+        raise Reject(f"unreadable job event: {exc}") from exc
+    if isinstance(event, JobStarted):
+        job, changed = await jobs.transition(event.job_id, JobStatus.PROCESSING)
+    elif isinstance(event, JobCompleted):
+        status = JobStatus.COMPLETED if event.outcome == "completed" else JobStatus.FAILED
+        job, changed = await jobs.transition(
+            event.job_id, status, result=event.result, error=event.error
+        )
+    else:
+        return
+    log.info(
+        "job.event_applied",
+        job_id=getattr(event, "job_id", None),
+        event_type=envelope.type,
+        applied=changed,
+        known=job is not None,
+    )

@@ -78,6 +78,16 @@ class JobCompleted(Payload):
     error: JobError | None = None
 
 
+class JobCancelled(Payload):
+    """The requester no longer needs the result (e.g. the SSE client went away)."""
+
+    EVENT_TYPE: ClassVar[str] = "JobCancelled"
+
+    job_id: str
+    kind: JobKind
+    reason: str
+
+
 class DocumentIngested(Payload):
     EVENT_TYPE: ClassVar[str] = "DocumentIngested"
 
@@ -130,6 +140,7 @@ PAYLOAD_TYPES: dict[str, type[Payload]] = {
         JobStarted,
         JobProgress,
         JobCompleted,
+        JobCancelled,
         DocumentIngested,
         ReviewRequired,
         ReviewResolved,

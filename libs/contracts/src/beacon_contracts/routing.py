@@ -9,6 +9,7 @@ _BY_TYPE = {
     "JobStarted": "job.started",
     "JobProgress": "job.progress",
     "JobCompleted": "job.completed",
+    "JobCancelled": "job.cancelled",
     "DocumentIngested": "document.ingested",
     "ReviewRequired": "review.required",
     "ReviewResolved": "review.resolved",
@@ -30,6 +31,7 @@ def job_requested(kind: str) -> str:
 JOB_STARTED = _BY_TYPE["JobStarted"]
 JOB_PROGRESS = _BY_TYPE["JobProgress"]
 JOB_COMPLETED = _BY_TYPE["JobCompleted"]
+JOB_CANCELLED = _BY_TYPE["JobCancelled"]
 DOCUMENT_INGESTED = _BY_TYPE["DocumentIngested"]
 REVIEW_REQUIRED = _BY_TYPE["ReviewRequired"]
 REVIEW_RESOLVED = _BY_TYPE["ReviewResolved"]

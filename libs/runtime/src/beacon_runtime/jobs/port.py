@@ -7,6 +7,14 @@ from typing import Any
 
 from beacon_contracts.events import JobError
 from beacon_contracts.jobs import JobRecord, JobStatus
+from beacon_runtime.errors import DependencyUnavailable
+
+
+class JobStoreUnavailable(DependencyUnavailable):
+    """The job store's backend cannot be reached (connection refused, timeout, ...).
+
+    Adapters raise this instead of their client library's errors; being a
+    DependencyUnavailable, the gateway answers 503 without knowing the backend."""
 
 
 class JobStore(ABC):

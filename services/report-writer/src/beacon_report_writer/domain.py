@@ -1,0 +1,321 @@
+"""What each report section is for, and how a section's markdown is shaped. Pure: no I/O.
+
+The guidance feeds both the prompt a language model reads and the offline drafter, so the
+two kinds of draft cover the same ground.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from beacon_contracts.sections import SECTIONS, ReportType, canonical_section
+
+
+class ErrorCode(StrEnum):
+    """`error_code` of a failed JobCompleted; the gateway passes it on to the frontend."""
+
+    LLM_TIMEOUT = "LLM_TIMEOUT"
+    LLM_ERROR = "LLM_ERROR"
+    INVALID_INPUT = "INVALID_INPUT"
+    INTERNAL_ERROR = "INTERNAL_ERROR"
+
+
+@dataclass(frozen=True)
+class SectionGuide:
+    purpose: str
+    covers: tuple[str, ...]
+
+
+REPORT_NAMES: dict[ReportType, str] = {
+    ReportType.FEASIBILITY_REPORT: "feasibility report",
+    ReportType.TECHNICAL_SCOPE: "technical scope",
+    ReportType.COMMERCIAL_PROPOSAL: "commercial proposal",
+}
+
+_G = SectionGuide
+
+# Sections whose meaning is the same in every report type that has them.
+_SHARED: dict[str, SectionGuide] = {
+    "Proposed Solution": _G(
+        "Describe the solution we propose and why it fits the customer's needs.",
+        (
+            "Solution outline",
+            "How it meets the key requirements",
+            "Main components",
+            "What is out of scope",
+        ),
+    ),
+    "Implementation Timeline": _G(
+        "Lay out the phases, milestones and duration of the delivery.",
+        (
+            "Phases and milestones",
+            "Estimated duration",
+            "Critical path and dependencies",
+            "Go-live and hand-over",
+        ),
+    ),
+}
+
+_BY_TYPE: dict[ReportType, dict[str, SectionGuide]] = {
+    ReportType.FEASIBILITY_REPORT: {
+        "Executive Summary": _G(
+            "Give decision makers the verdict on feasibility in one page.",
+            (
+                "The opportunity in brief",
+                "Feasibility verdict",
+                "Key findings",
+                "Recommended next step",
+            ),
+        ),
+        "Project Overview": _G(
+            "Explain what the project is, why it is considered and what it should achieve.",
+            ("Background and motivation", "Objectives", "Scope and boundaries", "Success criteria"),
+        ),
+        "Business Requirements": _G(
+            "State what the business needs the project to deliver.",
+            (
+                "Business goals",
+                "Functional needs",
+                "Non-functional needs",
+                "Constraints and priorities",
+            ),
+        ),
+        "Technical Assessment": _G(
+            "Judge whether the project can be built with available technology and skills.",
+            (
+                "Current technical landscape",
+                "Candidate architecture",
+                "Technical gaps",
+                "Technical feasibility verdict",
+            ),
+        ),
+        "Resource Assessment": _G(
+            "Judge whether the people, budget and tools needed are available.",
+            (
+                "Team and skills required",
+                "Availability and gaps",
+                "Tools and infrastructure",
+                "External support needed",
+            ),
+        ),
+        "Cost-Benefit Analysis": _G(
+            "Weigh the expected costs against the expected benefits.",
+            ("One-off costs", "Running costs", "Expected benefits", "Payback and return"),
+        ),
+        "Risk Assessment": _G(
+            "Identify what could stop the project and how likely and serious it is.",
+            ("Key risks", "Likelihood and impact", "Mitigations", "Residual risk"),
+        ),
+        "Alternative Solutions": _G(
+            "Compare the options considered, including doing nothing.",
+            ("Options considered", "Comparison criteria", "Trade-offs", "Why the preferred option"),
+        ),
+        "Timeline Feasibility": _G(
+            "Judge whether the project can be delivered in the time available.",
+            ("Target dates", "Estimated effort and duration", "Schedule risks", "Timeline verdict"),
+        ),
+        "Stakeholder Analysis": _G(
+            "Map who is affected by or can influence the project.",
+            (
+                "Key stakeholders",
+                "Interests and concerns",
+                "Influence and support",
+                "Engagement plan",
+            ),
+        ),
+        "Recommendations": _G(
+            "Say what the customer should do and under which conditions.",
+            ("Recommendation", "Conditions and prerequisites", "Next steps", "Decision needed"),
+        ),
+        "Appendix": _G(
+            "Collect the supporting material referred to elsewhere in the report.",
+            ("Assumptions", "Data sources", "Glossary", "Supporting detail"),
+        ),
+    },
+    ReportType.TECHNICAL_SCOPE: {
+        "Executive Summary": _G(
+            "Summarise what will be built, how, and within which boundaries.",
+            ("The need", "Proposed approach", "Scope highlights", "Key dates and dependencies"),
+        ),
+        "Company Background": _G(
+            "Introduce the customer's business as it bears on this engagement.",
+            (
+                "Business and market",
+                "Organisation and users",
+                "Relevant systems",
+                "Strategic drivers",
+            ),
+        ),
+        "Current State Analysis": _G(
+            "Describe how things work today and where they fall short.",
+            (
+                "Current processes",
+                "Current systems and data",
+                "Pain points",
+                "Constraints to respect",
+            ),
+        ),
+        "Requirements Overview": _G(
+            "List what the solution must do and how well it must do it.",
+            (
+                "Functional requirements",
+                "Non-functional requirements",
+                "Data requirements",
+                "Priorities",
+            ),
+        ),
+        "Technology Stack": _G(
+            "Name the technologies used and why they were chosen.",
+            (
+                "Application and frameworks",
+                "Data and storage",
+                "Infrastructure and hosting",
+                "Tooling and operations",
+            ),
+        ),
+        "Integration Points": _G(
+            "Identify every system the solution exchanges data with and how.",
+            (
+                "Systems to integrate",
+                "Interfaces and protocols",
+                "Data flows",
+                "Ownership and error handling",
+            ),
+        ),
+        "Security & Compliance": _G(
+            "Explain how data and access are protected and which rules apply.",
+            (
+                "Identity and access",
+                "Data protection",
+                "Regulations and standards",
+                "Audit and monitoring",
+            ),
+        ),
+        "Resource Requirements": _G(
+            "State the people, environments and licences the delivery needs.",
+            ("Delivery team", "Customer involvement", "Environments", "Licences and services"),
+        ),
+        "Risks & Mitigations": _G(
+            "List the delivery and technical risks with their mitigations.",
+            ("Technical risks", "Delivery risks", "Mitigations", "Owners"),
+        ),
+        "Assumptions & Dependencies": _G(
+            "Record what this scope takes for granted and what it relies on.",
+            (
+                "Assumptions",
+                "Customer dependencies",
+                "Third-party dependencies",
+                "What happens if they do not hold",
+            ),
+        ),
+    },
+    ReportType.COMMERCIAL_PROPOSAL: {
+        "Executive Summary": _G(
+            "Make the case for the proposal to the buyer in one page.",
+            ("The customer's objective", "Our proposal", "Value delivered", "Investment in brief"),
+        ),
+        "Understanding of Requirements": _G(
+            "Show that we understand what the customer asked for and why.",
+            ("Context", "Stated requirements", "Underlying goals", "Open questions"),
+        ),
+        "Scope of Work": _G(
+            "Define exactly which work is included.",
+            ("Work packages", "Activities", "Customer responsibilities", "Exclusions"),
+        ),
+        "Deliverables": _G(
+            "List what the customer receives and how it is accepted.",
+            ("Deliverables", "Format and quality criteria", "Acceptance process", "Delivery dates"),
+        ),
+        "Pricing": _G(
+            "Present the price and what it is built from.",
+            ("Pricing model", "Price breakdown", "Optional items", "Validity of the offer"),
+        ),
+        "Payment Terms": _G(
+            "State when and how payments are due.",
+            ("Payment schedule", "Invoicing", "Currency and taxes", "Late payment"),
+        ),
+        "Assumptions & Exclusions": _G(
+            "Record what the price and plan assume and what they leave out.",
+            ("Assumptions", "Exclusions", "Change requests", "Impact if assumptions fail"),
+        ),
+        "Terms & Conditions": _G(
+            "Summarise the contractual terms that govern the engagement.",
+            ("Governing terms", "Warranties and liability", "Intellectual property", "Termination"),
+        ),
+        "Why Choose Us": _G(
+            "Explain why we are the right partner for this work.",
+            ("Relevant experience", "Differentiators", "References", "Commitment"),
+        ),
+        "Next Steps": _G(
+            "Say what happens after the customer reads this proposal.",
+            ("Decision needed", "Contracting", "Kick-off", "Contacts"),
+        ),
+    },
+}
+
+
+def section_guide(report_type: ReportType, section_title: str) -> SectionGuide:
+    guide = _BY_TYPE[report_type].get(section_title) or _SHARED.get(section_title)
+    if guide is None:
+        raise KeyError(f"no guidance for {section_title!r} in {report_type.value}")
+    return guide
+
+
+def section_order(report_type: ReportType, titles: list[str]) -> list[str]:
+    """`titles` in the report's own order; titles the type does not know go last."""
+    known = SECTIONS[report_type]
+    return sorted(titles, key=lambda t: (known.index(t) if t in known else len(known), t))
+
+
+# --- markdown -------------------------------------------------------------------------
+
+_FENCE = re.compile(r"^\s*```[\w-]*\s*\n(?P<body>.*?)\n\s*```\s*$", re.DOTALL)
+_HEADING = re.compile(r"^(?P<hashes>#{1,6})\s+(?P<text>.+?)\s*#*\s*$")
+_EMPHASIS_ONLY = re.compile(r"^([*_]).*\1$")  # a whole line in italics: a note, not prose
+
+
+def strip_code_fence(text: str) -> str:
+    """Models like to wrap a whole answer in ```markdown ... ```; unwrap it."""
+    match = _FENCE.match(text)
+    return match.group("body") if match else text
+
+
+def parse_heading(line: str) -> tuple[int, str] | None:
+    match = _HEADING.match(line.strip())
+    return (len(match.group("hashes")), match.group("text")) if match else None
+
+
+def with_section_heading(markdown: str, report_type: ReportType, section_title: str) -> str:
+    """The section starts with exactly `## <section_title>`: a leading heading naming the
+    section (in any spelling or level) is replaced, otherwise one is added."""
+    lines = markdown.strip().splitlines()
+    if lines:
+        heading = parse_heading(lines[0])
+        if heading and canonical_section(report_type, heading[1]) == section_title:
+            lines = lines[1:]
+    body = "\n".join(lines).strip()
+    return f"## {section_title}\n\n{body}\n" if body else f"## {section_title}\n"
+
+
+def normalize_section(markdown: str, report_type: ReportType, section_title: str) -> str:
+    return with_section_heading(strip_code_fence(markdown.strip()), report_type, section_title)
+
+
+def encode_b64(markdown: str) -> str:
+    return base64.b64encode(markdown.encode("utf-8")).decode("ascii")
+
+
+def first_sentence(markdown: str, limit: int = 200) -> str:
+    """The first sentence of a section's prose, without markdown syntax, for summaries."""
+    for line in markdown.splitlines():
+        text = line.strip()
+        if not text or parse_heading(text) or text.startswith(">") or _EMPHASIS_ONLY.match(text):
+            continue
+        text = re.sub(r"^([-*+]|\d+\.)\s+", "", text)
+        text = re.sub(r"[*_`]", "", text)
+        sentence = re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0]
+        return sentence if len(sentence) <= limit else sentence[: limit - 1] + "…"
+    return ""

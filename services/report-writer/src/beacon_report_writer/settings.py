@@ -1,0 +1,18 @@
+"""Settings of the report writer. Built in `main.run()` or by the embedded app, never here."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from beacon_runtime.settings import ServiceSettings
+
+
+class ReportWriterSettings(ServiceSettings):
+    service_name: str = "report-writer"
+    # The internal app: health and readiness probes only, no public API.
+    host: str = "127.0.0.1"
+    port: int = Field(default=8101, ge=0, le=65535)
+    worker_concurrency: int = Field(default=4, ge=1)
+    # Earlier sections of a session, given to the model as context.
+    redis_namespace: str = "beacon"
+    session_ttl_s: int = Field(default=24 * 3600, gt=0)

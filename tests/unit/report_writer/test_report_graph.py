@@ -1,0 +1,211 @@
+"""The section pipeline with the offline drafter and in-memory session drafts."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+
+from beacon_report_writer.drafter import OFFLINE_LABEL, OfflineDrafter
+from beacon_report_writer.graph import build_graph
+from beacon_report_writer.repository import InMemorySessionDrafts, SessionDrafts
+from beacon_runtime.llm.port import ChatModel, Completion, LLMError, LLMTimeout, Prompt
+
+BASE = {"type": "Feasibility_report", "customer_id": "ACME", "opportunity_id": "OPP-1"}
+
+
+class ScriptedModel(ChatModel):
+    """Answers with `reply(prompt)`, or raises what it returns if that is an exception."""
+
+    name = "scripted"
+
+    def __init__(self, reply: Callable[[Prompt], str | Exception]) -> None:
+        self.reply = reply
+        self.prompts: list[Prompt] = []
+
+    async def complete(self, prompt: Prompt) -> Completion:
+        self.prompts.append(prompt)
+        answer = self.reply(prompt)
+        if isinstance(answer, Exception):
+            raise answer
+        return Completion(text=answer, model=self.name)
+
+    async def stream(self, prompt: Prompt) -> AsyncIterator[str]:
+        yield (await self.complete(prompt)).text
+
+
+class BrokenDrafts(SessionDrafts):
+    async def load(self, session_id):
+        raise ConnectionError("redis is down")
+
+    async def save(self, session_id, section_title, markdown):
+        raise ConnectionError("redis is down")
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def _decode(state: dict, field: str) -> str:
+    return base64.b64decode(state["result"][field]).decode()
+
+
+async def _run(graph, kind: str, **params) -> dict:
+    return await graph.ainvoke({"kind": kind, "params": {**BASE, **params}})
+
+
+async def test_generate_produces_a_labelled_section_under_its_canonical_heading():
+    graph = build_graph(OfflineDrafter(), InMemorySessionDrafts())
+    state = await _run(graph, "generate", session_id="s1", section_title="cost benefit analysis")
+    assert "error" not in state
+    result = state["result"]
+    assert set(result) == {
+        "customer_id",
+        "opportunity_id",
+        "section_title",
+        "generated_section_b64",
+    }
+    assert result["section_title"] == "Cost-Benefit Analysis"
+    assert (result["customer_id"], result["opportunity_id"]) == ("ACME", "OPP-1")
+    markdown = _decode(state, "generated_section_b64")
+    assert markdown.startswith(f"## Cost-Benefit Analysis\n\n{OFFLINE_LABEL}")
+    assert "### Payback and return" in markdown
+
+
+async def test_refine_returns_the_revised_section_with_the_instruction_applied():
+    graph = build_graph(OfflineDrafter(), InMemorySessionDrafts())
+    original = "## Risk Assessment\n\nCosts may rise. Staff may leave.\n"
+    state = await _run(
+        graph,
+        "refine",
+        session_id="s1",
+        section_title="Risk Assessment",
+        original_text=_b64(original),
+        prompt="Turn this into bullet points",
+    )
+    assert "error" not in state
+    assert "generated_section_b64" not in state["result"]
+    markdown = _decode(state, "refined_section_b64")
+    assert markdown.startswith(f"## Risk Assessment\n\n{OFFLINE_LABEL}")
+    assert '> Requested change: "Turn this into bullet points"' in markdown
+    assert "- Costs may rise.\n- Staff may leave.\n" in markdown
+
+
+async def test_later_sections_get_earlier_ones_of_the_same_session_as_context():
+    drafts = InMemorySessionDrafts()
+    model = ScriptedModel(lambda p: f"Text of {p.task['section_title']}. More.")
+    graph = build_graph(model, drafts)
+    await _run(graph, "generate", session_id="s1", section_title="Executive Summary")
+    await _run(graph, "generate", session_id="other", section_title="Appendix")
+    await _run(graph, "generate", session_id="s1", section_title="Risk Assessment")
+    await _run(graph, "generate", session_id="s1", section_title="Executive Summary")
+
+    first, _, third, fourth = model.prompts
+    assert first.task["earlier_sections"] == {}
+    assert third.task["earlier_sections"] == {
+        "Executive Summary": "## Executive Summary\n\nText of Executive Summary. More.\n"
+    }
+    assert '<section title="Executive Summary">' in third.user
+    assert "Appendix" not in third.user  # another session
+    assert list(fourth.task["earlier_sections"]) == ["Risk Assessment"]  # never itself
+    assert set(await drafts.load("s1")) == {"Executive Summary", "Risk Assessment"}
+
+
+async def test_without_a_session_id_nothing_is_remembered():
+    drafts = InMemorySessionDrafts()
+    graph = build_graph(OfflineDrafter(), drafts)
+    state = await _run(graph, "generate", section_title="Appendix")
+    assert "result" in state and state["session_id"] is None
+
+
+async def test_unavailable_session_store_costs_context_not_the_job():
+    graph = build_graph(OfflineDrafter(), BrokenDrafts())
+    state = await _run(graph, "generate", session_id="s1", section_title="Appendix")
+    assert "error" not in state
+    assert _decode(state, "generated_section_b64").startswith("## Appendix\n")
+
+
+async def test_model_answer_is_unfenced_and_gets_the_canonical_heading():
+    model = ScriptedModel(lambda p: "```markdown\n# STAKEHOLDER ANALYSIS\n\nBoard, users.\n```")
+    graph = build_graph(model, InMemorySessionDrafts())
+    state = await _run(graph, "generate", section_title="Stakeholder Analysis")
+    assert state["markdown"] == "## Stakeholder Analysis\n\nBoard, users.\n"
+    assert _decode(state, "generated_section_b64") == state["markdown"]
+
+
+async def test_refine_prompt_carries_original_and_instruction():
+    model = ScriptedModel(lambda p: "Revised.")
+    graph = build_graph(model, InMemorySessionDrafts())
+    await _run(
+        graph,
+        "refine",
+        section_title="Appendix",
+        original_text=_b64("Old text."),
+        prompt="Add a glossary",
+    )
+    prompt = model.prompts[0]
+    assert prompt.task["mode"] == "refine"
+    assert prompt.task["original_markdown"] == "Old text."
+    assert "<current>\nOld text.\n</current>" in prompt.user
+    assert "Add a glossary" in prompt.user
+
+
+@pytest.mark.parametrize(
+    ("kind", "params", "mentions"),
+    [
+        ("generate", {"section_title": "Pricing"}, "not allowed for Feasibility_report"),
+        ("generate", {"section_title": "Appendix", "type": "Annual_report"}, "type"),
+        ("generate", {"section_title": "Appendix", "customer_id": ""}, "customer_id"),
+        (
+            "refine",
+            {"section_title": "Appendix", "original_text": "not base64!", "prompt": "x"},
+            "original_text",
+        ),
+        ("refine", {"section_title": "Appendix", "original_text": _b64("text")}, "prompt"),
+        ("query", {"section_title": "Appendix"}, "unsupported job kind"),
+    ],
+)
+async def test_invalid_params_fail_with_invalid_input_before_any_model_call(kind, params, mentions):
+    model = ScriptedModel(lambda p: "never")
+    graph = build_graph(model, InMemorySessionDrafts())
+    state = await _run(graph, kind, **params)
+    assert state["error"].error_code == "INVALID_INPUT"
+    assert mentions in state["error"].message
+    assert "result" not in state
+    assert model.prompts == []
+
+
+@pytest.mark.parametrize(
+    ("failure", "code"),
+    [
+        (LLMTimeout("slow"), "LLM_TIMEOUT"),
+        (LLMError("500"), "LLM_ERROR"),
+        ("   \n", "LLM_ERROR"),
+    ],
+)
+async def test_model_failures_end_the_run_with_their_error_code(failure, code):
+    drafts = InMemorySessionDrafts()
+    graph = build_graph(ScriptedModel(lambda p: failure), drafts)
+    state = await _run(graph, "generate", session_id="s1", section_title="Appendix")
+    assert state["error"].error_code == code
+    assert "result" not in state
+    assert await drafts.load("s1") == {}
+
+
+async def test_unexpected_errors_propagate():
+    graph = build_graph(ScriptedModel(lambda p: RuntimeError("bug")), InMemorySessionDrafts())
+    with pytest.raises(RuntimeError, match="bug"):
+        await _run(graph, "generate", section_title="Appendix")
+
+
+async def test_session_drafts_expire():
+    now = [0.0]
+    drafts = InMemorySessionDrafts(ttl_s=10, clock=lambda: now[0])
+    await drafts.save("s", "Appendix", "a")
+    now[0] = 9.0
+    await drafts.save("s", "Recommendations", "r")  # restarts the session's time to live
+    now[0] = 18.0
+    assert await drafts.load("s") == {"Appendix": "a", "Recommendations": "r"}
+    now[0] = 19.5
+    assert await drafts.load("s") == {}

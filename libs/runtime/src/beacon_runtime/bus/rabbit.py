@@ -1,0 +1,531 @@
+"""RabbitMQ adapter of the event bus, on raw aio-pika (robust connection, publisher confirms).
+
+Topology, for a namespace ``ns`` (``"beacon"`` in production, unique per test):
+
+* ``ns.events`` — durable topic exchange; every envelope is published there with its
+  routing key (:func:`beacon_contracts.routing.routing_key`), persistent, and ``publish()``
+  returns only after the broker's publisher confirm.
+* ``ns.<consumer>`` — one durable **quorum** queue per consumer name, bound to the
+  consumer's patterns. Several processes subscribing the same consumer name compete on it.
+  Its broker-side dead-letter target is the DLQ below, with ``x-delivery-limit`` as a
+  safety net for messages that keep killing their consumer (crash loops never ack or nack).
+* ``ns.<consumer>.dlq`` — durable classic queue of dead letters. Classic, so that peeking
+  (``basic.get`` then requeue) keeps the original order.
+* ``ns.<consumer>.retry.<ms>ms`` — durable classic *delay queues*, one per distinct back-off
+  delay of the :class:`RetryPolicy` (at most ``max_attempts - 1`` of them). Each has a
+  queue-level ``x-message-ttl`` of that delay and dead-letters expired messages through the
+  default exchange straight back to ``ns.<consumer>`` (not through the topic exchange, so
+  other consumers never see a retry).
+
+Retries. The attempt number travels in the ``x-beacon-attempt`` header (1 on publish).
+When a handler raises, the consumer republishes the same body and headers with the next
+attempt number to the delay queue for ``retry.delay_before(attempt + 1)``, waits for the
+confirm, then acks the original. After ``max_attempts`` deliveries — or at once for
+:class:`Reject` and for a body that is not a valid :class:`Envelope` — the message is
+republished to the DLQ (with ``x-beacon-dead-reason`` / ``x-beacon-error`` headers) and the
+original acked. One queue per delay, rather than per-message ``expiration`` in one queue,
+because RabbitMQ only expires messages at the head of a queue: a 30 s message would hold
+back a 50 ms one. Queue-level TTL keeps every delay queue FIFO in expiry order. If the
+republish itself fails the original is nacked (requeue for a retry, dead-letter via the
+broker's DLX for a dead letter) so nothing is lost or looped forever. A crash mid-handler
+(connection lost, no ack) gives a plain broker redelivery with the same attempt number.
+
+Why aio-pika and not FastStream's RabbitBroker: the port is dynamic (consumer names and
+patterns come from ``subscribe()`` calls, one queue bound to several patterns), needs a
+channel with its own QoS per subscription, bounded handler concurrency, explicit
+republishing to delay queues with confirms before the ack, ``basic.get`` peeking of the
+DLQ (FastStream's ``get_one`` refuses on a subscriber with handlers) and a graceful drain
+on stop. Each of those means going around FastStream to aio-pika anyway, so this adapter
+uses aio-pika's ``connect_robust`` directly and keeps the whole protocol in one readable
+place. Trace context is propagated with the OpenTelemetry API (W3C ``traceparent`` header).
+
+Connection loss: ``connect_robust`` reconnects (interval 5 s, or ``?reconnect_interval=``
+in the URL) and restores channels, QoS, queues, bindings and consumers. Handlers running
+when the connection drops are cancelled by aio-pika (their ack could not succeed anyway)
+and the broker redelivers their messages. ``publish()`` during an outage retries until
+``publish_timeout_s`` and then raises :class:`BusUnavailable`; it never hangs.
+
+Concurrency: each subscription has its own channel with ``basic.qos(prefetch)`` (at least
+``concurrency``) and a semaphore of ``concurrency`` handlers; prefetched messages waiting
+for the semaphore are simply redelivered if the process stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import aio_pika
+import structlog
+from aio_pika.abc import (
+    AbstractExchange,
+    AbstractIncomingMessage,
+    AbstractQueue,
+    AbstractRobustChannel,
+    AbstractRobustConnection,
+    DeliveryMode,
+    ExchangeType,
+)
+from aio_pika.exceptions import CONNECTION_EXCEPTIONS, ChannelNotFoundEntity
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+from pydantic import ValidationError
+
+from beacon_contracts.events import Envelope
+from beacon_contracts.routing import routing_key
+from beacon_runtime.bus.port import EventBus, Handler, Reject, RetryPolicy
+from beacon_runtime.logs import get_logger
+
+log = get_logger(__name__)
+tracer = trace.get_tracer("beacon_runtime.bus.rabbit")
+
+ATTEMPT_HEADER = "x-beacon-attempt"
+REASON_HEADER = "x-beacon-dead-reason"
+ERROR_HEADER = "x-beacon-error"
+CONSUMER_HEADER = "x-beacon-consumer"
+
+# Broker-side safety net: deliveries of one attempt that ended without ack/nack (the
+# consumer died). A constant, because changing queue arguments breaks redeclaration.
+CRASH_DELIVERY_LIMIT = 10
+
+# Headers added by the broker that must not be copied onto a republished message.
+_BROKER_HEADERS = ("x-death", "x-first-death-", "x-last-death-", "x-delivery-count")
+
+
+class BusUnavailable(RuntimeError):
+    """The broker did not confirm a publish in time (outage, reconnect in progress)."""
+
+
+@dataclass
+class _Subscription:
+    consumer: str
+    patterns: tuple[str, ...]
+    handler: Handler
+    concurrency: int
+    semaphore: asyncio.Semaphore
+    channel: AbstractRobustChannel | None = None
+    queue: AbstractQueue | None = None
+    consumer_tag: str | None = None
+    tasks: set[asyncio.Task] = field(default_factory=set)
+
+
+class RabbitBus(EventBus):
+    def __init__(
+        self,
+        url: str,
+        *,
+        retry: RetryPolicy | None = None,
+        prefetch: int = 8,
+        namespace: str = "beacon",
+        publish_timeout_s: float = 10.0,
+        connect_timeout_s: float = 10.0,
+        stop_timeout_s: float = 10.0,
+    ) -> None:
+        self._url = url
+        self._retry = retry or RetryPolicy()
+        self._prefetch = max(1, prefetch)
+        self._ns = namespace
+        self._publish_timeout = publish_timeout_s
+        self._connect_timeout = connect_timeout_s
+        self._stop_timeout = stop_timeout_s
+        self._subscriptions: dict[str, _Subscription] = {}
+        self._connection: AbstractRobustConnection | None = None
+        self._pub_channel: AbstractRobustChannel | None = None
+        self._exchange: AbstractExchange | None = None
+        self._running = False
+        self._stopping = False
+
+    # -- names -------------------------------------------------------------------------
+
+    @property
+    def exchange_name(self) -> str:
+        return f"{self._ns}.events"
+
+    def queue_name(self, consumer: str) -> str:
+        return f"{self._ns}.{consumer}"
+
+    def dlq_name(self, consumer: str) -> str:
+        return f"{self._ns}.{consumer}.dlq"
+
+    def retry_queue_name(self, consumer: str, delay_ms: int) -> str:
+        return f"{self._ns}.{consumer}.retry.{delay_ms}ms"
+
+    def _retry_delays_ms(self) -> list[int]:
+        delays = {self._delay_ms(a) for a in range(2, self._retry.max_attempts + 1)}
+        return sorted(d for d in delays if d > 0)
+
+    def _delay_ms(self, attempt: int) -> int:
+        return max(0, round(self._retry.delay_before(attempt) * 1000))
+
+    # -- port --------------------------------------------------------------------------
+
+    def subscribe(
+        self, consumer: str, patterns: Sequence[str], handler: Handler, *, concurrency: int = 1
+    ) -> None:
+        if self._running:
+            raise RuntimeError("subscribe before start()")
+        if consumer in self._subscriptions:
+            # Two handlers on one queue would each get a random share of the messages.
+            raise ValueError(f"consumer {consumer!r} already subscribed; use concurrency=")
+        if concurrency < 1:
+            raise ValueError("concurrency must be >= 1")
+        self._subscriptions[consumer] = _Subscription(
+            consumer, tuple(patterns), handler, concurrency, asyncio.Semaphore(concurrency)
+        )
+
+    async def start(self) -> None:
+        if self._running:
+            return
+        self._stopping = False
+        try:
+            name = f"{self._ns}:{','.join(self._subscriptions) or 'publisher'}"
+            self._connection = await aio_pika.connect_robust(
+                self._url,
+                timeout=self._connect_timeout,
+                client_properties={"connection_name": name},
+            )
+        except (*CONNECTION_EXCEPTIONS, TimeoutError) as exc:
+            raise BusUnavailable(f"cannot connect to RabbitMQ: {exc!r}") from exc
+        try:
+            self._pub_channel = await self._connection.channel(
+                publisher_confirms=True, on_return_raises=True
+            )
+            self._exchange = await self._pub_channel.declare_exchange(
+                self.exchange_name, ExchangeType.TOPIC, durable=True
+            )
+            for sub in self._subscriptions.values():
+                await self._start_subscription(sub)
+        except BaseException:
+            await self._connection.close()
+            self._connection = None
+            raise
+        self._running = True
+        log.info("bus.started", namespace=self._ns, consumers=list(self._subscriptions))
+
+    async def _start_subscription(self, sub: _Subscription) -> None:
+        assert self._connection is not None
+        channel = await self._connection.channel(publisher_confirms=False)
+        await channel.set_qos(prefetch_count=max(self._prefetch, sub.concurrency))
+        dlq = self.dlq_name(sub.consumer)
+        await channel.declare_queue(dlq, durable=True)
+        queue = await channel.declare_queue(
+            self.queue_name(sub.consumer),
+            durable=True,
+            arguments={
+                "x-queue-type": "quorum",
+                "x-delivery-limit": CRASH_DELIVERY_LIMIT,
+                "x-dead-letter-exchange": "",
+                "x-dead-letter-routing-key": dlq,
+            },
+        )
+        for delay_ms in self._retry_delays_ms():
+            await channel.declare_queue(
+                self.retry_queue_name(sub.consumer, delay_ms),
+                durable=True,
+                arguments={
+                    "x-message-ttl": delay_ms,
+                    "x-dead-letter-exchange": "",
+                    "x-dead-letter-routing-key": queue.name,
+                },
+            )
+        for pattern in sub.patterns:
+            await queue.bind(self.exchange_name, routing_key=pattern)
+
+        async def on_message(message: AbstractIncomingMessage) -> None:
+            await self._on_message(sub, message)
+
+        sub.channel, sub.queue = channel, queue
+        sub.consumer_tag = await queue.consume(on_message, no_ack=False)
+
+    async def stop(self) -> None:
+        if self._connection is None:
+            return
+        self._stopping = True
+        connected = await self.ping()
+        for sub in self._subscriptions.values():
+            if connected and sub.queue is not None and sub.consumer_tag is not None:
+                with contextlib.suppress(*CONNECTION_EXCEPTIONS, TimeoutError):
+                    await asyncio.wait_for(sub.queue.cancel(sub.consumer_tag), 2.0)
+        tasks = [t for sub in self._subscriptions.values() for t in sub.tasks]
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=self._stop_timeout)
+            if pending:
+                log.warning("bus.stop_timeout", unfinished_handlers=len(pending))
+                for task in pending:
+                    task.cancel()
+                await asyncio.gather(*pending, return_exceptions=True)
+        connection, self._connection = self._connection, None
+        self._running = False
+        self._pub_channel = self._exchange = None
+        for sub in self._subscriptions.values():
+            sub.channel = sub.queue = sub.consumer_tag = None
+        with contextlib.suppress(*CONNECTION_EXCEPTIONS, TimeoutError):
+            await asyncio.wait_for(connection.close(), 5.0)
+
+    async def ping(self) -> bool:
+        conn = self._connection
+        return conn is not None and not conn.is_closed and conn.connected.is_set()
+
+    async def publish(self, envelope: Envelope) -> None:
+        key = routing_key(envelope)
+        with tracer.start_as_current_span(
+            f"{self.exchange_name} publish",
+            kind=SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "rabbitmq",
+                "messaging.operation": "publish",
+                "messaging.destination.name": self.exchange_name,
+                "messaging.rabbitmq.destination.routing_key": key,
+                "messaging.message.id": str(envelope.event_id),
+            },
+        ):
+            headers: dict[str, Any] = {ATTEMPT_HEADER: 1}
+            propagate.inject(headers)
+            message = aio_pika.Message(
+                envelope.model_dump_json().encode(),
+                content_type="application/json",
+                delivery_mode=DeliveryMode.PERSISTENT,
+                message_id=str(envelope.event_id),
+                correlation_id=envelope.correlation_id,
+                type=envelope.type,
+                timestamp=envelope.occurred_at,
+                headers=headers,
+            )
+            await self._publish(message, key, to_exchange=True)
+
+    async def dead_letters(self, consumer: str) -> list[Envelope]:
+        if self._connection is None:
+            raise RuntimeError("start() the bus before reading dead letters")
+        result: list[Envelope] = []
+        # A plain (non-robust) channel: a failed passive declare closes it, and closing
+        # it hands every fetched message back to the queue in its original position.
+        async with aio_pika.Channel(self._connection, publisher_confirms=False) as channel:
+            try:
+                queue = await channel.declare_queue(self.dlq_name(consumer), passive=True)
+            except ChannelNotFoundEntity:
+                return []
+            while (message := await queue.get(no_ack=False, fail=False)) is not None:
+                try:
+                    result.append(Envelope.model_validate_json(message.body))
+                except ValidationError:
+                    log.warning(
+                        "bus.dead_letter_unreadable", consumer=consumer, size=len(message.body)
+                    )
+        return result
+
+    async def delete_topology(self) -> None:
+        """Delete the exchange and every queue of this bus's consumers (tests, teardown)."""
+        connection = await aio_pika.connect(self._url, timeout=self._connect_timeout)
+        async with connection:
+            channel = await connection.channel()
+            for consumer in self._subscriptions:
+                names = [self.queue_name(consumer), self.dlq_name(consumer)]
+                names += [self.retry_queue_name(consumer, d) for d in self._retry_delays_ms()]
+                for name in names:
+                    await channel.queue_delete(name)
+            await channel.exchange_delete(self.exchange_name)
+
+    # -- publishing --------------------------------------------------------------------
+
+    async def _publish(self, message: aio_pika.Message, key: str, *, to_exchange: bool) -> None:
+        """Publish and wait for the confirm; retry across a reconnect until the deadline."""
+        if self._pub_channel is None or self._exchange is None:
+            raise RuntimeError("start() the bus before publishing")
+        channel = self._pub_channel
+        exchange = self._exchange if to_exchange else channel.default_exchange
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._publish_timeout
+        last: BaseException | None = None
+        while (remaining := deadline - loop.time()) > 0:
+            try:
+                # Unroutable events are dropped silently (no consumer cares); internal
+                # republishes to a named queue must be routed, or they raise.
+                await asyncio.wait_for(
+                    exchange.publish(message, key, mandatory=not to_exchange), remaining
+                )
+                return
+            except TimeoutError:
+                break
+            except aio_pika.exceptions.PublishError:
+                raise
+            except CONNECTION_EXCEPTIONS as exc:
+                last = exc
+                log.warning("bus.publish_retry", routing_key=key, error=repr(exc))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(channel.ready(), max(0.0, deadline - loop.time()))
+                await asyncio.sleep(0.05)
+        raise BusUnavailable(
+            f"RabbitMQ did not confirm {key!r} within {self._publish_timeout}s"
+            + (f" (last error: {last!r})" if last else "")
+        )
+
+    # -- consuming ---------------------------------------------------------------------
+
+    async def _on_message(self, sub: _Subscription, message: AbstractIncomingMessage) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        sub.tasks.add(task)
+        try:
+            async with sub.semaphore:
+                if self._stopping:
+                    return  # left unacknowledged: the broker redelivers it elsewhere
+                await self._process(sub, message)
+        finally:
+            sub.tasks.discard(task)
+
+    async def _process(self, sub: _Subscription, message: AbstractIncomingMessage) -> None:
+        headers = dict(message.headers or {})
+        attempt = _int(headers.get(ATTEMPT_HEADER), default=1)
+        try:
+            envelope = Envelope.model_validate_json(message.body)
+        except ValidationError as exc:
+            log.error("bus.malformed", consumer=sub.consumer, error=str(exc)[:500])
+            await self._dead_letter(sub, message, attempt, "malformed", exc)
+            return
+
+        carrier = {k: _text(v) for k, v in headers.items() if isinstance(v, str | bytes)}
+        context = propagate.extract(carrier)
+        bound: dict[str, Any] = {
+            "event_type": envelope.type,
+            "event_id": str(envelope.event_id),
+            "correlation_id": envelope.correlation_id,
+        }
+        if isinstance(envelope.payload.get("job_id"), str):
+            bound["job_id"] = envelope.payload["job_id"]
+        queue_name = self.queue_name(sub.consumer)
+        with (
+            structlog.contextvars.bound_contextvars(**bound),
+            tracer.start_as_current_span(
+                f"{queue_name} process",
+                context=context,
+                kind=SpanKind.CONSUMER,
+                attributes={
+                    "messaging.system": "rabbitmq",
+                    "messaging.operation": "process",
+                    "messaging.destination.name": queue_name,
+                    "messaging.message.id": str(envelope.event_id),
+                    "messaging.rabbitmq.attempt": attempt,
+                },
+                record_exception=False,
+                set_status_on_exception=False,
+            ) as span,
+        ):
+            try:
+                await sub.handler(envelope)
+            except Reject as exc:
+                span.set_status(Status(StatusCode.ERROR, "rejected"))
+                await self._dead_letter(sub, message, attempt, "rejected", exc, envelope)
+            except Exception as exc:  # noqa: BLE001 - any handler failure means retry
+                span.record_exception(exc)
+                span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+                if attempt >= self._retry.max_attempts:
+                    await self._dead_letter(sub, message, attempt, "exhausted", exc, envelope)
+                else:
+                    await self._schedule_retry(sub, message, attempt, exc, envelope)
+            else:
+                await _settle(message.ack(), sub.consumer)
+
+    async def _schedule_retry(
+        self,
+        sub: _Subscription,
+        message: AbstractIncomingMessage,
+        attempt: int,
+        exc: Exception,
+        envelope: Envelope,
+    ) -> None:
+        delay_ms = self._delay_ms(attempt + 1)
+        target = (
+            self.retry_queue_name(sub.consumer, delay_ms)
+            if delay_ms > 0
+            else self.queue_name(sub.consumer)
+        )
+        log.warning(
+            "bus.retry",
+            consumer=sub.consumer,
+            event_type=envelope.type,
+            attempt=attempt,
+            delay_s=delay_ms / 1000,
+            error=repr(exc),
+        )
+        try:
+            retry_copy = _copy(message, {ATTEMPT_HEADER: attempt + 1})
+            await self._publish(retry_copy, target, to_exchange=False)
+        except Exception as pub_exc:  # noqa: BLE001
+            log.error("bus.retry_publish_failed", consumer=sub.consumer, error=repr(pub_exc))
+            # Immediate broker redelivery, same attempt; x-delivery-limit bounds a loop.
+            await _settle(message.nack(requeue=True), sub.consumer)
+            return
+        await _settle(message.ack(), sub.consumer)
+
+    async def _dead_letter(
+        self,
+        sub: _Subscription,
+        message: AbstractIncomingMessage,
+        attempt: int,
+        reason: str,
+        exc: BaseException,
+        envelope: Envelope | None = None,
+    ) -> None:
+        log.error(
+            "bus.dead_letter",
+            consumer=sub.consumer,
+            event_type=envelope.type if envelope else None,
+            event_id=str(envelope.event_id) if envelope else message.message_id,
+            attempts=attempt,
+            reason=reason,
+            error=repr(exc),
+        )
+        extra = {
+            ATTEMPT_HEADER: attempt,
+            REASON_HEADER: reason,
+            ERROR_HEADER: repr(exc)[:1000],
+            CONSUMER_HEADER: sub.consumer,
+        }
+        try:
+            dead_copy = _copy(message, extra)
+            await self._publish(dead_copy, self.dlq_name(sub.consumer), to_exchange=False)
+        except Exception as pub_exc:  # noqa: BLE001
+            log.error("bus.dead_letter_publish_failed", consumer=sub.consumer, error=repr(pub_exc))
+            # The main queue's dead-letter exchange routes it to the DLQ broker-side.
+            await _settle(message.reject(requeue=False), sub.consumer)
+            return
+        await _settle(message.ack(), sub.consumer)
+
+
+def _copy(message: AbstractIncomingMessage, extra: dict[str, Any]) -> aio_pika.Message:
+    headers = {
+        k: v for k, v in (message.headers or {}).items() if not k.startswith(_BROKER_HEADERS)
+    }
+    headers.update(extra)
+    return aio_pika.Message(
+        message.body,
+        content_type=message.content_type,
+        delivery_mode=DeliveryMode.PERSISTENT,
+        message_id=message.message_id,
+        correlation_id=message.correlation_id,
+        type=message.type,
+        timestamp=message.timestamp,
+        headers=headers,
+    )
+
+
+async def _settle(action: Any, consumer: str) -> None:
+    """Ack/nack; if the channel died meanwhile the broker redelivers, which is fine."""
+    try:
+        await action
+    except CONNECTION_EXCEPTIONS as exc:
+        log.warning("bus.settle_failed", consumer=consumer, error=repr(exc))
+
+
+def _int(value: Any, default: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value

@@ -1,8 +1,11 @@
-"""Run one process: start services and the bus, serve HTTP until SIGTERM, stop in reverse."""
+"""Run one process: services and the bus start in the ASGI lifespan, so they also stop there
+when uvicorn handles SIGTERM (uvicorn re-raises the signal once serve() returns, so code
+after it would never run)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 from beacon_runtime.bus.port import EventBus
@@ -12,24 +15,32 @@ from beacon_runtime.service import Service
 log = get_logger(__name__)
 
 
-async def serve(
-    app: Any, *, host: str, port: int, bus: EventBus, services: Sequence[Service]
-) -> None:
+def attach_lifespan(app: Any, *, bus: EventBus, services: Sequence[Service]) -> None:
+    """Start every service, then the bus (consume only once handlers are ready); stop in
+    reverse. `app` is a Starlette/FastAPI app."""
+
+    @asynccontextmanager
+    async def lifespan(_app):
+        for service in services:
+            await service.start()
+        await bus.start()
+        log.info("process.started", services=[s.name for s in services])
+        try:
+            yield
+        finally:
+            await bus.stop()
+            for service in reversed(services):
+                await service.stop()
+            log.info("process.stopped")
+
+    app.router.lifespan_context = lifespan
+
+
+async def serve(app: Any, *, host: str, port: int, bus: EventBus, services: Sequence[Service]) -> None:
     import uvicorn
 
-    for service in services:
-        await service.start()
-    # Consume only once every service is ready to handle what arrives.
-    await bus.start()
+    attach_lifespan(app, bus=bus, services=services)
     config = uvicorn.Config(
         app, host=host, port=port, log_config=None, access_log=False, lifespan="on"
     )
-    server = uvicorn.Server(config)
-    log.info("process.started", host=host, port=port, services=[s.name for s in services])
-    try:
-        await server.serve()
-    finally:
-        await bus.stop()
-        for service in reversed(services):
-            await service.stop()
-        log.info("process.stopped")
+    await uvicorn.Server(config).serve()

@@ -7,9 +7,20 @@ from functools import partial
 
 from beacon_contracts import routing
 from beacon_gateway.api.app import create_app
+from beacon_gateway.api.forward import upstream_clients
+from beacon_gateway.api.guard import ResearchDeps
 from beacon_gateway.api.report import ReportDeps
-from beacon_gateway.domain import ApiKeyVerifier
+from beacon_gateway.api_keys import ApiKeyVerifier
+from beacon_gateway.auth import AuthService
 from beacon_gateway.handlers import apply_job_event
+from beacon_gateway.ratelimit import RateLimiter
+from beacon_gateway.repository import (
+    EmailTaken,
+    IdentityRepository,
+    InMemoryIdentityRepository,
+    PostgresIdentityRepository,
+    Role,
+)
 from beacon_gateway.settings import GatewaySettings
 from beacon_runtime.bus.port import EventBus
 from beacon_runtime.jobs.port import JobStore
@@ -20,23 +31,61 @@ log = get_logger(__name__)
 
 
 def resolve_api_keys(settings: GatewaySettings) -> list[str]:
-    """API_KEYS, or in embedded mode a fresh key printed once so a developer can use it."""
+    """API_KEYS, or in embedded mode a fresh key printed once so a developer can use it.
+    Distributed deployments may also rely only on keys admins create (stored hashed)."""
     keys = settings.api_key_list()
-    if keys:
+    if keys or not settings.embedded:
         return keys
-    if not settings.embedded:
-        raise RuntimeError("API_KEYS must be set when the gateway runs distributed")
     key = "dev-" + secrets.token_urlsafe(24)
     print(f"\n  Report API key for this run (X-API-Key): {key}\n", flush=True)
     return [key]
 
 
-def build(settings: GatewaySettings, *, bus: EventBus, jobs: JobStore) -> Service:
-    keys = ApiKeyVerifier(resolve_api_keys(settings))
+def resolve_jwt_secret(settings: GatewaySettings) -> str:
+    if settings.jwt_secret is not None:
+        return settings.jwt_secret.get_secret_value()
+    if not settings.embedded:
+        raise RuntimeError("JWT_SECRET must be set when the gateway runs distributed")
+    # Embedded: tokens simply die with the process.
+    return secrets.token_urlsafe(48)
+
+
+def build(
+    settings: GatewaySettings,
+    *,
+    bus: EventBus,
+    jobs: JobStore,
+    identity: IdentityRepository | None = None,
+    limiter: RateLimiter | None = None,
+    internal_apps: dict[str, object] | None = None,
+) -> Service:
+    if identity is None:
+        identity = (
+            PostgresIdentityRepository(settings.database_url)
+            if settings.database_url
+            else InMemoryIdentityRepository()
+        )
+    limiter = limiter or RateLimiter(settings.redis_url)
+    auth = AuthService(
+        identity,
+        secret=resolve_jwt_secret(settings),
+        access_ttl_s=settings.access_token_ttl_s,
+        refresh_ttl_s=settings.refresh_token_ttl_s,
+    )
+    keys = ApiKeyVerifier(resolve_api_keys(settings), identity, settings.api_key_cache_s)
+    upstreams = upstream_clients(
+        {"ingestion": settings.ingestion_url, "rag-query": settings.rag_query_url,
+         "hitl": settings.hitl_url},
+        internal_apps or {},
+        settings.upstream_timeout_s,
+    )
     app = create_app(
         settings,
         report=ReportDeps(jobs=jobs, bus=bus, keys=keys),
-        checks={"bus": bus.ping, "job_store": jobs.ping},
+        research=ResearchDeps(auth=auth, limiter=limiter, settings=settings),
+        upstreams=upstreams,
+        checks={"bus": bus.ping, "job_store": jobs.ping, "database": identity.ping,
+                "rate_limits": limiter.ping},
     )
     bus.subscribe(
         "gateway",
@@ -44,4 +93,30 @@ def build(settings: GatewaySettings, *, bus: EventBus, jobs: JobStore) -> Servic
         partial(apply_job_event, jobs=jobs),
         concurrency=4,
     )
-    return Service(name="gateway", http=app, on_stop=[jobs.close])
+
+    async def start() -> None:
+        await identity.start()
+        await ensure_dev_admin(settings, auth)
+
+    async def stop() -> None:
+        for client in upstreams.values():
+            await client.aclose()
+        await identity.close()
+        await jobs.close()
+
+    return Service(name="gateway", http=app, on_start=[start], on_stop=[stop])
+
+
+async def ensure_dev_admin(settings: GatewaySettings, auth: AuthService) -> None:
+    """DEV_ADMIN_EMAIL / DEV_ADMIN_PASSWORD: the first admin, created once at start-up."""
+    if not (settings.dev_admin_email and settings.dev_admin_password):
+        return
+    try:
+        await auth.create_user(
+            settings.dev_admin_email, settings.dev_admin_password.get_secret_value(),
+            "Administrator", Role.ADMIN, settings.default_daily_query_limit,
+        )
+        log.info("identity.dev_admin_created", email=settings.dev_admin_email)
+    except EmailTaken:
+        pass
+

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 from typing import Any
 
@@ -14,21 +13,6 @@ from beacon_contracts.report_api import ApiEnvelope, GenerateRequest, RefineRequ
 def owner_of_api_key(api_key: str) -> str:
     """Jobs are tagged with a hash of the key, so no store ever holds a usable key."""
     return "key:" + hashlib.sha256(api_key.encode()).hexdigest()[:32]
-
-
-class ApiKeyVerifier:
-    """Checks report-API keys in constant time against their SHA-256 digests."""
-
-    def __init__(self, keys: list[str]) -> None:
-        self._digests = [hashlib.sha256(key.encode()).digest() for key in keys]
-
-    def is_valid(self, presented: str | None) -> bool:
-        if not presented:
-            return False
-        digest = hashlib.sha256(presented.encode()).digest()
-        # Compare against every key so the time taken says nothing about which one matched.
-        matches = [hmac.compare_digest(digest, known) for known in self._digests]
-        return any(matches)
 
 
 def request_fingerprint(

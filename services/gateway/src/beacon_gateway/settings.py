@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from beacon_runtime.settings import ServiceSettings
 
@@ -13,6 +13,27 @@ class GatewaySettings(ServiceSettings):
     api_keys: str = ""
     max_body_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
     cors_origins: str = ""
+
+    # Research API identity (JWT_SECRET is required when distributed).
+    jwt_secret: SecretStr | None = None
+    access_token_ttl_s: int = Field(default=3600, gt=0)
+    refresh_token_ttl_s: int = Field(default=7 * 24 * 3600, gt=0)
+    default_daily_query_limit: int = Field(default=100, ge=1)
+    dev_admin_email: str | None = None
+    dev_admin_password: SecretStr | None = None
+    login_failures_allowed: int = Field(default=5, ge=1)
+    login_failure_window_minutes: int = Field(default=15, ge=1)
+    api_key_cache_s: float = Field(default=30.0, ge=0)
+
+    rate_limit_companies_per_hour: int = Field(default=1000, ge=1)
+    rate_limit_documents_per_hour: int = Field(default=500, ge=1)
+    rate_limit_admin_per_hour: int = Field(default=100, ge=1)
+
+    # Internal APIs of the services the gateway forwards reads to (distributed mode).
+    ingestion_url: str | None = None
+    rag_query_url: str | None = None
+    hitl_url: str | None = None
+    upstream_timeout_s: float = Field(default=30.0, gt=0)
 
     def api_key_list(self) -> list[str]:
         return [key.strip() for key in self.api_keys.split(",") if key.strip()]

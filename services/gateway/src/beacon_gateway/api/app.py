@@ -6,13 +6,23 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from beacon_gateway.api.errors import install_error_handlers
+from beacon_gateway.api.forward import build_forward_router
+from beacon_gateway.api.guard import ResearchDeps
 from beacon_gateway.api.health import Check, build_health_router
+from beacon_gateway.api.identity import build_identity_router
 from beacon_gateway.api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from beacon_gateway.api.report import ReportDeps, build_report_router, precheck_report_request
 from beacon_gateway.settings import GatewaySettings
 
 
-def create_app(settings: GatewaySettings, *, report: ReportDeps, checks: dict[str, Check]) -> FastAPI:
+def create_app(
+    settings: GatewaySettings,
+    *,
+    report: ReportDeps,
+    research: ResearchDeps,
+    upstreams: dict,
+    checks: dict[str, Check],
+) -> FastAPI:
     app = FastAPI(
         title="Beacon API",
         version="0.1.0",
@@ -22,8 +32,12 @@ def create_app(settings: GatewaySettings, *, report: ReportDeps, checks: dict[st
         ),
     )
     app.state.report = report
+    app.state.research = research
+    app.state.upstreams = upstreams
     install_error_handlers(app, report_precheck=precheck_report_request)
     app.include_router(build_report_router())
+    app.include_router(build_identity_router())
+    app.include_router(build_forward_router())
     app.include_router(build_health_router(checks))
     # Added last = outermost: request id first, so even a 413 carries X-Request-ID.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -129,7 +129,7 @@ def install_error_handlers(app: FastAPI, report_precheck=None) -> None:
             )
         if report_precheck is not None:
             try:
-                report_precheck(request)
+                await report_precheck(request)
             except ApiError as precheck:
                 return await _api_error(request, precheck)
         if any(error.get("type") == "json_invalid" for error in errors):

@@ -10,10 +10,17 @@ import structlog
 from beacon_gateway.api.errors import error_response
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+_SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"strict-transport-security", b"max-age=63072000; includeSubDomains"),
+]
 
 
 class RequestIdMiddleware:
-    """Every response carries X-Request-ID: the client's own if it sent a sane one."""
+    """Every response carries X-Request-ID (the client's own if it sent a sane one) and the
+    security headers."""
 
     def __init__(self, app) -> None:
         self.app = app
@@ -29,6 +36,13 @@ class RequestIdMiddleware:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
+                present = {name.lower() for name, _ in headers}
+                # Headers a handler asked for on every answer (rate-limit state), unless the
+                # response already set them (a 429 sets its own).
+                for name, value in scope["state"].get("extra_headers", {}).items():
+                    if name.lower().encode() not in present:
+                        headers.append((name.lower().encode(), value.encode()))
+                headers.extend(_SECURITY_HEADERS)
                 message["headers"] = headers
             await send(message)
 

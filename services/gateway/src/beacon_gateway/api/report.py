@@ -12,8 +12,8 @@ from beacon_contracts.events import Envelope, JobError, JobKind, JobRequested
 from beacon_contracts.jobs import JobRecord, JobStatus
 from beacon_contracts.report_api import ApiEnvelope, GenerateRequest, RefineRequest
 from beacon_gateway.api.errors import ApiError
+from beacon_gateway.api_keys import ApiKeyVerifier
 from beacon_gateway.domain import (
-    ApiKeyVerifier,
     owner_of_api_key,
     request_fingerprint,
     status_envelope,
@@ -40,11 +40,11 @@ class ReportDeps:
     keys: ApiKeyVerifier
 
 
-def require_owner(request: Request) -> str:
+async def require_owner(request: Request) -> str:
     """401 unless X-API-Key is one of ours; returns the owner id derived from it."""
     deps: ReportDeps = request.app.state.report
     api_key = request.headers.get("x-api-key")
-    if not deps.keys.is_valid(api_key):
+    if not await deps.keys.is_valid(api_key):
         raise ApiError(401, "UNAUTHORIZED", "Missing or invalid X-API-Key")
     return owner_of_api_key(api_key)
 
@@ -58,9 +58,9 @@ def require_session(request: Request) -> str:
     return session_id
 
 
-def precheck_report_request(request: Request) -> None:
+async def precheck_report_request(request: Request) -> None:
     """Header checks in contract order, reused when the body itself failed to parse."""
-    require_owner(request)
+    await require_owner(request)
     if request.url.path in ("/generate", "/refine"):
         require_session(request)
 

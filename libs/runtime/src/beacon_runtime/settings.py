@@ -21,6 +21,8 @@ class ServiceSettings(BaseSettings):
     amqp_url: str | None = None
     redis_url: str | None = None
     database_url: str | None = None
+    # Postgres schema this service owns; None means the service's own default name.
+    db_schema: str | None = None
     qdrant_url: str | None = None
 
     openai_base_url: str | None = None

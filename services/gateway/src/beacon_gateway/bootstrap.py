@@ -61,7 +61,7 @@ def build(
 ) -> Service:
     if identity is None:
         identity = (
-            PostgresIdentityRepository(settings.database_url)
+            PostgresIdentityRepository(settings.database_url, settings.db_schema or "gateway")
             if settings.database_url
             else InMemoryIdentityRepository()
         )

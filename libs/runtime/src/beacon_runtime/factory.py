@@ -24,7 +24,10 @@ def build_bus(settings: ServiceSettings) -> EventBus:
         from beacon_runtime.bus.rabbit import RabbitBus
 
         return RabbitBus(
-            settings.amqp_url, retry=retry_policy(settings), prefetch=settings.bus_prefetch
+            settings.amqp_url,
+            retry=retry_policy(settings),
+            prefetch=settings.bus_prefetch,
+            namespace=settings.bus_namespace,
         )
     from beacon_runtime.bus.memory import InMemoryBus
 
@@ -35,7 +38,9 @@ def build_job_store(settings: ServiceSettings) -> JobStore:
     if settings.redis_url:
         from beacon_runtime.jobs.redis import RedisJobStore
 
-        return RedisJobStore(settings.redis_url, ttl_s=settings.job_ttl_s)
+        return RedisJobStore(
+            settings.redis_url, ttl_s=settings.job_ttl_s, namespace=settings.redis_namespace
+        )
     from beacon_runtime.jobs.memory import InMemoryJobStore
 
     return InMemoryJobStore(ttl_s=settings.job_ttl_s)

@@ -31,6 +31,11 @@ class ServiceSettings(BaseSettings):
     llm_timeout_s: float = Field(default=60.0, gt=0)
     llm_max_retries: int = Field(default=2, ge=0)
 
+    # Names of this deployment's broker topology (`<ns>.events`, `<ns>.<consumer>`) and Redis
+    # key prefix (`<ns>:job:...`); unique per test run to isolate runs sharing one server.
+    bus_namespace: str = "beacon"
+    redis_namespace: str = "beacon"
+
     bus_max_attempts: int = Field(default=5, ge=1)
     bus_retry_base_delay_s: float = Field(default=0.5, ge=0)
     bus_retry_max_delay_s: float = Field(default=30.0, ge=0)

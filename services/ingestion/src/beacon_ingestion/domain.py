@@ -1,0 +1,367 @@
+"""The ingestion service's model: companies and their data, documents and their stages.
+
+Pure values and rules, no I/O. Symbols are Yahoo-style (`RELIANCE.NS`); fiscal periods follow
+the Indian April-March fiscal year (`FY2024` ends 2024-03-31, `Q2FY25` ends 2024-09-30).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+STAGES: tuple[str, ...] = ("download", "parse", "chunk", "embed", "index")
+
+DOC_TYPES: frozenset[str] = frozenset(
+    {
+        "annual_report",
+        "quarterly_result",
+        "investor_presentation",
+        "earnings_call_transcript",
+        "press_release",
+        "news_article",
+        "report_material",
+        "other",
+    }
+)
+
+
+class DocumentStatus(StrEnum):
+    PENDING = "pending"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class StageState(StrEnum):
+    PENDING = "pending"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+# ---------------------------------------------------------------- symbols and periods
+
+_SYMBOL = re.compile(r"^[A-Z0-9&_-]{1,20}$")
+
+
+def normalize_symbol(raw: str) -> str:
+    """`reliance`, `RELIANCE` and `RELIANCE.NS` all name `RELIANCE.NS`."""
+    value = raw.strip().upper()
+    if value.endswith(".NS"):
+        value = value[:-3]
+    if not _SYMBOL.match(value):
+        raise ValueError(f"invalid symbol {raw!r}")
+    return value + ".NS"
+
+
+@dataclass(frozen=True)
+class FiscalPeriod:
+    label: str  # canonical: FY2024 or Q2FY25
+    period_type: str  # annual | quarterly
+    fiscal_year: int  # the calendar year in which the fiscal year ends
+    quarter: int | None
+    end_date: date
+
+
+_QUARTER_END = {1: (0, 6, 30), 2: (0, 9, 30), 3: (0, 12, 31), 4: (1, 3, 31)}
+_PERIOD_Q = re.compile(r"^Q([1-4])\s*[-/ ]?\s*FY\s*'?(\d{2}|\d{4})$")
+_PERIOD_FY = re.compile(r"^FY\s*'?(\d{2}|\d{4})$")
+_PERIOD_FY_RANGE = re.compile(r"^FY\s*(\d{4})\s*-\s*(\d{2}|\d{4})$")
+
+
+def _full_year(text: str) -> int:
+    year = int(text)
+    return 2000 + year if year < 100 else year
+
+
+def parse_period(raw: str) -> FiscalPeriod:
+    """Accepts `FY2024`, `FY24`, `FY2023-24`, `Q2FY25`, `Q2 FY2025` (case-insensitive)."""
+    text = raw.strip().upper()
+    if m := _PERIOD_Q.match(text):
+        quarter, fy = int(m.group(1)), _full_year(m.group(2))
+        offset, month, day = _QUARTER_END[quarter]
+        return FiscalPeriod(
+            f"Q{quarter}FY{fy % 100:02d}", "quarterly", fy, quarter,
+            date(fy - 1 + offset, month, day),
+        )
+    fy: int | None = None
+    if m := _PERIOD_FY.match(text):
+        fy = _full_year(m.group(1))
+    elif m := _PERIOD_FY_RANGE.match(text):
+        start, tail = int(m.group(1)), m.group(2)
+        end = int(tail) if len(tail) == 4 else start // 100 * 100 + int(tail)
+        if end != start + 1:
+            raise ValueError(f"invalid fiscal year range {raw!r}")
+        fy = end
+    if fy is None or not 1990 <= fy <= 2100:
+        raise ValueError(f"invalid fiscal period {raw!r}: expected FY2024 or Q2FY25")
+    return FiscalPeriod(f"FY{fy}", "annual", fy, None, date(fy, 3, 31))
+
+
+def fiscal_year_of(day: date) -> int:
+    """The Indian fiscal year a calendar day belongs to (2024-05-15 -> 2025)."""
+    return day.year + 1 if day.month >= 4 else day.year
+
+
+# ---------------------------------------------------------------- companies and their data
+
+
+def number_out(value: Decimal | float | int | None) -> int | float | None:
+    """Money is stored exactly; it is answered as an int when whole, as the contract shows."""
+    if value is None:
+        return None
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+@dataclass
+class Company:
+    symbol: str
+    name: str
+    nse_symbol: str
+    sector: str | None = None
+    industry: str | None = None
+    market_cap_rank: int | None = None
+    isin: str | None = None
+    bse_code: str | None = None
+    website: str | None = None
+    ir_page_url: str | None = None
+    aliases: list[str] = field(default_factory=list)
+    active: bool = True
+    id: int | None = None
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "symbol": self.symbol,
+            "name": self.name,
+            "sector": self.sector,
+            "industry": self.industry,
+            "market_cap_rank": self.market_cap_rank,
+        }
+
+    def detail(self) -> dict[str, Any]:
+        return {
+            **self.summary(),
+            "isin": self.isin,
+            "nse_symbol": self.nse_symbol,
+            "bse_code": self.bse_code,
+            "website": self.website,
+            "ir_page_url": self.ir_page_url,
+        }
+
+
+_NAME_SUFFIX = re.compile(r"\s*\b(ltd|limited|ltd\.|co|corporation|corp)\.?\s*$", re.IGNORECASE)
+
+
+def company_aliases(name: str, nse_symbol: str, first_words: dict[str, int]) -> list[str]:
+    """Names a question may use for a company: the name without its legal suffix, the NSE
+    symbol, the name with `and` as `&`, and the first word when no other company shares it.
+    `first_words` counts first words across the whole catalogue."""
+    base = name.strip()
+    while (stripped := _NAME_SUFFIX.sub("", base)) != base:
+        base = stripped
+    aliases = [base, nse_symbol]
+    if " and " in base:
+        aliases.append(base.replace(" and ", " & "))
+    first = base.split()[0] if base.split() else ""
+    if len(first) >= 3 and first_words.get(first.lower(), 0) == 1 and first.lower() != base.lower():
+        aliases.append(first)
+    seen: set[str] = set()
+    unique = []
+    for alias in aliases:
+        if alias and alias.lower() not in seen:
+            seen.add(alias.lower())
+            unique.append(alias)
+    return unique
+
+
+@dataclass
+class Fundamentals:
+    symbol: str
+    period: str
+    period_type: str
+    period_end_date: date
+    revenue: Decimal | None = None
+    net_income: Decimal | None = None
+    eps: float | None = None
+    pe_ratio: float | None = None
+    roe: float | None = None
+    debt_to_equity: float | None = None
+    market_cap: Decimal | None = None
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "period": self.period,
+            "period_type": self.period_type,
+            "period_end_date": self.period_end_date.isoformat(),
+            "revenue": number_out(self.revenue),
+            "net_income": number_out(self.net_income),
+            "eps": self.eps,
+            "pe_ratio": self.pe_ratio,
+            "roe": self.roe,
+            "debt_to_equity": self.debt_to_equity,
+        }
+
+    def latest(self) -> dict[str, Any]:
+        return {
+            "period": self.period,
+            "revenue": number_out(self.revenue),
+            "net_income": number_out(self.net_income),
+            "eps": self.eps,
+            "pe_ratio": self.pe_ratio,
+            "market_cap": number_out(self.market_cap),
+        }
+
+
+@dataclass
+class Price:
+    symbol: str
+    date: date
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: int | None = None
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "date": self.date.isoformat(),
+            "open": self.open,
+            "high": self.high,
+            "low": self.low,
+            "close": self.close,
+            "volume": self.volume,
+        }
+
+
+@dataclass
+class NewsItem:
+    symbol: str
+    title: str
+    url: str
+    published_at: datetime
+    source: str | None = None
+    summary: str | None = None
+    sentiment: str | None = None
+    sentiment_score: float | None = None
+    id: int | None = None
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "source": self.source,
+            "url": self.url,
+            "summary": self.summary,
+            "sentiment": self.sentiment,
+            "sentiment_score": self.sentiment_score,
+            "published_at": iso_utc(self.published_at),
+        }
+
+
+def iso_utc(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    text = value.isoformat()
+    return text.replace("+00:00", "Z")
+
+
+# ---------------------------------------------------------------- documents
+
+
+@dataclass
+class NewDocument:
+    doc_type: str
+    title: str
+    company_id: int | None = None
+    company_symbol: str | None = None
+    fiscal_period: str | None = None
+    document_date: date | None = None
+    source_url: str | None = None
+    storage_path: str | None = None
+    sha256: str | None = None
+    file_size_bytes: int | None = None
+    content_type: str | None = None
+    customer_id: str | None = None
+    opportunity_id: str | None = None
+    owner: str | None = None
+
+
+@dataclass
+class Document(NewDocument):
+    id: int = 0
+    status: DocumentStatus = DocumentStatus.PENDING
+    chunk_count: int = 0
+    page_count: int | None = None
+    error: str | None = None
+    duplicate_of: int | None = None
+    created_at: datetime | None = None
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def job_id(self) -> str:
+        return job_id_for(self.id)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "doc_type": self.doc_type,
+            "title": self.title,
+            "fiscal_period": self.fiscal_period,
+            "document_date": self.document_date.isoformat() if self.document_date else None,
+            "status": self.status.value,
+            "chunk_count": self.chunk_count,
+            "download_url": f"/documents/{self.id}/download",
+        }
+
+    def detail(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "company_id": self.company_id,
+            "company_symbol": self.company_symbol,
+            "doc_type": self.doc_type,
+            "title": self.title,
+            "fiscal_period": self.fiscal_period,
+            "document_date": self.document_date.isoformat() if self.document_date else None,
+            "status": self.status.value,
+            "chunk_count": self.chunk_count,
+            "storage_path": self.storage_path,
+            "file_size_bytes": self.file_size_bytes,
+            "page_count": self.page_count,
+            "created_at": iso_utc(self.created_at),
+        }
+
+
+def job_id_for(document_id: int) -> str:
+    return f"doc-{document_id}"
+
+
+@dataclass
+class StageRecord:
+    stage: str
+    state: StageState = StageState.PENDING
+    attempts: int = 0
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    heartbeat_at: datetime | None = None
+    detail: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Chunk:
+    id: str  # the vector point id, derived from content
+    document_id: int
+    chunk_index: int
+    page_start: int
+    page_end: int
+    section: str | None
+    text: str

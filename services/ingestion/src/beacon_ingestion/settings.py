@@ -1,0 +1,68 @@
+"""Settings of the ingestion service. Built in `main.run()`, the CLI or the embedded app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+
+from beacon_runtime.settings import ServiceSettings
+
+
+class IngestionSettings(ServiceSettings):
+    service_name: str = "ingestion"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8104, ge=0, le=65535)
+    worker_concurrency: int = Field(default=2, ge=1)
+    db_schema: str = "ingestion"
+
+    # Where downloaded files, parse results and embeddings live. Unset: in memory when
+    # embedded; distributed mode needs a directory shared by every replica.
+    files_dir: Path | None = None
+    # The embedded vector engine's directory (qdrant-edge). Unset: a temporary directory.
+    vectors_dir: Path | None = None
+    qdrant_collection: str = "beacon_chunks"
+    qdrant_api_key: str | None = None
+    hybrid_dense_weight: float = Field(default=1.0, gt=0)
+    hybrid_sparse_weight: float = Field(default=1.0, gt=0)
+
+    # Embeddings: the offline lexical default, or OPENAI_BASE_URL's /embeddings.
+    embedding_model: str = "text-embedding-3-small"
+    embedding_dim: int | None = None  # for models that accept `dimensions`
+    embedding_batch_size: int = Field(default=64, ge=1)
+    embedding_backend: str = "auto"  # auto | local | openai
+
+    # Download (SSRF rules: docs/ingestion.md).
+    ingest_allowed_hosts: str = ""  # comma-separated hosts or host:port allowed although private
+    download_max_bytes: int = Field(default=60 * 1024 * 1024, gt=0)
+    download_timeout_s: float = Field(default=60.0, gt=0)
+    download_max_redirects: int = Field(default=5, ge=0)
+    upload_max_bytes: int = Field(default=60 * 1024 * 1024, gt=0)
+    import_max_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
+
+    # Parsing runs in a child process that is killed when it overruns.
+    parse_page_timeout_s: float = Field(default=20.0, gt=0)
+    parse_document_timeout_s: float = Field(default=600.0, gt=0)
+    parse_max_pages: int = Field(default=3000, ge=1)
+
+    chunk_target_chars: int = Field(default=1200, ge=200)
+    chunk_max_chars: int = Field(default=2000, ge=300)
+
+    # Stage retries and stall detection.
+    stage_max_attempts: int = Field(default=3, ge=1)
+    stage_retry_base_delay_s: float = Field(default=1.0, ge=0)
+    stage_stall_timeout_s: float = Field(default=120.0, gt=0)
+    lease_s: float = Field(default=300.0, gt=0)
+    reaper_interval_s: float = Field(default=60.0, gt=0)
+
+    # Start-up: seed the catalogue when empty; ingest the bundled sample corpus (default:
+    # only in embedded mode).
+    seed_catalogue: bool = True
+    ingest_sample_corpus: bool | None = None
+    source_registry_path: Path | None = None
+
+    def allowed_hosts(self) -> frozenset[str]:
+        return frozenset(h.strip().lower() for h in self.ingest_allowed_hosts.split(",") if h.strip())
+
+    def wants_sample_corpus(self) -> bool:
+        return self.embedded if self.ingest_sample_corpus is None else self.ingest_sample_corpus

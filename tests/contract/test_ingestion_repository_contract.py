@@ -1,0 +1,313 @@
+"""One behavioural contract for both IngestionRepository adapters: the in-memory twin and
+Postgres (the real server at DATABASE_URL, in a schema made for this test session and dropped
+after it; tables are emptied before each test)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from beacon_ingestion.domain import (
+    Chunk,
+    Company,
+    DocumentStatus,
+    Fundamentals,
+    NewDocument,
+    NewsItem,
+    Price,
+    StageRecord,
+    StageState,
+)
+from beacon_ingestion.repository import (
+    IngestionRepository,
+    InMemoryIngestionRepository,
+    UnknownCompany,
+)
+
+DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="session")
+def pg_session_schema() -> Iterator[str]:
+    from beacon_ingestion.repository_postgres import MIGRATIONS
+    from beacon_runtime.db import migrate
+
+    from pgtools_ingestion import drop_schema, in_thread
+
+    schema = "t_ingest_" + uuid.uuid4().hex[:10]
+    # Requested from inside a running event loop: Alembic's asyncio.run needs its own thread.
+    in_thread(migrate, DATABASE_URL, MIGRATIONS, schema)
+    yield schema
+    in_thread(asyncio.run, drop_schema(DATABASE_URL, schema))
+
+
+@pytest.fixture(params=["memory", pytest.param("postgres", marks=pytest.mark.integration)])
+async def repo(request) -> AsyncIterator[IngestionRepository]:
+    if request.param == "memory":
+        yield InMemoryIngestionRepository()
+        return
+    from beacon_ingestion.repository_postgres import PostgresIngestionRepository
+    from pgtools_ingestion import truncate_all
+
+    schema = request.getfixturevalue("pg_session_schema")
+    await truncate_all(DATABASE_URL, schema)
+    repository = PostgresIngestionRepository(DATABASE_URL, schema)
+    await repository.start(migrate=False)
+    try:
+        yield repository
+    finally:
+        await repository.close()
+
+
+def company(nse: str, sector: str = "Banking", rank: int | None = None, name: str | None = None) -> Company:
+    return Company(symbol=f"{nse}.NS", name=name or f"{nse.title()} Ltd.", nse_symbol=nse,
+                   sector=sector, market_cap_rank=rank, isin="INE002A01018", aliases=[nse])
+
+
+async def seed(repo: IngestionRepository) -> None:
+    await repo.refresh_companies([
+        company("RELIANCE", "Oil Gas & Consumable Fuels", 1),
+        company("HDFCBANK", "Financial Services", 2),
+        company("TCS", "Information Technology", None),
+        company("INFY", "Information Technology", 4),
+    ])
+
+
+# ---------------------------------------------------------------- companies
+
+
+async def test_refresh_adds_updates_and_deactivates(repo):
+    first = await repo.refresh_companies([company("AAA"), company("BBB")])
+    assert sorted(first.added) == ["AAA.NS", "BBB.NS"] and first.updated == []
+    second = await repo.refresh_companies([company("BBB", sector="Energy"), company("CCC")])
+    assert second.added == ["CCC.NS"] and second.updated == ["BBB.NS"]
+    assert second.deactivated == ["AAA.NS"]
+    total, listed = await repo.list_companies(limit=10)
+    assert total == 2 and {c.symbol for c in listed} == {"BBB.NS", "CCC.NS"}
+    gone = await repo.get_company("AAA.NS")
+    assert gone is not None and gone.active is False
+    bbb = await repo.get_company("BBB.NS")
+    assert bbb.sector == "Energy" and bbb.id is not None
+    assert await repo.count_companies() == 2
+    # Re-activating keeps the same id, so documents stay attached.
+    again = await repo.refresh_companies([company("AAA"), company("BBB"), company("CCC")])
+    assert again.added == [] and (await repo.get_company("AAA.NS")).id == gone.id
+
+
+async def test_list_filters_by_sector_and_orders_by_rank(repo):
+    await seed(repo)
+    total, rows = await repo.list_companies(sector="information technology", limit=10)
+    assert total == 2 and [c.symbol for c in rows] == ["INFY.NS", "TCS.NS"]  # unranked last
+    total, rows = await repo.list_companies(limit=2)
+    assert total == 4 and [c.symbol for c in rows] == ["RELIANCE.NS", "HDFCBANK.NS"]
+    _, rows = await repo.list_companies(limit=2, offset=2)
+    assert [c.symbol for c in rows] == ["INFY.NS", "TCS.NS"]
+    detail = await repo.get_company("RELIANCE.NS")
+    assert detail.nse_symbol == "RELIANCE" and detail.industry is None and detail.aliases == ["RELIANCE"]
+    assert await repo.get_company("NOPE.NS") is None
+
+
+# ---------------------------------------------------------------- company data
+
+
+def fundamentals(symbol: str, period: str, ptype: str, end: date, revenue: int) -> Fundamentals:
+    return Fundamentals(symbol=symbol, period=period, period_type=ptype, period_end_date=end,
+                        revenue=Decimal(revenue), net_income=Decimal("19101000000000"), eps=141.56,
+                        pe_ratio=25.3, roe=0.089, debt_to_equity=0.42,
+                        market_cap=Decimal("19500000000000000"))
+
+
+async def test_fundamentals_upsert_order_and_exact_money(repo):
+    await seed(repo)
+    rows = [
+        fundamentals("RELIANCE.NS", "Q1FY25", "quarterly", date(2024, 6, 30), 1),
+        fundamentals("RELIANCE.NS", "Q2FY25", "quarterly", date(2024, 9, 30), 258027000000000),
+        fundamentals("RELIANCE.NS", "FY2024", "annual", date(2024, 3, 31), 3),
+        fundamentals("RELIANCE.NS", "Q4FY24", "quarterly", date(2024, 3, 31), 4),
+    ]
+    assert await repo.upsert_fundamentals(rows) == 4
+    listed = await repo.list_fundamentals("RELIANCE.NS", limit=10)
+    assert [f.period for f in listed] == ["Q2FY25", "Q1FY25", "Q4FY24", "FY2024"]
+    assert listed[0].market_cap == Decimal("19500000000000000")
+    assert listed[0].revenue == Decimal("258027000000000")
+    annual = await repo.list_fundamentals("RELIANCE.NS", period_type="annual")
+    assert [f.period for f in annual] == ["FY2024"]
+    # Re-import replaces the period, never duplicates it.
+    await repo.upsert_fundamentals([fundamentals("RELIANCE.NS", "FY2024", "annual", date(2024, 3, 31), 99)])
+    annual = await repo.list_fundamentals("RELIANCE.NS", period_type="annual")
+    assert len(annual) == 1 and annual[0].revenue == 99
+    assert len(await repo.list_fundamentals("RELIANCE.NS", limit=2)) == 2
+
+
+async def test_unknown_company_writes_nothing(repo):
+    await seed(repo)
+    rows = [fundamentals("TCS.NS", "FY2024", "annual", date(2024, 3, 31), 1),
+            fundamentals("NOPE.NS", "FY2024", "annual", date(2024, 3, 31), 1)]
+    with pytest.raises(UnknownCompany) as caught:
+        await repo.upsert_fundamentals(rows)
+    assert caught.value.symbols == ["NOPE.NS"]
+    assert await repo.list_fundamentals("TCS.NS") == []
+
+
+async def test_prices_range_latest_and_previous_close(repo):
+    await seed(repo)
+    days = [date(2024, 11, d) for d in (20, 21, 22, 25)]
+    await repo.upsert_prices([Price("TCS.NS", d, 100 + i, 110 + i, 90 + i, 105.0 + i, 1000 * i)
+                              for i, d in enumerate(days)])
+    ranged = await repo.list_prices("TCS.NS", date_from=date(2024, 11, 21), date_to=date(2024, 11, 22))
+    assert [p.date for p in ranged] == [date(2024, 11, 22), date(2024, 11, 21)]
+    latest, previous = await repo.latest_price("TCS.NS")
+    assert latest.date == date(2024, 11, 25) and latest.close == 108.0 and previous == 107.0
+    assert await repo.latest_price("INFY.NS") is None
+    await repo.upsert_prices([Price("TCS.NS", date(2024, 11, 25), 1, 2, 1, 2, 5)])
+    assert len(await repo.list_prices("TCS.NS")) == 4
+
+
+async def test_news_keyed_by_url_newest_first(repo):
+    await seed(repo)
+    t0 = datetime(2024, 11, 25, 9, tzinfo=UTC)
+    items = [NewsItem("INFY.NS", f"Headline {i}", f"https://example.com/{i}", t0 + timedelta(hours=i),
+                      "Wire", "Summary", "positive", 0.5) for i in range(3)]
+    await repo.upsert_news(items)
+    await repo.upsert_news([NewsItem("INFY.NS", "Headline 1 (updated)", "https://example.com/1",
+                                     t0 + timedelta(hours=1), "Wire", None, "neutral", 0.0)])
+    news = await repo.list_news("INFY.NS", limit=10)
+    assert [n.title for n in news] == ["Headline 2", "Headline 1 (updated)", "Headline 0"]
+    assert len({n.id for n in news}) == 3 and all(isinstance(n.id, int) for n in news)
+    assert news[0].published_at == t0 + timedelta(hours=2)
+    assert len(await repo.list_news("INFY.NS", limit=1)) == 1
+
+
+# ---------------------------------------------------------------- documents
+
+
+def new_doc(**overrides) -> NewDocument:
+    values = dict(doc_type="annual_report", title="Annual Report FY2024", company_symbol="TCS.NS",
+                  fiscal_period="FY2024", document_date=date(2024, 5, 15),
+                  source_url="https://example.com/ar.pdf")
+    values.update(overrides)
+    return NewDocument(**values)
+
+
+async def test_document_lifecycle_fields(repo):
+    await seed(repo)
+    tcs = await repo.get_company("TCS.NS")
+    created = await repo.create_document(new_doc(company_id=tcs.id, customer_id="cust-1"))
+    assert created.id > 0 and created.status == DocumentStatus.PENDING and created.chunk_count == 0
+    assert created.created_at is not None and created.customer_id == "cust-1"
+    await repo.update_document(created.id, status=DocumentStatus.COMPLETED, chunk_count=12,
+                               page_count=3, sha256="ab" * 32, file_size_bytes=1234)
+    loaded = await repo.get_document(created.id)
+    assert loaded.status == DocumentStatus.COMPLETED and loaded.chunk_count == 12
+    assert loaded.page_count == 3 and loaded.company_id == tcs.id and loaded.sha256 == "ab" * 32
+    assert await repo.get_document(created.id + 1000) is None
+
+
+async def test_find_live_by_source_ignores_failed(repo):
+    first = await repo.create_document(new_doc())
+    found = await repo.find_live_by_source("https://example.com/ar.pdf", "TCS.NS", "annual_report", "FY2024")
+    assert found.id == first.id
+    assert await repo.find_live_by_source("https://example.com/ar.pdf", "TCS.NS", "annual_report", "FY2023") is None
+    await repo.update_document(first.id, status=DocumentStatus.FAILED)
+    assert await repo.find_live_by_source("https://example.com/ar.pdf", "TCS.NS", "annual_report", "FY2024") is None
+    no_company = await repo.create_document(new_doc(company_symbol=None, fiscal_period=None))
+    assert (await repo.find_live_by_source("https://example.com/ar.pdf", None, "annual_report", None)).id == no_company.id
+
+
+async def test_find_completed_by_sha_skips_duplicates_and_excluded(repo):
+    a = await repo.create_document(new_doc(sha256="f" * 64))
+    b = await repo.create_document(new_doc(sha256="f" * 64))
+    assert await repo.find_completed_by_sha("f" * 64) is None  # none completed yet
+    await repo.update_document(b.id, status=DocumentStatus.COMPLETED, duplicate_of=a.id)
+    assert await repo.find_completed_by_sha("f" * 64) is None
+    await repo.update_document(a.id, status=DocumentStatus.COMPLETED)
+    assert (await repo.find_completed_by_sha("f" * 64)).id == a.id
+    assert await repo.find_completed_by_sha("f" * 64, exclude=a.id) is None
+
+
+async def test_list_documents_filters_and_total(repo):
+    for i in range(3):
+        await repo.create_document(new_doc(doc_type="annual_report" if i else "quarterly_result"))
+    await repo.create_document(new_doc(company_symbol="INFY.NS"))
+    total, rows = await repo.list_documents(symbol="TCS.NS", limit=10)
+    assert total == 3 and [d.id for d in rows] == sorted((d.id for d in rows), reverse=True)
+    total, rows = await repo.list_documents(doc_type="quarterly_result")
+    assert total == 1
+    await repo.update_document(rows[0].id, status=DocumentStatus.FAILED)
+    total, _ = await repo.list_documents(status="failed")
+    assert total == 1
+    total, rows = await repo.list_documents(limit=1, offset=1)
+    assert total == 4 and len(rows) == 1
+
+
+async def test_stages_default_pending_and_round_trip(repo):
+    doc = await repo.create_document(new_doc())
+    stages = await repo.stages(doc.id)
+    assert list(stages) == ["download", "parse", "chunk", "embed", "index"]
+    assert all(s.state == StageState.PENDING and s.attempts == 0 for s in stages.values())
+    now = datetime(2024, 11, 25, 10, tzinfo=UTC)
+    await repo.save_stage(doc.id, StageRecord("parse", StageState.FAILED, attempts=2, started_at=now,
+                                              heartbeat_at=now, error="boom", detail="page 3"))
+    await repo.save_stage(doc.id, StageRecord("download", StageState.COMPLETED, 1, now, now, now))
+    stages = await repo.stages(doc.id)
+    assert stages["parse"].state == StageState.FAILED and stages["parse"].attempts == 2
+    assert stages["parse"].error == "boom" and stages["parse"].started_at == now
+    assert stages["download"].finished_at == now and stages["chunk"].state == StageState.PENDING
+
+
+async def test_lease_claim_renew_release(repo):
+    doc = await repo.create_document(new_doc())
+    now = datetime.now(UTC)
+    assert await repo.claim(doc.id, "w1", now + timedelta(seconds=30), now)
+    assert not await repo.claim(doc.id, "w2", now + timedelta(seconds=30), now)
+    assert await repo.claim(doc.id, "w1", now + timedelta(seconds=60), now)  # renew
+    # An expired lease can be taken over.
+    later = now + timedelta(seconds=61)
+    assert await repo.claim(doc.id, "w2", later + timedelta(seconds=30), later)
+    await repo.release(doc.id, "w1")  # not the holder: no effect
+    assert not await repo.claim(doc.id, "w1", later + timedelta(seconds=30), later)
+    await repo.release(doc.id, "w2")
+    assert await repo.claim(doc.id, "w1", later + timedelta(seconds=30), later)
+
+
+async def test_stalled_documents(repo):
+    idle = await repo.create_document(new_doc())
+    leased = await repo.create_document(new_doc())
+    done = await repo.create_document(new_doc())
+    await repo.update_document(done.id, status=DocumentStatus.COMPLETED)
+    now = datetime.now(UTC) + timedelta(minutes=10)
+    await repo.claim(leased.id, "w1", now + timedelta(minutes=1), now)
+    assert await repo.stalled_documents(now, now) == [idle.id]
+    assert await repo.stalled_documents(now, now - timedelta(hours=1)) == []
+
+
+async def test_chunks_replace(repo):
+    doc = await repo.create_document(new_doc())
+    chunks = [Chunk(str(uuid.uuid4()), doc.id, i, i + 1, i + 2, "Highlights", f"text {i}") for i in range(3)]
+    await repo.replace_chunks(doc.id, chunks)
+    await repo.replace_chunks(doc.id, chunks[:2])
+    assert await repo.chunks(doc.id) == chunks[:2]
+
+
+async def test_ingestion_stats(repo):
+    await seed(repo)
+    since = datetime.now(UTC) - timedelta(hours=24)
+    a = await repo.create_document(new_doc())
+    b = await repo.create_document(new_doc(doc_type="quarterly_result"))
+    await repo.create_document(new_doc())
+    await repo.update_document(a.id, status=DocumentStatus.COMPLETED, chunk_count=10,
+                               completed_at=datetime.now(UTC))
+    await repo.update_document(b.id, status=DocumentStatus.FAILED)
+    await repo.upsert_news([NewsItem("TCS.NS", "t", "https://e.com/x", datetime.now(UTC))])
+    stats = await repo.ingestion_stats(since)
+    assert stats["total_documents"] == 3
+    assert stats["by_status"] == {"pending": 1, "processing": 0, "completed": 1, "failed": 1}
+    assert stats["by_type"] == {"annual_report": 2, "quarterly_result": 1}
+    assert stats["total_chunks"] == 10
+    assert stats["last_24h"] == {"documents_ingested": 1, "news_articles": 1}

@@ -1,0 +1,39 @@
+"""Postgres helpers for the ingestion tests (a module, so tests can import it)."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import asyncpg
+
+from beacon_runtime.db import asyncpg_url
+
+
+def _dsn(database_url: str) -> str:
+    return asyncpg_url(database_url).replace("postgresql+asyncpg://", "postgresql://")
+
+
+async def drop_schema(database_url: str, schema: str) -> None:
+    conn = await asyncpg.connect(_dsn(database_url))
+    try:
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    finally:
+        await conn.close()
+
+
+async def truncate_all(database_url: str, schema: str) -> None:
+    conn = await asyncpg.connect(_dsn(database_url))
+    try:
+        await conn.execute(
+            f'TRUNCATE "{schema}".chunks, "{schema}".document_stages, "{schema}".documents, '
+            f'"{schema}".news, "{schema}".prices, "{schema}".fundamentals, "{schema}".companies '
+            "RESTART IDENTITY CASCADE"
+        )
+    finally:
+        await conn.close()
+
+
+def in_thread(fn, *args):
+    """Run a blocking call that starts its own event loop, from wherever we are."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(fn, *args).result()

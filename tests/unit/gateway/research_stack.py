@@ -1,38 +1,76 @@
-"""A gateway on in-memory twins with one user per role, for research-API tests."""
+"""A gateway with one user per role, for research-API tests.
+
+backend="memory" uses the in-memory twins; backend="real" uses Postgres (a fresh schema)
+and Redis (a fresh key namespace) on this machine, cleaned up afterwards.
+"""
 
 from __future__ import annotations
 
+import os
+import uuid
 from contextlib import asynccontextmanager
 
 import httpx
 
 from beacon_gateway.bootstrap import build
-from beacon_gateway.repository import Role
+from beacon_gateway.ratelimit import RateLimiter
+from beacon_gateway.repository import PostgresIdentityRepository, Role
 from beacon_gateway.settings import GatewaySettings
 from beacon_runtime.bus.memory import InMemoryBus
 from beacon_runtime.jobs.memory import InMemoryJobStore
 from beacon_runtime.serve import attach_lifespan
 
 PASSWORD = "correct horse battery"
+DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 @asynccontextmanager
-async def research_stack(**settings):
+async def research_stack(backend: str = "memory", *, database_url=DATABASE_URL, redis_url=REDIS_URL, **settings):
     bus = InMemoryBus()
-    base = {"api_keys": "k", "jwt_secret": "s" * 40}
-    service = build(GatewaySettings(**{**base, **settings}), bus=bus, jobs=InMemoryJobStore())
+    base = {"api_keys": "k", "jwt_secret": "s" * 40, "argon2_time_cost": 1, "argon2_memory_kib": 8192}
+    adapters = {}
+    namespace = "t" + uuid.uuid4().hex[:12]
+    if backend == "real":
+        from beacon_runtime.jobs.redis import RedisJobStore
+
+        adapters = {
+            "identity": PostgresIdentityRepository(database_url, schema=namespace),
+            "limiter": RateLimiter(redis_url, namespace=namespace),
+            "jobs": RedisJobStore(redis_url, namespace=namespace),
+        }
+    jobs = adapters.pop("jobs", None) or InMemoryJobStore()
+    service = build(GatewaySettings(**{**base, **settings}), bus=bus, jobs=jobs, **adapters)
     attach_lifespan(service.http, bus=bus, services=[service])
-    async with service.http.router.lifespan_context(service.http):
-        auth = service.http.state.research.auth
-        tokens = {}
-        for role in Role:
-            await auth.create_user(f"{role.value}@example.com", PASSWORD, role.value.title(), role, 100)
-            pair = await auth.login(f"{role.value}@example.com", PASSWORD)
-            tokens[role] = pair.access_token
-        transport = httpx.ASGITransport(app=service.http)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield client, tokens, service
+    try:
+        async with service.http.router.lifespan_context(service.http):
+            auth = service.http.state.research.auth
+            tokens = {}
+            for role in Role:
+                await auth.create_user(f"{role.value}@example.com", PASSWORD, role.value.title(), role, 100)
+                pair = await auth.login(f"{role.value}@example.com", PASSWORD)
+                tokens[role] = pair.access_token
+            transport = httpx.ASGITransport(app=service.http)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                yield client, tokens, service
+    finally:
+        if backend == "real":
+            await _cleanup(database_url, redis_url, namespace)
+
+
+async def _cleanup(database_url: str, redis_url: str, namespace: str) -> None:
+    import redis.asyncio as redis
+    from pgtools import drop_schema
+
+    await drop_schema(database_url, namespace)
+    client = redis.from_url(redis_url)
+    async for key in client.scan_iter(match=f"{namespace}:*"):
+        await client.delete(key)
+    await client.aclose()
 
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+BACKENDS = ["memory", "real"]

@@ -9,8 +9,8 @@ from beacon_gateway.repository import Role
 
 
 @pytest.fixture
-async def stack():
-    async with research_stack(login_failures_allowed=3) as value:
+async def stack(backend):
+    async with research_stack(backend, login_failures_allowed=3) as value:
         yield value
 
 
@@ -85,8 +85,8 @@ async def test_logout_revokes_the_session(stack):
     assert again.status_code == 401
 
 
-async def test_expired_access_token_is_401():
-    async with research_stack(access_token_ttl_s=1) as (client, tokens, _):
+async def test_expired_access_token_is_401(backend):
+    async with research_stack(backend, access_token_ttl_s=1) as (client, tokens, _):
         import asyncio
 
         await asyncio.sleep(2.1)

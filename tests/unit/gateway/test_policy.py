@@ -12,8 +12,8 @@ from beacon_gateway.repository import Role
 
 
 @pytest.fixture
-async def stack():
-    async with research_stack() as value:
+async def stack(backend):
+    async with research_stack(backend) as value:
         yield value
 
 
@@ -82,8 +82,8 @@ async def test_unconfigured_upstream_is_503_in_the_error_format(stack):
     assert response.json()["error"]["code"] == "SERVICE_UNAVAILABLE"
 
 
-async def test_rate_limit_headers_and_429():
-    async with research_stack(rate_limit_companies_per_hour=2) as (client, tokens, _):
+async def test_rate_limit_headers_and_429(backend):
+    async with research_stack(backend, rate_limit_companies_per_hour=2) as (client, tokens, _):
         headers = bearer(tokens[Role.USER])
         first = await client.get("/api/v1/companies", headers=headers)
         second = await client.get("/api/v1/companies", headers=headers)

@@ -54,13 +54,17 @@ class AuthService:
         access_ttl_s: int = 3600,
         refresh_ttl_s: int = 7 * 24 * 3600,
         issuer: str = "beacon",
+        argon2_time_cost: int = 3,
+        argon2_memory_kib: int = 65536,
     ) -> None:
         self.repo = repo
         self._secret = secret
         self._access_ttl = access_ttl_s
         self._refresh_ttl = refresh_ttl_s
         self._issuer = issuer
-        self._hasher = PasswordHash((Argon2Hasher(),))
+        self._hasher = PasswordHash(
+            (Argon2Hasher(time_cost=argon2_time_cost, memory_cost=argon2_memory_kib),)
+        )
         self._dummy_hash: str | None = None
 
     def hash_password(self, password: str) -> str:

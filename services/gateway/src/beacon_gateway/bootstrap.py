@@ -71,6 +71,8 @@ def build(
         secret=resolve_jwt_secret(settings),
         access_ttl_s=settings.access_token_ttl_s,
         refresh_ttl_s=settings.refresh_token_ttl_s,
+        argon2_time_cost=settings.argon2_time_cost,
+        argon2_memory_kib=settings.argon2_memory_kib,
     )
     keys = ApiKeyVerifier(resolve_api_keys(settings), identity, settings.api_key_cache_s)
     upstreams = upstream_clients(

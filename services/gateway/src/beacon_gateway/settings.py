@@ -24,6 +24,9 @@ class GatewaySettings(ServiceSettings):
     login_failures_allowed: int = Field(default=5, ge=1)
     login_failure_window_minutes: int = Field(default=15, ge=1)
     api_key_cache_s: float = Field(default=30.0, ge=0)
+    # Argon2id cost (OWASP's first recommended profile by default); tests lower it.
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_kib: int = Field(default=65536, ge=1024)
 
     rate_limit_companies_per_hour: int = Field(default=1000, ge=1)
     rate_limit_documents_per_hour: int = Field(default=500, ge=1)

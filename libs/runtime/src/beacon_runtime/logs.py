@@ -16,12 +16,24 @@ def _add_trace_id(_, __, event_dict):
     return event_dict
 
 
+_SECRET_KEYS = ("password", "token", "authorization", "api_key", "apikey", "secret", "cookie")
+
+
+def _redact_secrets(_, __, event_dict):
+    """A safety net: no field whose name suggests a secret is ever written out."""
+    for key in list(event_dict):
+        if any(marker in key.lower() for marker in _SECRET_KEYS):
+            event_dict[key] = "[redacted]"
+    return event_dict
+
+
 def configure_logging(service: str, level: str = "INFO", json: bool = True) -> None:
     shared = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _add_trace_id,
+        _redact_secrets,
     ]
     renderer = (
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)

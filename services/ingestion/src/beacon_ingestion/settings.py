@@ -14,7 +14,6 @@ class IngestionSettings(ServiceSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8104, ge=0, le=65535)
     worker_concurrency: int = Field(default=2, ge=1)
-    db_schema: str = "ingestion"
 
     # Where downloaded files, parse results and embeddings live. Unset: in memory when
     # embedded; distributed mode needs a directory shared by every replica.

@@ -1,0 +1,140 @@
+"""Composition root of rag-query: the one place its dependencies are wired."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Callable
+from datetime import date
+from functools import partial
+
+import httpx
+
+from beacon_contracts import routing
+from beacon_contracts.events import Envelope, JobKind
+from beacon_rag_query.answerer import ExtractiveAnswerer
+from beacon_rag_query.api import create_app
+from beacon_rag_query.frames import CancelRegistry
+from beacon_rag_query.graph import Deps, GraphConfig, build_graph
+from beacon_rag_query.handlers import (
+    QueryRunner,
+    handle_job_cancelled,
+    handle_job_requested,
+    handle_review_resolved,
+)
+from beacon_rag_query.repository import (
+    InMemoryQueryRepository,
+    PostgresQueryRepository,
+    QueryRepository,
+)
+from beacon_rag_query.settings import RagQuerySettings
+from beacon_rag_query.sources import (
+    CachedCatalogue,
+    CompanyCatalogue,
+    FundamentalsSource,
+    HttpIngestion,
+    PassageSearch,
+)
+from beacon_runtime.bus.port import EventBus, Reject
+from beacon_runtime.factory import build_chat_model
+from beacon_runtime.llm.port import ChatModel
+from beacon_runtime.service import Service
+
+CONSUMER = "rag-query"
+
+
+def cancel_consumer(instance_id: str) -> str:
+    """Each replica hears every cancellation: the query may be running on any of them."""
+    return f"{CONSUMER}-cancel-{instance_id}"
+
+
+def build(
+    settings: RagQuerySettings,
+    *,
+    bus: EventBus,
+    ingestion: httpx.AsyncClient | None = None,
+    search: PassageSearch | None = None,
+    catalogue: CompanyCatalogue | None = None,
+    fundamentals: FundamentalsSource | None = None,
+    chat_model: ChatModel | None = None,
+    repository: QueryRepository | None = None,
+    instance_id: str | None = None,
+    today: Callable[[], date] = date.today,
+) -> Service:
+    """`ingestion` is an httpx client for the ingestion service's internal API (in embedded
+    mode bound to its app with httpx.ASGITransport); without one, INGESTION_URL is used.
+    Adapters passed in belong to the caller; those built here are closed on stop."""
+    owned_closers, owned_starters = [], []
+    if search is None or catalogue is None or fundamentals is None:
+        if ingestion is None:
+            if not settings.ingestion_url:
+                raise RuntimeError("rag-query needs INGESTION_URL or an ingestion client")
+            ingestion = httpx.AsyncClient(
+                base_url=settings.ingestion_url, timeout=settings.ingestion_timeout_s
+            )
+            owned_closers.append(ingestion.aclose)
+        remote = HttpIngestion(ingestion)
+        search = search or remote
+        catalogue = catalogue or CachedCatalogue(remote, ttl_s=settings.company_cache_ttl_s)
+        fundamentals = fundamentals or remote
+    if chat_model is None:
+        chat_model = build_chat_model(settings, offline=ExtractiveAnswerer())
+        owned_closers.append(chat_model.close)
+    if repository is None:
+        repository = build_repository(settings)
+        owned_starters.append(repository.start)  # runs the schema's migrations
+        owned_closers.append(repository.close)
+
+    graph = build_graph(Deps(
+        search=search, catalogue=catalogue, fundamentals=fundamentals, chat_model=chat_model,
+        today=today, config=GraphConfig(
+            retrieve_limit=settings.retrieve_limit,
+            min_relevant=settings.min_relevant,
+            max_rewrites=settings.max_rewrites,
+            max_context_passages=settings.max_context_passages,
+            sensitive_topics=tuple(settings.sensitive_topic_list()),
+            token_flush_chars=settings.token_flush_chars,
+            token_flush_ms=settings.token_flush_ms,
+        ),
+    ))
+    cancels = CancelRegistry()
+    instance_id = instance_id or uuid.uuid4().hex[:12]
+    runner = QueryRunner(
+        bus=bus, repository=repository, graph=graph, cancels=cancels,
+        worker_name=f"{settings.service_name}@{socket.gethostname()}:{os.getpid()}",
+        faithfulness_threshold=settings.faithfulness_threshold,
+    )
+    bus.subscribe(
+        CONSUMER,
+        [routing.job_requested(JobKind.QUERY), routing.REVIEW_RESOLVED],
+        partial(dispatch, runner=runner),
+        concurrency=settings.worker_concurrency,
+    )
+    bus.subscribe(
+        cancel_consumer(instance_id),
+        [routing.JOB_CANCELLED],
+        partial(handle_job_cancelled, cancels=cancels),
+    )
+    return Service(
+        name=settings.service_name,
+        http=create_app(repository, {"bus": bus.ping, "repository": repository.ping}),
+        on_start=owned_starters,
+        on_stop=owned_closers,
+    )
+
+
+async def dispatch(envelope: Envelope, *, runner: QueryRunner) -> None:
+    """One queue per consumer name, so both message kinds of "rag-query" arrive here."""
+    if envelope.type == "JobRequested":
+        await handle_job_requested(envelope, runner=runner)
+    elif envelope.type == "ReviewResolved":
+        await handle_review_resolved(envelope, repository=runner.repository)
+    else:
+        raise Reject(f"rag-query does not handle {envelope.type}")
+
+
+def build_repository(settings: RagQuerySettings) -> QueryRepository:
+    if settings.database_url:
+        return PostgresQueryRepository(settings.database_url)
+    return InMemoryQueryRepository()

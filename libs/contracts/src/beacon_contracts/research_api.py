@@ -108,3 +108,19 @@ class ApiKeyCreated(ApiKeyOut):
 
 class ApiKeyList(BaseModel):
     keys: list[ApiKeyOut]
+
+
+class QueryFilters(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    company_symbol: str | None = Field(default=None, max_length=40)
+    fiscal_period: str | None = Field(default=None, max_length=20)
+    document_types: list[str] | None = Field(default=None, max_length=10)
+
+
+class QueryRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(min_length=10, max_length=2000)
+    filters: QueryFilters | None = None
+    stream: bool = False

@@ -9,10 +9,12 @@ from beacon_contracts import routing
 from beacon_gateway.api.app import create_app
 from beacon_gateway.api.forward import upstream_clients
 from beacon_gateway.api.guard import ResearchDeps
+from beacon_gateway.api.query import QueryDeps
 from beacon_gateway.api.report import ReportDeps
 from beacon_gateway.api_keys import ApiKeyVerifier
 from beacon_gateway.auth import AuthService
-from beacon_gateway.handlers import apply_job_event
+from beacon_gateway.frames import FrameLog, InMemoryFrameLog, RedisFrameLog
+from beacon_gateway.handlers import append_query_frame, apply_job_event
 from beacon_gateway.ratelimit import RateLimiter
 from beacon_gateway.repository import (
     EmailTaken,
@@ -58,6 +60,7 @@ def build(
     identity: IdentityRepository | None = None,
     limiter: RateLimiter | None = None,
     internal_apps: dict[str, object] | None = None,
+    frames: FrameLog | None = None,
 ) -> Service:
     if identity is None:
         identity = (
@@ -65,7 +68,13 @@ def build(
             if settings.database_url
             else InMemoryIdentityRepository()
         )
-    limiter = limiter or RateLimiter(settings.redis_url)
+    limiter = limiter or RateLimiter(settings.redis_url, namespace=settings.redis_namespace)
+    if frames is None:
+        frames = (
+            RedisFrameLog(settings.redis_url, namespace=settings.redis_namespace)
+            if settings.redis_url
+            else InMemoryFrameLog()
+        )
     auth = AuthService(
         identity,
         secret=resolve_jwt_secret(settings),
@@ -85,6 +94,7 @@ def build(
         settings,
         report=ReportDeps(jobs=jobs, bus=bus, keys=keys),
         research=ResearchDeps(auth=auth, limiter=limiter, settings=settings),
+        query=QueryDeps(jobs=jobs, bus=bus, frames=frames, pending_cancels=set()),
         upstreams=upstreams,
         checks={"bus": bus.ping, "job_store": jobs.ping, "database": identity.ping,
                 "rate_limits": limiter.ping},
@@ -93,6 +103,11 @@ def build(
         "gateway",
         [routing.JOB_STARTED, routing.JOB_COMPLETED],
         partial(apply_job_event, jobs=jobs),
+        concurrency=4,
+    )
+    # Frames get their own queue so a long answer never delays job-status updates.
+    bus.subscribe(
+        "gateway-frames", [routing.QUERY_FRAME], partial(append_query_frame, frames=frames),
         concurrency=4,
     )
 
@@ -104,6 +119,7 @@ def build(
         for client in upstreams.values():
             await client.aclose()
         await identity.close()
+        await frames.close()
         await jobs.close()
 
     return Service(name="gateway", http=app, on_start=[start], on_stop=[stop])

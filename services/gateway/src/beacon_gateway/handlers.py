@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from beacon_contracts.events import Envelope, JobCompleted, JobStarted
+from beacon_contracts.events import Envelope, JobCompleted, JobStarted, QueryFrame
+from beacon_gateway.frames import Frame, FrameLog
 from beacon_contracts.jobs import JobStatus
 from beacon_runtime.bus.port import Reject
 from beacon_runtime.jobs.port import JobStore
@@ -32,3 +33,13 @@ async def apply_job_event(envelope: Envelope, *, jobs: JobStore) -> None:
         applied=changed,
         known=job is not None,
     )
+
+
+async def append_query_frame(envelope: Envelope, *, frames: FrameLog) -> None:
+    """Frames may arrive out of order or twice; the log's readers sort that out."""
+    try:
+        event = envelope.parse()
+    except ValueError as exc:
+        raise Reject(f"unreadable frame: {exc}") from exc
+    if isinstance(event, QueryFrame):
+        await frames.append(event.query_id, Frame(event.seq, event.event, event.data))

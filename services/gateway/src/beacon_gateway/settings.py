@@ -38,6 +38,14 @@ class GatewaySettings(ServiceSettings):
     hitl_url: str | None = None
     upstream_timeout_s: float = Field(default=30.0, gt=0)
 
+    # Answers: how long POST /query waits, and how SSE streams behave.
+    query_timeout_s: float = Field(default=120.0, gt=0)
+    sse_idle_timeout_s: float = Field(default=120.0, gt=0)
+    sse_max_lifetime_s: float = Field(default=900.0, gt=0)
+    sse_ping_s: float = Field(default=15.0, gt=0)
+    # A client that drops and does not come back within this grace stops its query.
+    sse_cancel_grace_s: float = Field(default=10.0, ge=0)
+
     def api_key_list(self) -> list[str]:
         return [key.strip() for key in self.api_keys.split(",") if key.strip()]
 

@@ -5,11 +5,15 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+import time
+
+from beacon_gateway.api.admin_health import build_admin_health_router
 from beacon_gateway.api.errors import install_error_handlers
 from beacon_gateway.api.forward import build_forward_router
 from beacon_gateway.api.guard import ResearchDeps
 from beacon_gateway.api.health import Check, build_health_router
 from beacon_gateway.api.identity import build_identity_router
+from beacon_gateway.api.query import QueryDeps, build_query_router
 from beacon_gateway.api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from beacon_gateway.api.report import ReportDeps, build_report_router, precheck_report_request
 from beacon_gateway.settings import GatewaySettings
@@ -20,6 +24,7 @@ def create_app(
     *,
     report: ReportDeps,
     research: ResearchDeps,
+    query: QueryDeps,
     upstreams: dict,
     checks: dict[str, Check],
 ) -> FastAPI:
@@ -33,11 +38,15 @@ def create_app(
     )
     app.state.report = report
     app.state.research = research
+    app.state.query = query
     app.state.upstreams = upstreams
     install_error_handlers(app, report_precheck=precheck_report_request)
     app.include_router(build_report_router())
     app.include_router(build_identity_router())
+    # Query routes first: POST /query/stream must not be taken for a forwarded path.
+    app.include_router(build_query_router())
     app.include_router(build_forward_router())
+    app.include_router(build_admin_health_router(checks, time.monotonic()))
     app.include_router(build_health_router(checks))
     # Added last = outermost: request id first, so even a 413 carries X-Request-ID.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -89,7 +89,9 @@ def _endpoint(service: str):
     return forward
 
 
-async def forward_request(request: Request, service: str) -> Response:
+async def forward_request(
+    request: Request, service: str, *, path: str | None = None, method: str | None = None
+) -> Response:
     clients: dict[str, httpx.AsyncClient] = request.app.state.upstreams
     client = clients.get(service)
     if client is None:
@@ -102,8 +104,9 @@ async def forward_request(request: Request, service: str) -> Response:
         headers["x-user-role"] = user.role.value
         headers["x-user-email"] = user.email
     upstream = client.build_request(
-        request.method, request.url.path, params=request.query_params,
-        headers=headers, content=await request.body(),
+        method or request.method, path or request.url.path,
+        params=request.query_params if path is None else None,
+        headers=headers, content=await request.body() if method is None else None,
     )
     try:
         response = await client.send(upstream, stream=True)

@@ -1,0 +1,166 @@
+"""Questions: POST /api/v1/query (waits), POST /api/v1/query/stream (SSE) and the resume
+endpoint GET /api/v1/query/stream/{query_id} (send Last-Event-ID)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from dataclasses import dataclass
+
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import JSONResponse, Response
+from sse_starlette import EventSourceResponse
+
+from beacon_contracts.events import Envelope, JobCancelled, JobError, JobKind, JobRequested
+from beacon_contracts.jobs import JobRecord, JobStatus
+from beacon_contracts.research_api import QueryRequest
+from beacon_gateway.api.errors import ApiError
+from beacon_gateway.api.forward import forward_request
+from beacon_gateway.api.guard import guard
+from beacon_gateway.frames import TERMINAL_EVENTS, FrameLog
+from beacon_gateway.repository import Role, User
+from beacon_runtime.bus.port import EventBus
+from beacon_runtime.jobs.port import JobStore
+from beacon_runtime.logs import get_logger
+
+log = get_logger(__name__)
+
+
+@dataclass
+class QueryDeps:
+    jobs: JobStore
+    bus: EventBus
+    frames: FrameLog
+    pending_cancels: set[asyncio.Task]
+
+
+def build_query_router() -> APIRouter:
+    router = APIRouter(prefix="/api/v1", tags=["query"], dependencies=[Depends(guard)])
+
+    @router.post("/query")
+    async def submit(body: QueryRequest, request: Request) -> Response:
+        """Ask a question and wait for the answer (up to QUERY_TIMEOUT_S)."""
+        settings = request.app.state.research.settings
+        query_id = await _start_query(request, body)
+        try:
+            async with asyncio.timeout(settings.query_timeout_s):
+                async for _frame in _deps(request).frames.follow(
+                    query_id, idle_timeout_s=settings.query_timeout_s
+                ):
+                    pass
+        except TimeoutError:
+            # Still running: the client can poll GET /query/{id} or attach to the stream.
+            return JSONResponse({"id": query_id, "status": "processing"}, status_code=202)
+        return await forward_request(request, "rag-query", path=f"/api/v1/query/{query_id}", method="GET")
+
+    @router.post("/query/stream")
+    async def stream(body: QueryRequest, request: Request) -> EventSourceResponse:
+        """Ask a question and receive the workflow as Server-Sent Events:
+        `node`, `token`, `citation`, then `done` (or `error`). Each event's id is its
+        sequence number: reconnect to /query/stream/{id} with Last-Event-ID to resume."""
+        query_id = await _start_query(request, body)
+        return _relay(request, query_id, after_seq=-1)
+
+    @router.get("/query/stream/{query_id}")
+    async def resume(
+        query_id: str, request: Request, last_event_id: str | None = Header(default=None)
+    ) -> EventSourceResponse:
+        """Re-attach to a query's stream, after the event id given in Last-Event-ID."""
+        job = await _deps(request).jobs.get(query_id) if len(query_id) <= 64 else None
+        user: User = request.state.user
+        if job is None or job.kind is not JobKind.QUERY or (
+            job.owner != _owner(user) and user.role is not Role.ADMIN
+        ):
+            raise ApiError(404, "NOT_FOUND", f"Query {query_id} not found")
+        after = int(last_event_id) if last_event_id and last_event_id.strip().isdigit() else -1
+        return _relay(request, query_id, after_seq=after)
+
+    return router
+
+
+def _deps(request: Request) -> QueryDeps:
+    return request.app.state.query
+
+
+def _owner(user: User) -> str:
+    return str(user.id)
+
+
+async def _start_query(request: Request, body: QueryRequest) -> str:
+    deps = _deps(request)
+    user: User = request.state.user
+    query_id = str(uuid.uuid4())
+    params = {
+        "question": body.question,
+        "filters": body.filters.model_dump() if body.filters else None,
+        "stream": body.stream,
+        "request_id": request.scope["state"]["request_id"],
+    }
+    job = JobRecord(job_id=query_id, kind=JobKind.QUERY, owner=_owner(user), params=params)
+    await deps.jobs.create(job)
+    try:
+        await deps.bus.publish(Envelope.wrap(
+            JobRequested(job_id=query_id, kind=JobKind.QUERY, owner=_owner(user), params=params),
+            correlation_id=query_id,
+        ))
+    except Exception as exc:
+        await deps.jobs.transition(query_id, JobStatus.FAILED, error=JobError(
+            error_code="SERVICE_UNAVAILABLE", message="Query could not be queued"))
+        raise ApiError(503, "SERVICE_UNAVAILABLE", "Query queue is unavailable, retry later") from exc
+    log.info("query.queued", job_id=query_id)
+    return query_id
+
+
+def _relay(request: Request, query_id: str, *, after_seq: int) -> EventSourceResponse:
+    deps = _deps(request)
+    settings = request.app.state.research.settings
+
+    async def events():
+        finished = False
+        started = time.monotonic()
+        await deps.frames.mark_attached(query_id)
+        try:
+            async for frame in deps.frames.follow(
+                query_id, after_seq=after_seq, idle_timeout_s=settings.sse_idle_timeout_s
+            ):
+                yield {"event": frame.event, "id": str(frame.seq), "data": json.dumps(frame.data)}
+                if frame.event in TERMINAL_EVENTS:
+                    finished = True
+                    return
+                if time.monotonic() - started > settings.sse_max_lifetime_s:
+                    # Cap the connection; the client resumes with Last-Event-ID.
+                    return
+        except TimeoutError:
+            finished = True
+            yield {"event": "error", "data": json.dumps(
+                {"code": "TIMEOUT", "message": "The answer stopped progressing"})}
+        finally:
+            if not finished:
+                _cancel_later(deps, query_id, settings.sse_cancel_grace_s)
+
+    return EventSourceResponse(
+        events(), ping=settings.sse_ping_s, headers={"X-Query-Id": query_id, "Cache-Control": "no-store"}
+    )
+
+
+def _cancel_later(deps: QueryDeps, query_id: str, grace_s: float) -> None:
+    """The client left mid-answer. Unless it re-attaches within the grace period (on any
+    replica: attachment is recorded in the frame log), tell the worker to stop."""
+    left_at = time.time()
+
+    async def cancel() -> None:
+        await asyncio.sleep(grace_s)
+        attached = await deps.frames.last_attached(query_id)
+        if attached is not None and attached > left_at:
+            return
+        await deps.bus.publish(Envelope.wrap(
+            JobCancelled(job_id=query_id, kind=JobKind.QUERY, reason="client disconnected"),
+            correlation_id=query_id,
+        ))
+        log.info("query.cancelled", job_id=query_id)
+
+    task = asyncio.create_task(cancel())
+    deps.pending_cancels.add(task)
+    task.add_done_callback(deps.pending_cancels.discard)

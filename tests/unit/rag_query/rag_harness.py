@@ -18,6 +18,7 @@ from beacon_contracts.search import SearchHit
 from beacon_rag_query.answerer import ExtractiveAnswerer
 from beacon_rag_query.bootstrap import build
 from beacon_rag_query.domain import Company
+from beacon_rag_query.frames import CancelRegistry
 from beacon_rag_query.repository import InMemoryQueryRepository
 from beacon_rag_query.settings import RagQuerySettings
 from beacon_rag_query.sources import InMemoryCatalogue, InMemoryFundamentals, InMemoryPassageSearch
@@ -115,6 +116,7 @@ class Harness:
     bus: InMemoryBus
     repository: InMemoryQueryRepository
     seen: list[Envelope]
+    cancels: CancelRegistry
 
     async def ask(self, question: str, *, filters: dict | None = None, stream: bool = True,
                   owner: str = "7", query_id: str | None = None) -> Run:
@@ -132,7 +134,7 @@ class Harness:
 
 
 async def start_harness(
-    chat_model: ChatModel | None = None, passages=PASSAGES, **settings
+    chat_model: ChatModel | None = None, passages=PASSAGES, search=None, **settings
 ) -> AsyncIterator[Harness]:
     bus = InMemoryBus(retry=RetryPolicy(max_attempts=2, base_delay_s=0.01, max_delay_s=0.01))
     repository = InMemoryQueryRepository()
@@ -142,21 +144,23 @@ async def start_harness(
         seen.append(envelope)
 
     bus.subscribe("test-observer", ["#"], observe)
+    cancels = CancelRegistry()
     service = build(
         RagQuerySettings(**settings),
         bus=bus,
-        search=InMemoryPassageSearch(passages),
+        search=search or InMemoryPassageSearch(passages),
         catalogue=InMemoryCatalogue(CATALOGUE),
         fundamentals=InMemoryFundamentals(FUNDAMENTALS),
         chat_model=chat_model or ExtractiveAnswerer(),
         repository=repository,
         instance_id="test",
         today=lambda: TODAY,
+        cancels=cancels,
     )
     await service.start()
     await bus.start()
     try:
-        yield Harness(bus, repository, seen)
+        yield Harness(bus, repository, seen, cancels)
     finally:
         await bus.stop()
         await service.stop()

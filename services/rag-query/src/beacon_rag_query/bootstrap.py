@@ -61,6 +61,7 @@ def build(
     repository: QueryRepository | None = None,
     instance_id: str | None = None,
     today: Callable[[], date] = date.today,
+    cancels: CancelRegistry | None = None,
 ) -> Service:
     """`ingestion` is an httpx client for the ingestion service's internal API (in embedded
     mode bound to its app with httpx.ASGITransport); without one, INGESTION_URL is used.
@@ -98,7 +99,7 @@ def build(
             token_flush_ms=settings.token_flush_ms,
         ),
     ))
-    cancels = CancelRegistry()
+    cancels = cancels or CancelRegistry()
     instance_id = instance_id or uuid.uuid4().hex[:12]
     runner = QueryRunner(
         bus=bus, repository=repository, graph=graph, cancels=cancels,

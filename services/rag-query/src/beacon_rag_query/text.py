@@ -162,7 +162,8 @@ def amounts(text: str, *, skip_years: bool = True) -> list[Amount]:
         raw_step = 10.0 ** -decimals
         found.append(Amount(
             value=raw * multiplier, raw=raw, step=raw_step * multiplier, raw_step=raw_step,
-            kind="percent" if is_percent else "value", has_unit=bool(unit), text=m.group(0).strip(),
+            kind="percent" if is_percent else "value", has_unit=bool(unit),
+            text=m.group(0).strip().rstrip("."),
         ))
     return found
 

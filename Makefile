@@ -1,13 +1,14 @@
 # Two commands: `make dev` runs the whole system in one process, `make test` runs every test.
 SHELL := /bin/bash
-UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+# uv from PATH, else the one pip installs (`python3 -m uv` works wherever pip put it).
+UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PORT ?= 8000
 export PORT
 
 .PHONY: dev test test-unit test-integration test-e2e uv sync bench
 
 uv:
-	@command -v $(UV) >/dev/null 2>&1 || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 
 sync: uv
 	@$(UV) sync --frozen --quiet

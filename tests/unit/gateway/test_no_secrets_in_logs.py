@@ -19,7 +19,8 @@ async def test_secrets_never_logged(capsys):
             await client.post("/generate", headers={"X-API-Key": "k", "Session-Id": "s"}, json={
                 "type": "Technical_scope", "customer_id": "c", "opportunity_id": "o",
                 "section_title": "Technology Stack"})
-            get_logger("probe").info("probe", password="hunter2", api_key="k-secret", authorization="Bearer x")
+            get_logger("probe").info("probe", password="hunter2", api_key="k-secret",
+                                     authorization="Bearer x", output_tokens=42)
         output = capsys.readouterr().out
     finally:
         configure_logging("test", "INFO", json=False)
@@ -28,6 +29,7 @@ async def test_secrets_never_logged(capsys):
                    "hunter2", "k-secret", "Bearer x", *tokens.values()):
         assert secret not in output
     assert output.count("[redacted]") >= 3
+    assert '"output_tokens": 42' in output, "counts are not secrets"
 
 
 @pytest.fixture(autouse=True)

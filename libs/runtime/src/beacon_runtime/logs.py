@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 
 import structlog
@@ -16,13 +17,16 @@ def _add_trace_id(_, __, event_dict):
     return event_dict
 
 
-_SECRET_KEYS = ("password", "token", "authorization", "api_key", "apikey", "secret", "cookie")
+# Whole words only: `refresh_token` is a secret, `output_tokens` is a count.
+_SECRET_FIELD = re.compile(
+    r"(^|_)(password|passwd|secret|token|authorization|api_?key|cookie|credentials?)$", re.I
+)
 
 
 def _redact_secrets(_, __, event_dict):
-    """A safety net: no field whose name suggests a secret is ever written out."""
+    """A safety net: no field whose name says it holds a secret is ever written out."""
     for key in list(event_dict):
-        if any(marker in key.lower() for marker in _SECRET_KEYS):
+        if _SECRET_FIELD.search(key):
             event_dict[key] = "[redacted]"
     return event_dict
 

@@ -1,0 +1,179 @@
+"""The rag-query graph with a real OpenAI-compatible HTTP server that streams tokens.
+
+The server (uvicorn in a thread on a free loopback port) speaks the chat-completions protocol:
+`stream: true` answers are `data: {...delta...}` SSE lines ending with `data: [DONE]`. It
+answers by model name: "analyst" writes a cited answer word by word, "broken" fails with 500.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from datetime import date
+
+import pytest
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from beacon_contracts.events import Envelope, JobKind, JobRequested
+from beacon_contracts.search import SearchHit
+from beacon_rag_query.answerer import EXTRACTIVE_LABEL
+from beacon_rag_query.bootstrap import build
+from beacon_rag_query.domain import Company, QueryStatus
+from beacon_rag_query.repository import InMemoryQueryRepository
+from beacon_rag_query.settings import RagQuerySettings
+from beacon_rag_query.sources import InMemoryCatalogue, InMemoryFundamentals, InMemoryPassageSearch
+from beacon_runtime.bus.memory import InMemoryBus
+from beacon_runtime.llm.openai_compat import OpenAIChatModel
+
+pytestmark = pytest.mark.integration
+
+ANSWER = ("Reliance's total revenue from operations for FY2024 was ₹9,74,864 crore [{n}]. "
+          "That was an increase of 2.6% over the previous year [{n}].")
+TITLE = "Reliance Industries Annual Report FY2024"
+PASSAGES = [
+    SearchHit(chunk_id="ril-45", document_id=123, document_title=TITLE, company_symbol="RELIANCE.NS",
+              doc_type="annual_report", fiscal_period="FY2024", page_number=45, score=0,
+              text="Total revenue from operations for FY2024 was ₹9,74,864 crore, an increase "
+                   "of 2.6% over the previous year."),
+    SearchHit(chunk_id="ril-46", document_id=123, document_title=TITLE, company_symbol="RELIANCE.NS",
+              doc_type="annual_report", fiscal_period="FY2024", page_number=46, score=0,
+              text="Net profit for FY2024 was ₹79,020 crore, and revenue grew in retail."),
+]
+
+
+def _fake_openai(calls: list[dict]) -> FastAPI:
+    app = FastAPI()
+
+    @app.post("/v1/chat/completions")
+    async def chat_completions(request: Request):
+        body = await request.json()
+        calls.append(body)
+        # Like a model, cite the passage that holds the figure, by the number it was given.
+        user = body["messages"][-1]["content"]
+        n = re.search(r"\[(\d+)\] \([^)]*\)\n[^\n]*9,74,864", user).group(1)
+        answer = ANSWER.format(n=n)
+        if body["model"] == "broken":
+            return JSONResponse({"error": {"message": "boom", "type": "server_error"}},
+                                status_code=500)
+        if not body.get("stream"):
+            return {"id": "c", "object": "chat.completion", "created": 0, "model": body["model"],
+                    "choices": [{"index": 0, "finish_reason": "stop",
+                                 "message": {"role": "assistant", "content": answer}}],
+                    "usage": {"prompt_tokens": 321, "completion_tokens": 42, "total_tokens": 363}}
+        return StreamingResponse(_sse(body["model"], answer), media_type="text/event-stream")
+
+    return app
+
+
+async def _sse(model: str, answer: str):
+    for i, word in enumerate(answer.split(" ")):
+        chunk = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": model,
+                 "choices": [{"index": 0, "delta": {"content": word if i == 0 else " " + word},
+                              "finish_reason": None}]}
+        yield f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"
+    yield "data: [DONE]\n\n"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[tuple[str, list[dict]]]:
+    calls: list[dict] = []
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    uv_server = uvicorn.Server(uvicorn.Config(_fake_openai(calls), log_level="warning",
+                                              lifespan="off", timeout_graceful_shutdown=1))
+    thread = threading.Thread(target=uv_server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not uv_server.started:
+        assert time.monotonic() < deadline, "fake OpenAI server did not start"
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}/v1", calls
+    uv_server.should_exit = True
+    thread.join(timeout=10)
+    sock.close()
+
+
+async def _run(base_url: str, model: str, *, stream: bool) -> AsyncIterator:
+    bus = InMemoryBus()
+    repository = InMemoryQueryRepository()
+    seen: list[Envelope] = []
+
+    async def observe(envelope: Envelope) -> None:
+        seen.append(envelope)
+
+    bus.subscribe("test-observer", ["#"], observe)
+    chat_model = OpenAIChatModel(base_url=base_url, api_key="test-key", model=model,
+                                 timeout_s=10, max_retries=0)
+    service = build(
+        RagQuerySettings(), bus=bus, search=InMemoryPassageSearch(PASSAGES),
+        catalogue=InMemoryCatalogue([Company("RELIANCE.NS", "Reliance Industries Ltd.", "RELIANCE")]),
+        fundamentals=InMemoryFundamentals(), chat_model=chat_model, repository=repository,
+        instance_id="it", today=lambda: date(2024, 11, 25),
+    )
+    await service.start()
+    await bus.start()
+    try:
+        request = JobRequested(job_id="q-llm", kind=JobKind.QUERY, owner="7", params={
+            "question": "What was Reliance's revenue in FY2024?", "filters": None, "stream": stream})
+        await bus.publish(Envelope.wrap(request, correlation_id="q-llm"))
+        await bus.drain(timeout=60)
+        frames = sorted((e.parse() for e in seen if e.type == "QueryFrame"), key=lambda f: f.seq)
+        return frames, await repository.get("q-llm")
+    finally:
+        await bus.stop()
+        await service.stop()
+        await chat_model.close()
+
+
+async def test_tokens_stream_from_the_model_to_frames_in_order(server):
+    base_url, calls = server
+    calls.clear()
+    frames, record = await _run(base_url, "analyst", stream=True)
+    tokens = [f.data["content"] for f in frames if f.event == "token"]
+    assert "".join(tokens) == record.response
+    assert [f.seq for f in frames] == list(range(len(frames)))
+    kinds = [f.event for f in frames]
+    assert kinds.index("token") > kinds.index("node") and kinds[-1] == "done"
+    assert max(i for i, k in enumerate(kinds) if k == "token") < kinds.index("citation")
+    # The model was asked to stream, and was shown the numbered passages and the question.
+    body, = calls
+    assert body["stream"] is True and body["model"] == "analyst"
+    user = body["messages"][-1]["content"]
+    assert "What was Reliance's revenue in FY2024?" in user
+    cited = re.search(rf"\[(\d+)\] \({TITLE}, page 45, FY2024\)", user).group(1)
+    # The answer checks out against the passage it cites.
+    assert record.status is QueryStatus.COMPLETED
+    assert record.response == ANSWER.format(n=cited)
+    assert record.metrics["faithfulness_score"] == 1.0
+    assert [c["page_number"] for c in record.citations] == [45]
+    assert record.workflow_trace["model"] == "openai:analyst"
+    assert record.workflow_trace["generation_attempts"] == 1
+
+
+async def test_without_streaming_the_model_reports_its_token_counts(server):
+    base_url, calls = server
+    calls.clear()
+    frames, record = await _run(base_url, "analyst", stream=False)
+    assert [f for f in frames if f.event == "token"] == []
+    assert calls[0].get("stream") in (None, False)
+    assert record.metrics["token_count_input"] == 321
+    assert record.metrics["token_count_output"] == 42
+    assert record.status is QueryStatus.COMPLETED and "₹9,74,864 crore" in record.response
+
+
+async def test_a_failing_model_falls_back_to_the_extractive_answer(server):
+    base_url, _ = server
+    frames, record = await _run(base_url, "broken", stream=True)
+    assert record.status is QueryStatus.COMPLETED
+    assert record.response.startswith(EXTRACTIVE_LABEL) and "₹9,74,864 crore" in record.response
+    assert record.workflow_trace["generation_attempts"] == 2
+    assert record.workflow_trace["model"] == "extractive"
+    streamed = "".join(f.data["content"] for f in frames if f.event == "token")
+    assert streamed == record.response

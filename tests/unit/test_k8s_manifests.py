@@ -1,0 +1,306 @@
+"""Kubernetes manifests (deploy/k8s): every overlay renders with `kubectl kustomize`, every
+rendered resource validates offline against the Kubernetes schema (`kubernetes-validate
+--strict`), and the properties the platform relies on hold.
+
+kubernetes-validate is not a project dependency (108 MB of schemas): `uv tool run` fetches the
+pinned version into uv's tool cache. kubectl must be on PATH, or named by $KUBECTL (to check
+an older kubectl, e.g. Debian's 1.20 with kustomize v2.0.3: KUBECTL=/path/to/kubectl).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+K8S = ROOT / "deploy" / "k8s"
+SECRET_TEMPLATE = K8S / "base" / "secret.template.yaml"
+OVERLAYS = ("production", "dev")
+
+KUBERNETES_VERSION = "1.31.0"
+KUBERNETES_VALIDATE = "kubernetes-validate==1.37.0"
+
+NAMESPACE = "beacon"
+WORKERS = frozenset({"report-writer", "rag-query", "ingestion"})
+SERVICES = frozenset({"gateway", "hitl"}) | WORKERS
+# Who may open a connection to whom; "anywhere" is outside the namespace (ingress controller).
+ALLOWED_INGRESS = {
+    "gateway": {"anywhere"},
+    "ingestion": {"gateway", "rag-query"},
+    "rag-query": {"gateway"},
+    "hitl": {"gateway"},
+    "report-writer": set(),
+}
+
+
+# ------------------------------------------------------------------------------ rendering
+
+def _kubectl() -> str:
+    kubectl = os.environ.get("KUBECTL") or shutil.which("kubectl")
+    if not kubectl:
+        pytest.fail(
+            "kubectl is needed to render deploy/k8s overlays (`kubectl kustomize`) and is not "
+            "on PATH: install it, e.g. `apt-get install -y kubernetes-client`, or set $KUBECTL.",
+            pytrace=False,
+        )
+    return kubectl
+
+
+@functools.cache
+def _render(overlay: str) -> str:
+    result = subprocess.run(
+        [_kubectl(), "kustomize", str(K8S / "overlays" / overlay)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert result.returncode == 0, f"kubectl kustomize {overlay} failed:\n{result.stderr}"
+    return result.stdout
+
+
+def _documents(text: str) -> list[dict]:
+    return [doc for doc in yaml.safe_load_all(text) if doc]
+
+
+@pytest.fixture(params=OVERLAYS)
+def overlay(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def resources(overlay) -> list[dict]:
+    return _documents(_render(overlay))
+
+
+def _of_kind(resources: list[dict], kind: str) -> dict[str, dict]:
+    return {r["metadata"]["name"]: r for r in resources if r["kind"] == kind}
+
+
+def _containers(deployment: dict) -> list[dict]:
+    spec = deployment["spec"]["template"]["spec"]
+    return spec.get("initContainers", []) + spec["containers"]
+
+
+def _selects(selector: dict, labels: dict) -> bool:
+    assert set(selector) <= {"matchLabels"}, f"only matchLabels is understood here: {selector}"
+    return selector.get("matchLabels", {}).items() <= labels.items()
+
+
+def _pod_labels(deployment: dict) -> dict:
+    return deployment["spec"]["template"]["metadata"]["labels"]
+
+
+def _template_keys() -> set[str]:
+    secret = yaml.safe_load(SECRET_TEMPLATE.read_text())
+    return set(secret.get("stringData", {})) | set(secret.get("data", {}))
+
+
+# ----------------------------------------------------------------------- schema validation
+
+def _kubernetes_validate(path: Path) -> tuple[int, str]:
+    uv = shutil.which("uv")
+    if not uv:
+        pytest.fail("uv is needed to run kubernetes-validate (`uv tool run`)", pytrace=False)
+    result = subprocess.run(
+        [uv, "tool", "run", "--from", KUBERNETES_VALIDATE, "kubernetes-validate",
+         "--strict", "-k", KUBERNETES_VERSION, str(path)],
+        capture_output=True, text=True, timeout=300, check=False,
+    )
+    return result.returncode, result.stdout + result.stderr
+
+
+def _assert_valid(path: Path, expected: int) -> None:
+    rc, output = _kubernetes_validate(path)
+    # An unknown kind or apiVersion is only a WARN with exit status 0: count the passes.
+    problems = [line for line in output.splitlines()
+                if line.startswith(("ERROR", "WARN", "FATAL"))]
+    passed = [line for line in output.splitlines()
+              if line.startswith("INFO") and " passed " in line]
+    assert rc == 0 and not problems, "\n".join(problems) or output
+    assert len(passed) == expected, output
+
+
+def test_overlay_is_valid_kubernetes(overlay, tmp_path):
+    text = _render(overlay)
+    path = tmp_path / f"{overlay}.yaml"
+    path.write_text(text)
+    _assert_valid(path, expected=len(_documents(text)))
+
+
+def test_secret_template_is_valid_and_holds_only_placeholders():
+    _assert_valid(SECRET_TEMPLATE, expected=1)
+    secret = yaml.safe_load(SECRET_TEMPLATE.read_text())
+    assert secret["kind"] == "Secret" and secret["metadata"]["namespace"] == NAMESPACE
+    real = {k: v for k, v in secret["stringData"].items() if "PLACEHOLDER" not in v
+            and not (urlsplit(v).hostname or "").endswith(".example.internal")}
+    assert not real, f"values that look real in the template: {sorted(real)}"
+
+
+# ------------------------------------------------------------------------------ properties
+
+def test_every_service_has_its_resources(resources):
+    assert {r["metadata"].get("namespace", NAMESPACE) for r in resources} == {NAMESPACE}
+    for kind in ("Deployment", "Service", "PodDisruptionBudget"):
+        assert set(_of_kind(resources, kind)) == SERVICES, kind
+    hpas = _of_kind(resources, "HorizontalPodAutoscaler")
+    assert {h["spec"]["scaleTargetRef"]["name"] for h in hpas.values()} == WORKERS
+    # Credentials never come out of a render: the Secret is created out of band.
+    assert not _of_kind(resources, "Secret")
+
+
+def test_deployments_probe_limit_and_drop_privileges(resources):
+    for name, deployment in _of_kind(resources, "Deployment").items():
+        pod = deployment["spec"]["template"]["spec"]
+        pod_security = pod.get("securityContext", {})
+        tmp_volumes = {v["name"] for v in pod.get("volumes", []) if "emptyDir" in v}
+        for container in _containers(deployment):
+            where = f"{name}/{container['name']}"
+            assert container["livenessProbe"]["httpGet"]["path"] == "/healthz", where
+            assert container["readinessProbe"]["httpGet"]["path"] == "/readyz", where
+            for bound in ("requests", "limits"):
+                assert {"cpu", "memory"} <= set(container["resources"][bound]), f"{where} {bound}"
+            security = container.get("securityContext", {})
+            assert security.get("runAsNonRoot", pod_security.get("runAsNonRoot")) is True, where
+            assert security.get("readOnlyRootFilesystem") is True, where
+            assert security.get("allowPrivilegeEscalation") is False, where
+            assert security.get("capabilities", {}).get("drop") == ["ALL"], where
+            mounts = {m["mountPath"]: m["name"] for m in container.get("volumeMounts", [])}
+            assert mounts.get("/tmp") in tmp_volumes, f"{where}: /tmp must be an emptyDir"
+
+
+def test_images_are_pinned_by_the_overlay(resources, overlay):
+    for name, deployment in _of_kind(resources, "Deployment").items():
+        for container in _containers(deployment):
+            image = container["image"]
+            repository, _, digest = image.partition("@")
+            tag = repository.rsplit("/", 1)[-1].partition(":")[2]
+            assert tag or digest, f"{name}: image {image} has no tag; add it to the overlay"
+            if overlay == "production":
+                assert tag != "latest", f"{name}: `latest` in production"
+                assert "/" in repository, f"{name}: {image} names no registry"
+
+
+def test_services_and_budgets_select_a_deployment(resources):
+    deployments = _of_kind(resources, "Deployment")
+    for kind in ("Service", "PodDisruptionBudget"):
+        for name, resource in _of_kind(resources, kind).items():
+            selector = resource["spec"]["selector"]
+            selector = selector if kind == "PodDisruptionBudget" else {"matchLabels": selector}
+            matched = [d for d in deployments.values() if _selects(selector, _pod_labels(d))]
+            assert len(matched) == 1, f"{kind} {name} selects {len(matched)} Deployments"
+            if kind == "Service":
+                assert resource["spec"].get("type", "ClusterIP") == "ClusterIP", name
+                ports = {p["name"] for c in _containers(matched[0]) for p in c.get("ports", [])}
+                for port in resource["spec"]["ports"]:
+                    assert port["targetPort"] in ports, f"Service {name}: {port['targetPort']}"
+
+
+def test_only_the_gateway_is_behind_the_ingress(resources):
+    backends = set()
+    for ingress in _of_kind(resources, "Ingress").values():
+        spec = ingress["spec"]
+        if "defaultBackend" in spec:
+            backends.add(spec["defaultBackend"]["service"]["name"])
+        for rule in spec.get("rules", []):
+            backends |= {p["backend"]["service"]["name"] for p in rule["http"]["paths"]}
+    assert backends == {"gateway"}
+    assert "gateway" in _of_kind(resources, "Service")
+
+
+def test_referenced_secret_keys_exist_in_the_template(resources):
+    template_name = yaml.safe_load(SECRET_TEMPLATE.read_text())["metadata"]["name"]
+    keys = _template_keys()
+    config_maps = _of_kind(resources, "ConfigMap")
+    for name, deployment in _of_kind(resources, "Deployment").items():
+        for container in _containers(deployment):
+            for source in container.get("envFrom", []):
+                if "secretRef" in source:
+                    assert source["secretRef"]["name"] == template_name, name
+                if "configMapRef" in source:
+                    assert source["configMapRef"]["name"] in config_maps, name
+            for var in container.get("env", []):
+                ref = var.get("valueFrom", {}).get("secretKeyRef")
+                if ref:
+                    assert ref["name"] == template_name, f"{name} {var['name']}"
+                    assert ref["key"] in keys, f"{name}: {ref['key']} missing from the template"
+
+
+def test_autoscalers_own_the_worker_replica_counts(resources, overlay):
+    deployments = _of_kind(resources, "Deployment")
+    for name, hpa in _of_kind(resources, "HorizontalPodAutoscaler").items():
+        target = hpa["spec"]["scaleTargetRef"]
+        assert target["kind"] == "Deployment" and target["name"] in deployments, name
+        # A `replicas` in the manifest would reset the autoscaler's choice on every apply.
+        assert "replicas" not in deployments[target["name"]]["spec"], target["name"]
+        low, high = hpa["spec"].get("minReplicas", 1), hpa["spec"]["maxReplicas"]
+        assert 1 <= low <= high, name
+        assert (low >= 2) if overlay == "production" else (high == 1), f"{overlay} {name}"
+    fixed = {n: d["spec"].get("replicas", 1) for n, d in deployments.items() if n not in WORKERS}
+    if overlay == "production":
+        assert all(count >= 2 for count in fixed.values()), fixed
+    else:
+        assert set(fixed.values()) == {1}, fixed
+
+
+def test_network_policies_let_in_only_the_allowed_callers(resources):
+    deployments = _of_kind(resources, "Deployment")
+    policies = [p for p in _of_kind(resources, "NetworkPolicy").values()
+                if "Ingress" in p["spec"].get("policyTypes", ["Ingress"])]
+    for name, deployment in deployments.items():
+        labels = _pod_labels(deployment)
+        selecting = [p for p in policies if _selects(p["spec"]["podSelector"], labels)]
+        assert selecting, f"{name} is selected by no NetworkPolicy: open to everyone"
+        callers = set()
+        for rule in (r for p in selecting for r in p["spec"].get("ingress", [])):
+            if not rule.get("from"):
+                callers.add("anywhere")
+            for peer in rule.get("from", []):
+                if "namespaceSelector" in peer or "ipBlock" in peer:
+                    callers.add("anywhere")
+                else:
+                    callers |= {caller for caller, d in deployments.items()
+                                if _selects(peer["podSelector"], _pod_labels(d))}
+        assert callers == ALLOWED_INGRESS[name], name
+
+
+def test_internal_urls_and_ports_agree(resources):
+    services = _of_kind(resources, "Service")
+    (config,) = _of_kind(resources, "ConfigMap").values()
+    urls = {k: v for k, v in config["data"].items() if k.endswith("_URL") and "://" in v}
+    assert {"INGESTION_URL", "RAG_QUERY_URL", "HITL_URL"} <= set(urls)
+    for key, url in urls.items():
+        parts = urlsplit(url)
+        if parts.hostname in services:
+            assert parts.port in {p["port"] for p in services[parts.hostname]["spec"]["ports"]}, key
+    assert config["data"]["HOST"] == "0.0.0.0"
+    for name, deployment in _of_kind(resources, "Deployment").items():
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        env = {v["name"]: v.get("value") for v in container.get("env", [])}
+        (http,) = [p["containerPort"] for p in container["ports"] if p["name"] == "http"]
+        assert env.get("PORT") == str(http), name
+
+
+def test_gateway_replicas_spread_across_nodes(resources):
+    pod = _of_kind(resources, "Deployment")["gateway"]["spec"]["template"]["spec"]
+    spread = [c["topologyKey"] for c in pod.get("topologySpreadConstraints", [])]
+    anti = pod.get("affinity", {}).get("podAntiAffinity")
+    assert "kubernetes.io/hostname" in spread or anti
+
+
+def test_kustomizations_stay_within_kustomize_v2():
+    """Debian's kubectl 1.20 embeds kustomize v2.0.3: overlays must name their base under
+    `bases:` (v2 reads only files under `resources:`), and v3+ fields are unknown to it."""
+    newer = re.compile(
+        r"^(replicas|patches|labels|components|helmCharts|openapi):", re.MULTILINE
+    )
+    for path in K8S.rglob("kustomization.yaml"):
+        text = path.read_text()
+        assert not newer.findall(text), f"{path}: {newer.findall(text)}"
+        listed = yaml.safe_load(text).get("resources", [])
+        assert not [r for r in listed if (path.parent / r).is_dir()], f"{path}: use bases:"

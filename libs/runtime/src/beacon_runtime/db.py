@@ -76,6 +76,8 @@ def run_alembic_env() -> None:
     schema = context.config.attributes["schema"]
 
     def run(connection) -> None:
+        # Replicas starting together migrate one at a time; the lock ends with the session.
+        connection.execute(text("SELECT pg_advisory_lock(hashtext(:schema))"), {"schema": schema})
         connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
         connection.execute(text(f'SET search_path TO "{schema}"'))
         connection.commit()

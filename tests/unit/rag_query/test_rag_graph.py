@@ -48,7 +48,7 @@ async def test_a_completed_query_records_trace_and_metrics(harness):
     trace = record.workflow_trace
     assert trace["nodes_executed"] == GRAPH_ORDER
     assert [t["node"] for t in trace["node_latencies_ms"]] == GRAPH_ORDER
-    assert all(isinstance(t["latency_ms"], int) and t["latency_ms"] >= 0
+    assert all(isinstance(t["latency_ms"], (int, float)) and t["latency_ms"] >= 0
                for t in trace["node_latencies_ms"])
     assert trace["rewrite_count"] == 0 and trace["generation_attempts"] == 1
     assert trace["route"] == "vector_store"

@@ -12,6 +12,7 @@ from typing import Any
 
 from beacon_rag_query.domain import Evidence
 from beacon_rag_query.text import amounts, content_terms, sentences
+from beacon_rag_query.vocabulary import coverage
 from beacon_runtime.llm.port import ChatModel, Completion, Prompt
 
 EXTRACTIVE_LABEL = (
@@ -88,7 +89,7 @@ class ExtractiveAnswerer(ChatModel):
         for order, item in enumerate(task.get("evidence", [])):
             for position, sentence in enumerate(sentences(item["text"])):
                 words = content_terms(sentence)
-                shared = len(question_words & words) / len(question_words) if question_words else 0
+                shared = coverage(question_words, words) if question_words else 0
                 if shared == 0 or len(words) < 3:
                     continue
                 score = (

@@ -126,7 +126,7 @@ class Evidence:
 @dataclass(frozen=True)
 class NodeTiming:
     node: str
-    latency_ms: int
+    latency_ms: float  # two decimals: most nodes take well under a millisecond offline
 
 
 @dataclass
@@ -136,7 +136,7 @@ class WorkflowTrace:
     rewrite_count: int = 0
     generation_attempts: int = 0
 
-    def record(self, node: str, latency_ms: int) -> None:
+    def record(self, node: str, latency_ms: float) -> None:
         self.nodes_executed.append(node)
         self.node_timings.append(NodeTiming(node, latency_ms))
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from beacon_rag_query.domain import Evidence
 from beacon_rag_query.text import Amount, amounts, content_terms, markers, same_amount, sentences
+from beacon_rag_query.vocabulary import coverage
 
 MIN_COVERAGE = 0.5
 
@@ -142,7 +143,7 @@ def _check(
 
 
 def _coverage(words: set[str], found: set[str]) -> float:
-    return len(words & found) / len(words) if words else 1.0
+    return coverage(words, found)
 
 
 def _holder(figure: Amount, pool: Sequence[_Source]) -> _Source | None:

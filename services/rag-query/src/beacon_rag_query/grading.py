@@ -15,28 +15,12 @@ from beacon_contracts.search import SearchHit, SearchRequest
 from beacon_rag_query.domain import Passage
 from beacon_rag_query.periods import period_from_label
 from beacon_rag_query.text import content_terms
+from beacon_rag_query.vocabulary import coverage, phrases_for
 from beacon_rag_query.understanding import Understanding
 
 LEXICAL_WEIGHT, ENTITY_WEIGHT, PERIOD_WEIGHT = 0.5, 0.25, 0.25
 MIN_LEXICAL = 0.2
 MIN_GRADE = 0.45
-
-# How filings word what questions ask for; used to expand a rewritten query.
-SYNONYMS: dict[str, tuple[str, ...]] = {
-    "revenue": ("revenue from operations", "total income", "turnover", "sales"),
-    "sales": ("revenue from operations", "turnover"),
-    "profit": ("net profit", "profit after tax", "PAT", "profit for the year"),
-    "earnings": ("net profit", "profit after tax", "earnings per share"),
-    "margin": ("EBITDA margin", "operating margin", "net profit margin"),
-    "debt": ("borrowings", "total debt", "net debt"),
-    "dividend": ("dividend per share", "final dividend", "interim dividend"),
-    "employee": ("headcount", "workforce", "employees"),
-    "headcount": ("employees", "workforce"),
-    "capex": ("capital expenditure",),
-    "eps": ("earnings per share",),
-    "growth": ("increase", "grew", "compared to previous year"),
-}
-
 
 def question_terms(understanding: Understanding) -> set[str]:
     """The question's content terms without the company and period words: those are graded
@@ -65,7 +49,7 @@ def grade(hits: Sequence[SearchHit], understanding: Understanding) -> GradeRepor
 
 def _grade_one(hit: SearchHit, understanding: Understanding, wanted: set[str]) -> Passage:
     found = content_terms(hit.text + " " + (hit.section or ""))
-    lexical = len(wanted & found) / len(wanted) if wanted else 0.5
+    lexical = coverage(wanted, found) if wanted else 0.5
     entity = _entity_match(hit, understanding)
     period = _period_match(hit, understanding)
     score = LEXICAL_WEIGHT * lexical + ENTITY_WEIGHT * entity + PERIOD_WEIGHT * period
@@ -120,7 +104,7 @@ def rewrite_request(understanding: Understanding, attempt: int, limit: int) -> S
     Attempt 2 and later: also drop the period and document-type filters (keep the company:
     the wrong company's filing is never the answer)."""
     words = sorted(question_terms(understanding))
-    expansion = [s for w in words for s in SYNONYMS.get(w, ())]
+    expansion = [p for w in words for p in phrases_for(w)]
     query = _query_text(
         " ".join([*understanding.company_names, *words, *expansion]),
         _period_words(understanding),

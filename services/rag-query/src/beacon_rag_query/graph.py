@@ -157,7 +157,7 @@ def _node(name: str, body: NodeBody):
         ctx.cancel.check()
         started = ctx.clock()
         update, frame = await body(state, ctx)
-        ctx.trace.record(name, round((ctx.clock() - started) * 1000))
+        ctx.trace.record(name, round((ctx.clock() - started) * 1000, 2))
         ctx.cancel.check()
         await ctx.emitter.node(name, **frame)
         return update

@@ -72,7 +72,9 @@ async def handle_job_requested(envelope: Envelope, *, runner: QueryRunner) -> No
     request = _parse(envelope, JobRequested)
     if request.kind is not JobKind.QUERY:
         raise Reject(f"rag-query handles query jobs, not {request.kind}")
-    with structlog.contextvars.bound_contextvars(job_id=request.job_id, kind="query"):
+    request_id = request.params.get("request_id")  # the gateway's, to join the two logs
+    with structlog.contextvars.bound_contextvars(job_id=request.job_id, kind="query",
+                                                 request_id=request_id):
         await _handle(envelope, request, runner)
 
 

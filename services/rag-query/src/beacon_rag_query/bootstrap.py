@@ -137,5 +137,5 @@ async def dispatch(envelope: Envelope, *, runner: QueryRunner) -> None:
 
 def build_repository(settings: RagQuerySettings) -> QueryRepository:
     if settings.database_url:
-        return PostgresQueryRepository(settings.database_url)
+        return PostgresQueryRepository(settings.database_url, schema=settings.database_schema)
     return InMemoryQueryRepository()

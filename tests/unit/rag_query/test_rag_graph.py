@@ -9,6 +9,9 @@ from beacon_contracts.events import Envelope, JobKind, JobRequested, ReviewResol
 from beacon_rag_query.answerer import EXTRACTIVE_LABEL
 from beacon_rag_query.domain import QueryStatus
 from beacon_rag_query.graph import OUT_OF_SCOPE
+from beacon_contracts.search import SearchHit, SearchRequest
+from beacon_rag_query.sources import PassageSearch
+from beacon_runtime.errors import DependencyUnavailable
 from beacon_runtime.llm.port import ChatModel, Completion, Prompt
 from rag_harness import start_harness
 
@@ -236,3 +239,21 @@ async def test_invalid_params_fail_the_job(harness):
     completed = [e.parse() for e in harness.seen if e.type == "JobCompleted"]
     assert completed[0].outcome == "failed" and completed[0].error.error_code == "INVALID_INPUT"
     assert await harness.repository.get("bad-1") is None
+
+
+class UnreachableSearch(PassageSearch):
+    async def search(self, request: SearchRequest) -> list[SearchHit]:
+        raise DependencyUnavailable("ingestion: ConnectError")
+
+
+async def test_an_unreachable_ingestion_service_fails_the_query_cleanly():
+    async for h in start_harness(search=UnreachableSearch()):
+        run = await h.ask("What was Reliance's revenue in FY2024?")
+        assert run.frames[-1].event == "error"
+        assert run.frames[-1].data["code"] == "SERVICE_UNAVAILABLE"
+        completed, = run.of("JobCompleted")
+        assert completed.outcome == "failed" and completed.error.error_code == "SERVICE_UNAVAILABLE"
+        record = await h.repository.get(run.query_id)
+        assert record.status is QueryStatus.FAILED
+        assert record.workflow_trace["error"]["code"] == "SERVICE_UNAVAILABLE"
+        assert await h.bus.dead_letters("rag-query") == [], "a failed query is not redelivered"

@@ -14,12 +14,14 @@ from beacon_report_writer.bootstrap import build as build_report_writer
 from beacon_report_writer.settings import ReportWriterSettings
 from beacon_runtime.factory import build_bus, build_job_store
 from beacon_runtime.logs import configure_logging
+from beacon_runtime.telemetry import setup_tracing
 from beacon_runtime.serve import serve
 
 
 def run() -> None:
     gateway_settings = GatewaySettings()
     configure_logging("embedded", gateway_settings.log_level, gateway_settings.log_json)
+    setup_tracing("beacon-embedded")
     bus = build_bus(gateway_settings)
     services = [
         build_gateway(gateway_settings, bus=bus, jobs=build_job_store(gateway_settings)),

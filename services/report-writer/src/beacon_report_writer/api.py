@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
+from beacon_runtime.telemetry import instrument_app
+
 Check = Callable[[], Awaitable[bool]]
 
 
@@ -26,6 +28,7 @@ def create_health_app(checks: Mapping[str, Check]) -> FastAPI:
             status_code=200 if ready else 503,
         )
 
+    instrument_app(app)
     return app
 
 

@@ -8,14 +8,20 @@ as dead letters. It is not durable across process restarts; embedded mode is one
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+import structlog
+from opentelemetry import context as otel_context
+from opentelemetry import propagate
 
 from beacon_contracts.events import Envelope
 from beacon_contracts.routing import routing_key
 from beacon_runtime.bus.port import EventBus, Handler, Reject, RetryPolicy, topic_matches
 from beacon_runtime.logs import get_logger
+from beacon_runtime.metrics import observe_handler
 
 log = get_logger(__name__)
 
@@ -26,7 +32,7 @@ class _Subscription:
     patterns: tuple[str, ...]
     handler: Handler
     concurrency: int
-    queue: asyncio.Queue[tuple[Envelope, int]] = field(default_factory=asyncio.Queue)
+    queue: asyncio.Queue[tuple[Envelope, int, dict]] = field(default_factory=asyncio.Queue)
     workers: list[asyncio.Task] = field(default_factory=list)
 
 
@@ -49,9 +55,11 @@ class InMemoryBus(EventBus):
 
     async def publish(self, envelope: Envelope) -> None:
         key = routing_key(envelope)
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier)  # the trace continues in the handler, as over RabbitMQ
         for sub in self._subscriptions:
             if any(topic_matches(p, key) for p in sub.patterns):
-                self._enqueue(sub, envelope, attempt=1)
+                self._enqueue(sub, envelope, 1, carrier)
 
     async def start(self) -> None:
         self._running = True
@@ -76,10 +84,10 @@ class InMemoryBus(EventBus):
         """Wait until every published message was handled or dead-lettered (tests, shutdown)."""
         await asyncio.wait_for(self._idle.wait(), timeout)
 
-    def _enqueue(self, sub: _Subscription, envelope: Envelope, attempt: int) -> None:
+    def _enqueue(self, sub: _Subscription, envelope: Envelope, attempt: int, carrier: dict) -> None:
         self._pending += 1
         self._idle.clear()
-        sub.queue.put_nowait((envelope, attempt))
+        sub.queue.put_nowait((envelope, attempt, carrier))
 
     def _settle(self) -> None:
         self._pending -= 1
@@ -88,19 +96,26 @@ class InMemoryBus(EventBus):
 
     async def _work(self, sub: _Subscription) -> None:
         while True:
-            envelope, attempt = await sub.queue.get()
+            envelope, attempt, carrier = await sub.queue.get()
+            started = time.perf_counter()
+            outcome = "ok"
+            token = otel_context.attach(propagate.extract(carrier))
             try:
-                await sub.handler(envelope)
+                with structlog.contextvars.bound_contextvars(**_log_fields(envelope)):
+                    await sub.handler(envelope)
             except asyncio.CancelledError:
                 # Shutdown mid-handler: the message was not acknowledged, as with a broker.
                 self._settle()
                 raise
             except Reject as exc:
+                outcome = "dead_letter"
                 self._dead_letter(sub, envelope, attempt, exc)
             except Exception as exc:  # noqa: BLE001 - any handler failure means retry
                 if attempt >= self._retry.max_attempts:
+                    outcome = "dead_letter"
                     self._dead_letter(sub, envelope, attempt, exc)
                 else:
+                    outcome = "retry"
                     delay = self._retry.delay_before(attempt + 1)
                     log.warning(
                         "bus.retry",
@@ -112,14 +127,17 @@ class InMemoryBus(EventBus):
                     )
                     self._pending += 1  # the scheduled redelivery
                     asyncio.get_running_loop().call_later(
-                        delay, self._redeliver, sub, envelope, attempt + 1
+                        delay, self._redeliver, sub, envelope, attempt + 1, carrier
                     )
+            finally:
+                otel_context.detach(token)
+            observe_handler(sub.consumer, envelope.type, outcome, started)
             self._settle()
 
-    def _redeliver(self, sub: _Subscription, envelope: Envelope, attempt: int) -> None:
+    def _redeliver(self, sub: _Subscription, envelope: Envelope, attempt: int, carrier: dict) -> None:
         self._pending -= 1
         if self._running:
-            self._enqueue(sub, envelope, attempt)
+            self._enqueue(sub, envelope, attempt, carrier)
         elif self._pending == 0:
             self._idle.set()
 
@@ -133,3 +151,11 @@ class InMemoryBus(EventBus):
             error=repr(exc),
         )
         self._dead[sub.consumer].append(envelope)
+
+
+def _log_fields(envelope: Envelope) -> dict:
+    fields = {"event_type": envelope.type, "event_id": str(envelope.event_id),
+              "correlation_id": envelope.correlation_id}
+    if isinstance(envelope.payload.get("job_id"), str):
+        fields["job_id"] = envelope.payload["job_id"]
+    return fields

@@ -53,6 +53,7 @@ for the semaphore are simply redelivered if the process stops.
 from __future__ import annotations
 
 import asyncio
+import time
 import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -77,6 +78,7 @@ from pydantic import ValidationError
 from beacon_contracts.events import Envelope
 from beacon_contracts.routing import routing_key
 from beacon_runtime.bus.port import EventBus, Handler, Reject, RetryPolicy
+from beacon_runtime.metrics import observe_handler
 from beacon_runtime.logs import get_logger
 
 log = get_logger(__name__)
@@ -413,19 +415,24 @@ class RabbitBus(EventBus):
                 set_status_on_exception=False,
             ) as span,
         ):
+            started = time.perf_counter()
             try:
                 await sub.handler(envelope)
             except Reject as exc:
                 span.set_status(Status(StatusCode.ERROR, "rejected"))
+                observe_handler(sub.consumer, envelope.type, "dead_letter", started)
                 await self._dead_letter(sub, message, attempt, "rejected", exc, envelope)
             except Exception as exc:  # noqa: BLE001 - any handler failure means retry
                 span.record_exception(exc)
                 span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
                 if attempt >= self._retry.max_attempts:
+                    observe_handler(sub.consumer, envelope.type, "dead_letter", started)
                     await self._dead_letter(sub, message, attempt, "exhausted", exc, envelope)
                 else:
+                    observe_handler(sub.consumer, envelope.type, "retry", started)
                     await self._schedule_retry(sub, message, attempt, exc, envelope)
             else:
+                observe_handler(sub.consumer, envelope.type, "ok", started)
                 await _settle(message.ack(), sub.consumer)
 
     async def _schedule_retry(

@@ -17,6 +17,7 @@ from beacon_gateway.api.query import QueryDeps, build_query_router
 from beacon_gateway.api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from beacon_gateway.api.report import ReportDeps, build_report_router, precheck_report_request
 from beacon_gateway.settings import GatewaySettings
+from beacon_runtime.telemetry import instrument_app
 
 
 def create_app(
@@ -60,4 +61,5 @@ def create_app(
                             "X-RateLimit-Reset", "Retry-After"],
         )
     app.add_middleware(RequestIdMiddleware)
+    instrument_app(app)
     return app

@@ -1,0 +1,47 @@
+"""OpenTelemetry tracing and Prometheus metrics for one service process.
+
+Tracing: a TracerProvider named after the service; spans are exported over OTLP/HTTP when
+OTEL_EXPORTER_OTLP_ENDPOINT is set (the standard variable), and otherwise only carried: the
+trace id still reaches every log line and every RabbitMQ hop, so one request is followed
+through gateway and workers by its trace_id. FastAPI apps get server spans and httpx
+clients (forwarded reads) client spans.
+"""
+
+from __future__ import annotations
+
+import os
+
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+
+from beacon_runtime.metrics import HttpMetricsMiddleware, metrics_endpoint
+
+_configured = False
+
+
+def setup_tracing(service_name: str) -> None:
+    """Once per process (the embedded app calls it once for every service)."""
+    global _configured
+    if _configured:
+        return
+    provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+    if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    trace.set_tracer_provider(provider)
+    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+
+    HTTPXClientInstrumentor().instrument()
+    _configured = True
+
+
+def instrument_app(app) -> None:
+    """Server spans (continuing an incoming traceparent), /metrics, request metrics."""
+    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+    app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
+    app.add_middleware(HttpMetricsMiddleware)
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")

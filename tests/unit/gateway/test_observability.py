@@ -1,0 +1,38 @@
+"""A request's trace continues into the worker that handles its job; /metrics counts it."""
+
+from __future__ import annotations
+
+import httpx
+from opentelemetry import trace
+
+from beacon_gateway.bootstrap import build
+from beacon_gateway.settings import GatewaySettings
+from beacon_runtime.bus.memory import InMemoryBus
+from beacon_runtime.jobs.memory import InMemoryJobStore
+
+TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+BODY = {"type": "Technical_scope", "customer_id": "c", "opportunity_id": "o",
+        "section_title": "Technology Stack"}
+
+
+async def test_traceparent_reaches_the_handler_and_metrics_count_the_route():
+    bus = InMemoryBus()
+    seen: list[str] = []
+
+    async def worker(_envelope):
+        seen.append(format(trace.get_current_span().get_span_context().trace_id, "032x"))
+
+    bus.subscribe("worker", ["job.requested.*"], worker)
+    service = build(GatewaySettings(api_keys="k", jwt_secret="s" * 40), bus=bus, jobs=InMemoryJobStore())
+    await bus.start()
+    transport = httpx.ASGITransport(app=service.http)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        response = await client.post("/generate", json=BODY, headers={
+            "X-API-Key": "k", "Session-Id": "s", "traceparent": f"00-{TRACE_ID}-00f067aa0ba902b7-01"})
+        assert response.status_code == 202
+        await bus.drain()
+        metrics = (await client.get("/metrics")).text
+    await bus.stop()
+    assert seen == [TRACE_ID]
+    assert 'beacon_http_requests_total{method="POST",route="/generate",status="202"}' in metrics
+    assert 'beacon_bus_messages_total{consumer="worker",event_type="JobRequested",outcome="ok"}' in metrics

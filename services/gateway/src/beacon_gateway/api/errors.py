@@ -149,12 +149,6 @@ def install_error_handlers(app: FastAPI, report_precheck=None) -> None:
             message = f"No route for {request.method} {request.url.path}"
         return error_response(request, exc.status_code, code, message, headers=exc.headers)
 
-    from beacon_gateway.api.middleware import BodyTooLarge
-
-    @app.exception_handler(BodyTooLarge)
-    async def _too_large(request: Request, exc: BodyTooLarge):
-        return error_response(request, 413, "PAYLOAD_TOO_LARGE", "Request body is too large")
-
     @app.exception_handler(DependencyUnavailable)
     async def _unavailable(request: Request, exc: DependencyUnavailable):
         log.error("dependency.unavailable", error=str(exc))

@@ -50,12 +50,13 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send_with_id)
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 class BodySizeLimitMiddleware:
-    """413 in the contract's error format, whether or not the client sent Content-Length."""
+    """413 in the contract's error format, whether or not the client sent Content-Length.
+
+    A streamed body that grows past the limit is answered here, at once; the app is told
+    the client went away and anything it still sends is dropped. (Raising from `receive`
+    would not work: FastAPI turns any error while reading a body into its own 400.)
+    """
 
     def __init__(self, app, max_bytes: int) -> None:
         self.app = app
@@ -66,19 +67,31 @@ class BodySizeLimitMiddleware:
             return await self.app(scope, receive, send)
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            response = error_response(
-                scope, 413, "PAYLOAD_TOO_LARGE", f"Request body exceeds {self.max_bytes} bytes"
-            )
-            return await response(scope, receive, send)
+            return await self._too_large(scope, receive, send)
         received = 0
+        answered = False
 
         async def limited_receive():
-            nonlocal received
+            nonlocal received, answered
+            if answered:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise BodyTooLarge()
+                    answered = True
+                    await self._too_large(scope, receive, send)
+                    return {"type": "http.disconnect"}
             return message
 
-        await self.app(scope, limited_receive, send)
+        async def guarded_send(message):
+            if not answered:
+                await send(message)
+
+        await self.app(scope, limited_receive, guarded_send)
+
+    async def _too_large(self, scope, receive, send) -> None:
+        response = error_response(
+            scope, 413, "PAYLOAD_TOO_LARGE", f"Request body exceeds {self.max_bytes} bytes"
+        )
+        await response(scope, receive, send)

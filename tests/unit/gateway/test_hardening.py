@@ -1,0 +1,46 @@
+"""CORS is configurable, oversized bodies get 413 in each contract's format."""
+
+from __future__ import annotations
+
+from research_stack import research_stack
+
+
+async def test_cors_allows_only_configured_origins():
+    async with research_stack(cors_origins="https://app.example.com") as (client, *_):
+        allowed = await client.options("/api/v1/auth/login", headers={
+            "Origin": "https://app.example.com", "Access-Control-Request-Method": "POST"})
+        assert allowed.status_code == 200
+        assert allowed.headers["access-control-allow-origin"] == "https://app.example.com"
+        denied = await client.options("/api/v1/auth/login", headers={
+            "Origin": "https://evil.example.com", "Access-Control-Request-Method": "POST"})
+        assert "access-control-allow-origin" not in denied.headers
+        simple = await client.get("/healthz", headers={"Origin": "https://app.example.com"})
+        assert "x-request-id" in simple.headers["access-control-expose-headers"].lower()
+
+
+async def test_no_cors_headers_when_not_configured():
+    async with research_stack() as (client, *_):
+        response = await client.get("/healthz", headers={"Origin": "https://app.example.com"})
+        assert "access-control-allow-origin" not in response.headers
+
+
+async def test_oversized_research_body_is_413_in_the_research_format():
+    async with research_stack(max_body_bytes=1024) as (client, *_):
+        response = await client.post("/api/v1/auth/login", json={"email": "a@b.io", "password": "x" * 5000},
+                                     headers={"X-Request-ID": "big-1"})
+        assert response.status_code == 413
+        assert response.json() == {"error": {"code": "PAYLOAD_TOO_LARGE",
+                                             "message": "Request body exceeds 1024 bytes", "details": []},
+                                   "request_id": "big-1"}
+
+
+async def test_chunked_oversized_body_is_413_too():
+    async with research_stack(max_body_bytes=1024) as (client, *_):
+        async def chunks():
+            for _ in range(10):
+                yield b"x" * 512
+
+        response = await client.post("/api/v1/auth/login", content=chunks(),
+                                     headers={"Content-Type": "application/json"})
+        assert response.status_code == 413
+        assert response.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"

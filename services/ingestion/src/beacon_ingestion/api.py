@@ -33,6 +33,7 @@ class ApiDeps:
     repo: IngestionRepository
     checks: Mapping[str, Check] = field(default_factory=dict)
     documents: Any = None  # DocumentService, wired in bootstrap
+    downloader: Any = None  # SafeDownloader, wired in bootstrap
     search: Any = None  # ChunkSearch, wired in bootstrap
     bootstrapper: Any = None  # Bootstrapper, wired in bootstrap
 

@@ -1,0 +1,194 @@
+"""Composition root of the ingestion service: the one place its dependencies are wired.
+
+`build(settings, *, bus)` returns a Service whose `http` is the internal FastAPI app. Adapters
+follow the settings (DATABASE_URL: Postgres, else in memory; QDRANT_URL: Qdrant server, else
+qdrant-edge in process; OPENAI_BASE_URL: OpenAI-compatible embeddings, else the offline
+hashing embedder; FILES_DIR: a directory, else memory when embedded). Adapters passed in
+belong to the caller and are not closed here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+from datetime import timedelta
+from functools import partial
+from pathlib import Path
+
+from beacon_contracts import routing
+from beacon_contracts.events import JobKind
+from beacon_ingestion.api import ApiDeps, create_app
+from beacon_ingestion.company_data import seed_catalogue_if_empty
+from beacon_ingestion.documents import DocumentService
+from beacon_ingestion.download import SafeDownloader
+from beacon_ingestion.files import FileStore, InMemoryFileStore, LocalFileStore
+from beacon_ingestion.handlers import handle_job_requested
+from beacon_ingestion.parsing import close_parsers
+from beacon_ingestion.pipeline import Pipeline, ingest_request, utcnow
+from beacon_ingestion.repository import IngestionRepository, InMemoryIngestionRepository
+from beacon_ingestion.search import ChunkSearch
+from beacon_ingestion.settings import IngestionSettings
+from beacon_ingestion.sources import Bootstrapper, SourceRegistry
+from beacon_runtime.bus.port import EventBus
+from beacon_runtime.embeddings.local import Bm25SparseEncoder, HashingEmbedder
+from beacon_runtime.embeddings.port import Embedder
+from beacon_runtime.logs import get_logger
+from beacon_runtime.service import Service
+from beacon_runtime.vectors.port import VectorStore
+
+log = get_logger(__name__)
+CONSUMER = "ingestion"
+SCHEMA = "ingestion"
+
+
+def build(
+    settings: IngestionSettings,
+    *,
+    bus: EventBus,
+    repo: IngestionRepository | None = None,
+    vectors: VectorStore | None = None,
+    embedder: Embedder | None = None,
+    files: FileStore | None = None,
+) -> Service:
+    owned: list = []
+    starts: list = []
+    if repo is None:
+        repo = build_repository(settings)
+        owned.append(repo)
+        if hasattr(repo, "start"):
+            starts.append(repo.start)
+    if vectors is None:
+        vectors = build_vector_store(settings)
+        owned.append(vectors)
+    if embedder is None:
+        embedder = build_embedder(settings)
+        owned.append(embedder)
+    files = files or build_file_store(settings)
+    downloader = SafeDownloader(
+        allowed_hosts=settings.allowed_hosts(), max_bytes=settings.download_max_bytes,
+        timeout_s=settings.download_timeout_s, max_redirects=settings.download_max_redirects)
+    pipeline = Pipeline(
+        settings=settings, repo=repo, files=files, downloader=downloader, embedder=embedder,
+        sparse=Bm25SparseEncoder(), vectors=vectors, bus=bus,
+        worker=f"{settings.service_name}@{socket.gethostname()}:{os.getpid()}")
+    documents = DocumentService(repo, files, bus)
+    bootstrapper = Bootstrapper(repo, SourceRegistry.load(settings.source_registry_path), documents, bus)
+    search = ChunkSearch(embedder, Bm25SparseEncoder(), vectors, settings.qdrant_collection)
+
+    bus.subscribe(
+        CONSUMER,
+        [routing.job_requested(JobKind.INGEST), routing.job_requested(JobKind.BOOTSTRAP)],
+        partial(handle_job_requested, pipeline=pipeline, bootstrapper=bootstrapper),
+        concurrency=settings.worker_concurrency,
+    )
+    app = create_app(ApiDeps(
+        settings=settings, repo=repo, checks={"bus": bus.ping, "vectors": vectors.ping},
+        documents=documents, search=search, bootstrapper=bootstrapper, downloader=downloader))
+    background = _Background(settings, repo, bus, bootstrapper)
+    service = Service(name=settings.service_name, http=app)
+    service.on_start.extend([*starts, background.start])
+    service.on_stop.extend([*(a.close for a in owned), downloader.close, close_parsers, background.stop])
+    service.pipeline = pipeline  # type: ignore[attr-defined] - for tests and the benchmark
+    return service
+
+
+def build_repository(settings: IngestionSettings) -> IngestionRepository:
+    if settings.database_url:
+        from beacon_ingestion.repository_postgres import PostgresIngestionRepository
+
+        return PostgresIngestionRepository(settings.database_url, settings.db_schema or SCHEMA)
+    return InMemoryIngestionRepository()
+
+
+def build_vector_store(settings: IngestionSettings) -> VectorStore:
+    weights = {"dense_weight": settings.hybrid_dense_weight, "sparse_weight": settings.hybrid_sparse_weight}
+    if settings.qdrant_url:
+        from beacon_runtime.vectors.qdrant_server import QdrantServerStore
+
+        return QdrantServerStore(settings.qdrant_url, api_key=settings.qdrant_api_key, **weights)
+    from beacon_runtime.vectors.edge import EdgeVectorStore
+
+    return EdgeVectorStore(settings.vectors_dir, **weights)
+
+
+def build_embedder(settings: IngestionSettings) -> Embedder:
+    backend = settings.embedding_backend
+    if backend == "openai" or (backend == "auto" and settings.openai_base_url):
+        from beacon_runtime.embeddings.openai_compat import OpenAIEmbedder
+
+        if not settings.openai_base_url:
+            raise RuntimeError("EMBEDDING_BACKEND=openai needs OPENAI_BASE_URL")
+        return OpenAIEmbedder(
+            base_url=settings.openai_base_url, api_key=settings.openai_api_key.get_secret_value(),
+            model=settings.embedding_model, dimensions=settings.embedding_dim,
+            batch_size=settings.embedding_batch_size, timeout_s=settings.llm_timeout_s,
+            max_retries=settings.llm_max_retries)
+    return HashingEmbedder(dim=384)
+
+
+def build_file_store(settings: IngestionSettings) -> FileStore:
+    if settings.files_dir is not None:
+        return LocalFileStore(settings.files_dir)
+    if settings.embedded:
+        return InMemoryFileStore()
+    return LocalFileStore(Path("var/ingestion/files"))
+
+
+class _Background:
+    """Start-up work (catalogue seed, sample corpus) and the reaper of stalled documents."""
+
+    def __init__(self, settings: IngestionSettings, repo: IngestionRepository, bus: EventBus,
+                 bootstrapper: Bootstrapper) -> None:
+        self._settings = settings
+        self._repo = repo
+        self._bus = bus
+        self._bootstrapper = bootstrapper
+        self._tasks: list[asyncio.Task] = []
+
+    async def start(self) -> None:
+        if self._settings.seed_catalogue and await seed_catalogue_if_empty(self._repo):
+            log.info("catalogue.seeded")
+        if self._settings.wants_sample_corpus():
+            self._tasks.append(asyncio.create_task(self._sample_corpus(), name="ingestion:samples"))
+        self._tasks.append(asyncio.create_task(self._reaper(), name="ingestion:reaper"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _sample_corpus(self) -> None:
+        registry = SourceRegistry.load(None)
+        from beacon_ingestion.sources import sample_manifest
+
+        companies = sorted({s["symbol"] for s in sample_manifest()})
+        doc_types = sorted({s["doc_type"] for s in sample_manifest()})
+        years = sorted({int(s["fiscal_period"][-2:]) + 2000 if s["fiscal_period"].startswith("Q")
+                        else int(s["fiscal_period"][2:]) for s in sample_manifest()})
+        for attempt in range(10):
+            try:
+                ids = [await self._bootstrapper.enqueue(source, owner="sample-corpus")
+                       for source in registry.plan(companies, doc_types, years)]
+                log.info("sample_corpus.queued", documents=len(ids))
+                return
+            except Exception as exc:  # noqa: BLE001 - the bus may not be up yet: try again
+                log.warning("sample_corpus.retry", attempt=attempt, error=repr(exc))
+                await asyncio.sleep(min(30, 2 ** attempt))
+
+    async def _reaper(self) -> None:
+        interval = self._settings.reaper_interval_s
+        while True:
+            await asyncio.sleep(interval)
+            with contextlib.suppress(Exception):
+                await self.reap_once()
+
+    async def reap_once(self) -> list[int]:
+        now = utcnow()
+        idle_since = now - timedelta(seconds=self._settings.stage_stall_timeout_s)
+        stalled = await self._repo.stalled_documents(now, idle_since)
+        for document_id in stalled:
+            log.warning("ingest.requeued_stalled", document_id=document_id)
+            await self._bus.publish(ingest_request(document_id, "reaper"))
+        return stalled

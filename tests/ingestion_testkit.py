@@ -1,0 +1,192 @@
+"""Test kit for the ingestion tests: real PDFs made with fpdf2, a real HTTP server on
+127.0.0.1 serving them, and the ingestion service wired on in-memory twins."""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+
+from beacon_contracts import routing
+from beacon_contracts.events import Envelope
+from beacon_ingestion.bootstrap import build
+from beacon_ingestion.files import InMemoryFileStore
+from beacon_ingestion.repository import InMemoryIngestionRepository
+from beacon_ingestion.settings import IngestionSettings
+from beacon_runtime.bus.memory import InMemoryBus
+from beacon_runtime.bus.port import RetryPolicy
+from beacon_runtime.vectors.edge import EdgeVectorStore
+
+ADMIN = {"X-User-Id": "1", "X-User-Role": "admin"}
+USER = {"X-User-Id": "7", "X-User-Role": "user"}
+
+TABLE = [("Particulars", "FY2024", "FY2023", "Change %"),
+         ("Revenue from operations", "9,74,864", "9,50,000", "2.6"),
+         ("Net profit", "79,020", "73,670", "7.3"),
+         ("EPS (Rs)", "102.90", "98.59", "4.4")]
+
+
+def make_pdf(pages: int = 3, *, company: str = "Reliance Industries", marker: str = "") -> bytes:
+    """A multi-page report: a heading per page, paragraphs, and a table on page 2."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_auto_page_break(True, margin=15)
+    topics = ["Chairman Letter", "Financial Highlights", "Risk Management", "Business Review",
+              "Corporate Governance", "Outlook"]
+    for number in range(1, pages + 1):
+        pdf.add_page()
+        topic = topics[(number - 1) % len(topics)]
+        pdf.set_font("Helvetica", "B", 15)
+        pdf.cell(0, 10, f"{number}. {topic}", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("Helvetica", size=10)
+        pdf.multi_cell(0, 5, f"{company} page {number} discusses {topic.lower()} for the fiscal year "
+                             f"FY2024. {marker} The company operates retail, digital services and energy "
+                             "businesses across India. " * 3)
+        if number == 2:
+            pdf.ln(3)
+            with pdf.table(col_widths=(70, 30, 30, 30)) as table:
+                for row in TABLE:
+                    cells = table.row()
+                    for cell in row:
+                        cells.cell(cell)
+            pdf.ln(3)
+            pdf.multi_cell(0, 5, "The board recommended a final dividend of Rs 10 per share.")
+    return bytes(pdf.output())
+
+
+def encrypted_pdf() -> bytes:
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    for page in PdfReader(io.BytesIO(make_pdf(1))).pages:
+        writer.add_page(page)
+    writer.encrypt(user_password="secret", owner_password="owner", algorithm="RC4-128")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def image_only_pdf() -> bytes:
+    from fpdf import FPDF
+    from PIL import Image
+
+    image = Image.new("RGB", (200, 100), (200, 30, 30))
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.image(image, x=10, y=10, w=100)
+    return bytes(pdf.output())
+
+
+CORRUPT_PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\ngarbage\n%%EOF"
+
+
+@dataclass
+class Route:
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "application/pdf"})
+
+
+class FileServer:
+    """A real HTTP server on 127.0.0.1 serving routes; counts requests per path."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        self.default: Callable[[str], Route] | None = None
+        self.hits: Counter[str] = Counter()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                return
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server API
+                server.hits[self.path] += 1
+                route = server.routes.get(self.path) or (server.default(self.path) if server.default else None)
+                if route is None:
+                    route = Route(404, b"not found", {"Content-Type": "text/plain"})
+                self.send_response(route.status)
+                for name, value in route.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(route.body)))
+                self.end_headers()
+                self.wfile.write(route.body)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        self.base = f"http://127.0.0.1:{self.port}"
+        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def serve(self, path: str, body: bytes, **kwargs) -> str:
+        self.routes[path] = Route(body=body, **kwargs)
+        return self.base + path
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.events: list[Envelope] = []
+
+    async def __call__(self, envelope: Envelope) -> None:
+        self.events.append(envelope)
+
+    def of(self, event_type: str, job_id: str | None = None) -> list[dict]:
+        return [e.payload for e in self.events if e.type == event_type
+                and (job_id is None or e.payload.get("job_id") == job_id)]
+
+
+class Harness:
+    """The ingestion service on the in-process bus, in-memory rows and files, edge vectors."""
+
+    def __init__(self, tmp_path: Path, server: FileServer | None = None, **overrides) -> None:
+        values = dict(
+            ingest_allowed_hosts=f"127.0.0.1:{server.port}" if server else "",
+            stage_retry_base_delay_s=0.01, stage_stall_timeout_s=10.0, lease_s=30.0,
+            reaper_interval_s=3600, ingest_sample_corpus=False, seed_catalogue=True,
+        )
+        values.update(overrides)
+        self.settings = IngestionSettings(**values)
+        self.bus = InMemoryBus(retry=RetryPolicy(max_attempts=3, base_delay_s=0.01, max_delay_s=0.05))
+        self.repo = InMemoryIngestionRepository()
+        self.files = InMemoryFileStore()
+        self.vectors = EdgeVectorStore(tmp_path / "vectors")
+        self.recorder = Recorder()
+        self.bus.subscribe("test-recorder", [routing.JOB_PROGRESS, routing.JOB_COMPLETED,
+                                             routing.DOCUMENT_INGESTED], self.recorder)
+        self.service = build(self.settings, bus=self.bus, repo=self.repo, vectors=self.vectors,
+                             files=self.files)
+        self.pipeline = self.service.pipeline
+        self.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.service.http),
+                                        base_url="http://ingestion")
+
+    async def __aenter__(self) -> Harness:
+        await self.service.start()
+        await self.bus.start()
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.client.aclose()
+        await self.bus.stop()
+        await self.service.stop()
+        await self.vectors.close()
+
+    async def drain(self, timeout: float = 60.0) -> None:
+        await self.bus.drain(timeout)
+
+    async def ingest(self, url: str, **body) -> httpx.Response:
+        payload = {"company_symbol": "RELIANCE.NS", "doc_type": "annual_report", "source_url": url,
+                   "fiscal_period": "FY2024", **body}
+        return await self.client.post("/api/v1/documents/ingest", json=payload, headers=USER)
+
+    async def status(self, document_id: int) -> dict:
+        return (await self.client.get(f"/api/v1/documents/{document_id}/ingestion-status")).json()

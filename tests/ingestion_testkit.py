@@ -148,7 +148,8 @@ class Recorder:
 class Harness:
     """The ingestion service on the in-process bus, in-memory rows and files, edge vectors."""
 
-    def __init__(self, tmp_path: Path, server: FileServer | None = None, **overrides) -> None:
+    def __init__(self, tmp_path: Path, server: FileServer | None = None, *, repo=None, files=None,
+                 **overrides) -> None:
         values = dict(
             ingest_allowed_hosts=f"127.0.0.1:{server.port}" if server else "",
             stage_retry_base_delay_s=0.01, stage_stall_timeout_s=10.0, lease_s=30.0,
@@ -157,8 +158,8 @@ class Harness:
         values.update(overrides)
         self.settings = IngestionSettings(**values)
         self.bus = InMemoryBus(retry=RetryPolicy(max_attempts=3, base_delay_s=0.01, max_delay_s=0.05))
-        self.repo = InMemoryIngestionRepository()
-        self.files = InMemoryFileStore()
+        self.repo = repo or InMemoryIngestionRepository()
+        self.files = files or InMemoryFileStore()
         self.vectors = EdgeVectorStore(tmp_path / "vectors")
         self.recorder = Recorder()
         self.bus.subscribe("test-recorder", [routing.JOB_PROGRESS, routing.JOB_COMPLETED,

@@ -155,3 +155,16 @@ async def test_the_extractive_answerer_quotes_the_best_sentences_with_markers():
 async def test_the_extractive_answerer_admits_when_nothing_matches():
     prompt = answer_prompt("Who is the auditor?", EVIDENCE)
     assert (await ExtractiveAnswerer().complete(prompt)).text == NOT_FOUND
+
+
+def test_table_rows_are_sentences_of_their_own():
+    chunk = ("Financial highlights of the year\nwere strong.\n"
+             "Revenue from operations | FY2024: 9,74,864 | FY2023: 9,50,000\n"
+             "Net profit | FY2024: 79,020 | FY2023: 73,670\n"
+             "The board recommended a dividend.")
+    assert sentences(chunk) == [
+        "Financial highlights of the year were strong.",
+        "Revenue from operations | FY2024: 9,74,864 | FY2023: 9,50,000",
+        "Net profit | FY2024: 79,020 | FY2023: 73,670",
+        "The board recommended a dividend.",
+    ]

@@ -78,9 +78,10 @@ _BOUNDARY = re.compile(
 
 def sentences(text: str) -> list[str]:
     """Split prose into sentences; markers written after a full stop stay with their sentence,
-    abbreviations (Rs., Ltd., No.) and decimals do not end one. Line breaks always do."""
+    abbreviations (Rs., Ltd., No.) and decimals do not end one. Blank lines, list items and
+    table rows (lines with `|`, as the ingestion parser writes tables) always do."""
     out: list[str] = []
-    for block in re.split(r"\n\s*\n|\n(?=\s*(?:[-*•]|\d+[.)])\s)", text):
+    for block in _blocks(text):
         start = 0
         for m in _BOUNDARY.finditer(block):
             before = block[start:m.start()]
@@ -98,6 +99,20 @@ def sentences(text: str) -> list[str]:
         if tail:
             out.append(tail)
     return [s for s in out if any(ch.isalnum() for ch in s)]
+
+
+def _blocks(text: str) -> list[str]:
+    blocks: list[str] = []
+    prose: list[str] = []
+    for line in text.split("\n"):
+        if "|" in line:
+            blocks.append("\n".join(prose))
+            blocks.append(line)
+            prose = []
+        else:
+            prose.append(line)
+    blocks.append("\n".join(prose))
+    return [b for part in blocks for b in re.split(r"\n\s*\n|\n(?=\s*(?:[-*•]|\d+[.)])\s)", part)]
 
 
 # ---- numbers ---------------------------------------------------------------------------

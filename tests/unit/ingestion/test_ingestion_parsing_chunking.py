@@ -111,3 +111,12 @@ async def test_allowed_hosts_exempt_only_what_they_name():
     with pytest.raises(DownloadRefused, match="non-public"):
         await downloader.check_url("http://127.0.0.1:8081/a.pdf")
     await downloader.close()
+
+
+def test_running_headers_footers_and_page_numbers_are_dropped():
+    pages = [page(n, "ACME Ltd. Annual Report", f"Body text of page {n} about revenue.", f"Page {n} of 3")
+             for n in (1, 2, 3)]
+    chunks = chunk_pages(pages, target_chars=2000, max_chars=4000)
+    text = " ".join(c.text for c in chunks)
+    assert "ACME Ltd. Annual Report" not in text and "Page 2 of 3" not in text
+    assert all(f"Body text of page {n}" in text for n in (1, 2, 3))

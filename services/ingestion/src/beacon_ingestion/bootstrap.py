@@ -20,7 +20,7 @@ from pathlib import Path
 from beacon_contracts import routing
 from beacon_contracts.events import JobKind
 from beacon_ingestion.api import ApiDeps, create_app
-from beacon_ingestion.company_data import seed_catalogue_if_empty
+from beacon_ingestion.company_data import import_company_data, seed_catalogue_if_empty
 from beacon_ingestion.documents import DocumentService
 from beacon_ingestion.download import SafeDownloader
 from beacon_ingestion.files import FileStore, InMemoryFileStore, LocalFileStore
@@ -30,7 +30,7 @@ from beacon_ingestion.pipeline import Pipeline, ingest_request, utcnow
 from beacon_ingestion.repository import IngestionRepository, InMemoryIngestionRepository
 from beacon_ingestion.search import ChunkSearch
 from beacon_ingestion.settings import IngestionSettings
-from beacon_ingestion.sources import Bootstrapper, SourceRegistry
+from beacon_ingestion.sources import Bootstrapper, SourceRegistry, sample_sources, sample_text
 from beacon_runtime.bus.port import EventBus
 from beacon_runtime.embeddings.local import Bm25SparseEncoder, HashingEmbedder
 from beacon_runtime.embeddings.port import Embedder
@@ -160,17 +160,19 @@ class _Background:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def _sample_corpus(self) -> None:
-        registry = SourceRegistry.load(None)
-        from beacon_ingestion.sources import sample_manifest
-
-        companies = sorted({s["symbol"] for s in sample_manifest()})
-        doc_types = sorted({s["doc_type"] for s in sample_manifest()})
-        years = sorted({int(s["fiscal_period"][-2:]) + 2000 if s["fiscal_period"].startswith("Q")
-                        else int(s["fiscal_period"][2:]) for s in sample_manifest()})
+        """Queue the bundled sample PDFs and import the sample company data (illustrative)."""
+        for name, kind in (("fundamentals.csv", "fundamentals"), ("prices.csv", "prices"),
+                           ("news.json", "news")):
+            text = sample_text(name)
+            if text is not None:
+                try:
+                    await import_company_data(self._repo, kind, text, filename=name)
+                except Exception as exc:  # noqa: BLE001 - samples must never stop the service
+                    log.warning("sample_data.skipped", file=name, error=repr(exc))
         for attempt in range(10):
             try:
                 ids = [await self._bootstrapper.enqueue(source, owner="sample-corpus")
-                       for source in registry.plan(companies, doc_types, years)]
+                       for source in sample_sources()]
                 log.info("sample_corpus.queued", documents=len(ids))
                 return
             except Exception as exc:  # noqa: BLE001 - the bus may not be up yet: try again

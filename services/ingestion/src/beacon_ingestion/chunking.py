@@ -6,6 +6,8 @@
   until `target_chars`; it is split at a sentence end, never above `max_chars`.
 - A table becomes its own chunks: one line per row, each cell labelled with its column header
   ("Net profit | FY2024: 79,020 | FY2023: 73,670"), rows grouped up to `target_chars`.
+- Running headers and footers (the same line at the top or bottom of most pages, digits
+  ignored) and bare page numbers are dropped.
 - Point ids are UUIDs derived from the document's bytes (sha256), the chunk's position and
   its text, so indexing the same bytes again overwrites the same points.
 """
@@ -105,8 +107,36 @@ class _Builder:
         self.parts, self.size = [], 0
 
 
+_PAGE_NUMBER = re.compile(r"^(page\s*)?\d{1,4}(\s*(of|/)\s*\d{1,4})?$", re.IGNORECASE)
+_DIGITS = re.compile(r"\d+")
+
+
+def _edge_lines(page: Page) -> list[str]:
+    lines = [line for block in page.blocks if block["kind"] == "text" for line in block["lines"]]
+    return [*lines[:1], *lines[-1:]]
+
+
+def boilerplate_lines(pages: list[Page]) -> set[str]:
+    """Running headers and footers: lines (digits ignored) at the top or bottom of at least
+    half of the pages, on two pages or more."""
+    if len(pages) < 2:
+        return set()
+    counts: dict[str, int] = {}
+    for page in pages:
+        for key in {_DIGITS.sub("#", line.strip().lower()) for line in _edge_lines(page)}:
+            counts[key] = counts.get(key, 0) + 1
+    needed = max(2, (len(pages) + 1) // 2)
+    return {key for key, count in counts.items() if count >= needed}
+
+
 def chunk_pages(pages: list[Page], *, target_chars: int = 1200, max_chars: int = 2000) -> list[ChunkDraft]:
     builder = _Builder(target_chars, max_chars)
+    repeated = boilerplate_lines(pages)
+
+    def noise(line: str) -> bool:
+        text = line.strip()
+        return bool(_PAGE_NUMBER.match(text)) or _DIGITS.sub("#", text.lower()) in repeated
+
     for page in pages:
         for block in page.blocks:
             if block["kind"] == "table":
@@ -116,6 +146,8 @@ def chunk_pages(pages: list[Page], *, target_chars: int = 1200, max_chars: int =
                 builder.flush()
                 continue
             for line in block["lines"]:
+                if noise(line):
+                    continue
                 if is_heading(line):
                     builder.flush()
                     builder.section = line.strip()[:200]

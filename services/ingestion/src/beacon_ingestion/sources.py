@@ -58,6 +58,17 @@ def sample_manifest() -> list[dict[str, Any]]:
     return json.loads(manifest.read_text()) if manifest.is_file() else []
 
 
+def sample_sources() -> list[Source]:
+    return [Source(s["symbol"], s["doc_type"], s["fiscal_period"], SAMPLE_SCHEME + s["file"],
+                   s.get("title"), date.fromisoformat(s["document_date"]) if s.get("document_date") else None)
+            for s in sample_manifest()]
+
+
+def sample_text(name: str) -> str | None:
+    path = resources.files("beacon_ingestion") / "sample_corpus" / name
+    return path.read_text(encoding="utf-8") if path.is_file() else None
+
+
 def sample_bytes(url: str) -> bytes:
     name = url.removeprefix(SAMPLE_SCHEME)
     if "/" in name or name.startswith("."):

@@ -168,3 +168,18 @@ def test_table_rows_are_sentences_of_their_own():
         "Net profit | FY2024: 79,020 | FY2023: 73,670",
         "The board recommended a dividend.",
     ]
+
+
+def test_saying_the_passages_lack_the_answer_is_not_a_claim():
+    result = fact_check("The passages do not state the dividend. Net profit was ₹79,020 crore [2].",
+                        EVIDENCE)
+    assert len(result.claims) == 1 and result.faithfulness_score == 1.0
+    assert fact_check(NOT_FOUND, EVIDENCE).faithfulness_score is None
+
+
+async def test_the_extractive_answerer_matches_the_terms_it_is_given():
+    evidence = [Evidence(1, "Revenue grew 7.7% in the quarter. Attrition fell to 12.3%.", 4,
+                         "TCS Q2FY25 Results", 2)]
+    prompt = answer_prompt("What was TCS attrition in Q2FY25?", evidence, terms=["attrition"])
+    assert (await ExtractiveAnswerer().complete(prompt)).text == (
+        f"{EXTRACTIVE_LABEL} Attrition fell to 12.3% [1].")

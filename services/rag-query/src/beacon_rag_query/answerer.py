@@ -30,7 +30,15 @@ SYSTEM = (
 )
 
 
-def answer_prompt(question: str, evidence: Sequence[Evidence], focus: Sequence[str] = ()) -> Prompt:
+def answer_prompt(
+    question: str,
+    evidence: Sequence[Evidence],
+    focus: Sequence[str] = (),
+    terms: Sequence[str] | None = None,
+) -> Prompt:
+    """`focus`: period spellings a good sentence mentions; `terms`: the question's words
+    that must be matched (without the company and period words, which every filtered
+    passage contains anyway)."""
     blocks = []
     for e in evidence:
         where = ", ".join(
@@ -46,6 +54,7 @@ def answer_prompt(question: str, evidence: Sequence[Evidence], focus: Sequence[s
         "mode": "answer",
         "question": question,
         "focus": list(focus),
+        "terms": sorted(terms) if terms is not None else None,
         "evidence": [
             {"index": e.index, "text": e.text, "score": e.score, "fiscal_period": e.fiscal_period}
             for e in evidence
@@ -83,14 +92,17 @@ class ExtractiveAnswerer(ChatModel):
             yield piece
 
     def answer(self, task: dict[str, Any]) -> str:
-        question_words = content_terms(task.get("question", "")) - {"fy", "q", "h"}
+        if task.get("terms") is not None:
+            question_words = set(task["terms"])
+        else:
+            question_words = content_terms(task.get("question", "")) - {"fy", "q", "h"}
         focus = [f.lower() for f in task.get("focus", [])]
         ranked: list[tuple[float, int, int, str]] = []
         for order, item in enumerate(task.get("evidence", [])):
             for position, sentence in enumerate(sentences(item["text"])):
                 words = content_terms(sentence)
                 shared = coverage(question_words, words) if question_words else 0
-                if shared == 0 or len(words) < 3:
+                if shared == 0 or len(words) < 2:
                     continue
                 score = (
                     shared

@@ -10,6 +10,7 @@ faithfulness = supported claims / claims.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,12 @@ from beacon_rag_query.text import Amount, amounts, content_terms, markers, same_
 from beacon_rag_query.vocabulary import coverage
 
 MIN_COVERAGE = 0.5
+# "The passages do not state ..." claims nothing about the company: not a claim.
+_REFUSAL = re.compile(
+    r"\b(could not find|cannot find|can't find|do(?:es)? not (?:contain|state|mention|say|"
+    r"provide|include)|not (?:mentioned|stated|provided|available|disclosed)|no information)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -110,7 +117,8 @@ def _check(
 ) -> tuple[SentenceCheck, int]:
     figures = amounts(sentence)
     words = content_terms(sentence)
-    if " ".join(sentence.split()) in ignored or (not figures and len(words) < 2):
+    if (" ".join(sentence.split()) in ignored or (not figures and len(words) < 2)
+            or (not figures and _REFUSAL.search(sentence))):
         return SentenceCheck(sentence, claim=False, supported=True), 0
     cited = [sources[i] for i in markers(sentence) if i in sources]
     if cited:

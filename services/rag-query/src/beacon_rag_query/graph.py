@@ -45,6 +45,7 @@ from beacon_rag_query.grading import (
     first_request,
     grade,
     merge_hits,
+    question_terms,
     retrieval_score,
     rewrite_request,
 )
@@ -222,8 +223,8 @@ def build_graph(deps: Deps) -> CompiledStateGraph:
             await _say(answer, ctx, stream)
         else:
             focus = [v for p in reading.periods for v in p.text_variants()]
-            answer = await _generate(deps, ctx, answer_prompt(reading.question, evidence, focus),
-                                     stream, cfg)
+            prompt = answer_prompt(reading.question, evidence, focus, question_terms(reading))
+            answer = await _generate(deps, ctx, prompt, stream, cfg)
         return {
             "answer": answer, "evidence": evidence,
             "retrieval_score": retrieval_score(state.get("relevant", [])),

@@ -23,11 +23,7 @@ import time
 import uuid
 from pathlib import Path
 
-WORDS = ("revenue profit margin ebitda dividend segment retail digital energy refining telecom "
-         "subscribers growth guidance outlook risk governance board capital expenditure debt "
-         "equity cash flow operations quarter annual crore rupee market share demand pricing "
-         "attrition headcount deal order book cloud services banking insurance manufacturing "
-         "exports inflation interest tax depreciation impairment provision liquidity").split()
+WORDS = ["revenue", "profit", "margin", "ebitda", "dividend", "segment", "retail", "digital", "energy", "refining", "telecom", "subscribers", "growth", "guidance", "outlook", "risk", "governance", "board", "capital", "expenditure", "debt", "equity", "cash", "flow", "operations", "quarter", "annual", "crore", "rupee", "market", "share", "demand", "pricing", "attrition", "headcount", "deal", "order", "book", "cloud", "services", "banking", "insurance", "manufacturing", "exports", "inflation", "interest", "tax", "depreciation", "impairment", "provision", "liquidity"]
 COMPANIES = ["RELIANCE.NS", "TCS.NS", "INFY.NS", "HDFCBANK.NS", "ICICIBANK.NS", "ITC.NS",
              "SBIN.NS", "LT.NS", "BHARTIARTL.NS", "HINDUNILVR.NS"]
 PERIODS = ["FY2022", "FY2023", "FY2024", "Q1FY25", "Q2FY25"]

@@ -12,7 +12,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
-
 from beacon_contracts import routing
 from beacon_contracts.events import Envelope
 from beacon_ingestion.bootstrap import build
@@ -107,7 +106,7 @@ class FileServer:
             def log_message(self, *args) -> None:
                 return
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server API
+            def do_GET(self) -> None:
                 server.hits[self.path] += 1
                 route = server.routes.get(self.path) or (server.default(self.path) if server.default else None)
                 if route is None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import asyncpg
-
 from beacon_runtime.db import asyncpg_url
 
 

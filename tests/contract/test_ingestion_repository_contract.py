@@ -12,7 +12,6 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-
 from beacon_ingestion.domain import (
     Chunk,
     Company,
@@ -37,7 +36,6 @@ DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5
 def pg_session_schema() -> Iterator[str]:
     from beacon_ingestion.repository_postgres import MIGRATIONS
     from beacon_runtime.db import migrate
-
     from pgtools_ingestion import drop_schema, in_thread
 
     schema = "t_ingest_" + uuid.uuid4().hex[:10]
@@ -118,9 +116,9 @@ async def test_list_filters_by_sector_and_orders_by_rank(repo):
 
 def fundamentals(symbol: str, period: str, ptype: str, end: date, revenue: int) -> Fundamentals:
     return Fundamentals(symbol=symbol, period=period, period_type=ptype, period_end_date=end,
-                        revenue=Decimal(revenue), net_income=Decimal("19101000000000"), eps=141.56,
+                        revenue=Decimal(revenue), net_income=Decimal(19101000000000), eps=141.56,
                         pe_ratio=25.3, roe=0.089, debt_to_equity=0.42,
-                        market_cap=Decimal("19500000000000000"))
+                        market_cap=Decimal(19500000000000000))
 
 
 async def test_fundamentals_upsert_order_and_exact_money(repo):
@@ -134,8 +132,8 @@ async def test_fundamentals_upsert_order_and_exact_money(repo):
     assert await repo.upsert_fundamentals(rows) == 4
     listed = await repo.list_fundamentals("RELIANCE.NS", limit=10)
     assert [f.period for f in listed] == ["Q2FY25", "Q1FY25", "Q4FY24", "FY2024"]
-    assert listed[0].market_cap == Decimal("19500000000000000")
-    assert listed[0].revenue == Decimal("258027000000000")
+    assert listed[0].market_cap == Decimal(19500000000000000)
+    assert listed[0].revenue == Decimal(258027000000000)
     annual = await repo.list_fundamentals("RELIANCE.NS", period_type="annual")
     assert [f.period for f in annual] == ["FY2024"]
     # Re-import replaces the period, never duplicates it.

@@ -7,7 +7,6 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-
 from beacon_runtime.embeddings.local import Bm25SparseEncoder, HashingEmbedder
 from beacon_runtime.vectors.edge import EdgeVectorStore
 from beacon_runtime.vectors.port import VectorPoint, VectorStore
@@ -138,7 +137,7 @@ async def test_edge_store_survives_reopen(tmp_path):
 
 async def test_temporary_edge_store_cleans_up():
     store = EdgeVectorStore()
-    base = store._base  # noqa: SLF001 - checking the temporary directory is removed
+    base = store._base
     await store.ensure_collection("chunks", 64)
     assert base.exists()
     await store.close()

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-
 from beacon_runtime.embeddings.openai_compat import OpenAIEmbedder
 from beacon_runtime.errors import DependencyUnavailable
 
@@ -25,7 +24,7 @@ class EmbeddingServer:
             def log_message(self, *args) -> None:  # keep test output quiet
                 return
 
-            def do_POST(self) -> None:  # noqa: N802 - http.server API
+            def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 server.requests.append(body)
                 server.auth.append(self.headers.get("Authorization"))

@@ -9,7 +9,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from beacon_ingestion.domain import NewDocument, StageState
 from beacon_ingestion.files import LocalFileStore
 from beacon_ingestion.repository_postgres import PostgresIngestionRepository
@@ -93,7 +92,7 @@ async def test_ingest_on_postgres_and_resume_after_a_dead_worker(tmp_path, serve
         assert stages["chunk"].state == StageState.COMPLETED
         assert stages["embed"].state == StageState.IN_PROGRESS
         # The dead worker's lease is still live: nothing is reaped until it expires.
-        reaper = second.service.on_start[-1].__self__
+        reaper = second.service.background
         second.settings.stage_stall_timeout_s = 1e-6  # anything idle counts as stalled now
         assert await reaper.reap_once() == []
         await repo_b.release(doc.id, dead_worker)  # the lease runs out

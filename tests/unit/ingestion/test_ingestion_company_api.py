@@ -6,7 +6,6 @@ import json
 
 import httpx
 import pytest
-
 from beacon_ingestion.api import ApiDeps, create_app
 from beacon_ingestion.company_data import seed_catalogue_if_empty
 from beacon_ingestion.repository import InMemoryIngestionRepository
@@ -172,7 +171,7 @@ async def test_catalogue_refresh_from_newer_csv(client):
 
 
 async def test_oversized_import_is_refused(client):
-    app = client._transport.app  # noqa: SLF001 - shrink the limit for this test
+    app = client._transport.app
     app.state.deps.settings.import_max_bytes = 10
     response = await client.post("/api/v1/admin/news/import", content="x" * 100,
                                  headers={**ADMIN, "Content-Type": "text/csv"})

@@ -1,7 +1,6 @@
 from datetime import date
 
 import pytest
-
 from beacon_ingestion.catalogue import bundled_constituents_csv, parse_constituents
 from beacon_ingestion.domain import fiscal_year_of, normalize_symbol, parse_period
 from beacon_ingestion.imports import InvalidImport

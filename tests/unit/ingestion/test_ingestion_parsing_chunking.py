@@ -1,5 +1,4 @@
 import pytest
-
 from beacon_ingestion.chunking import chunk_pages, is_heading, point_id, table_lines
 from beacon_ingestion.download import DownloadRefused, SafeDownloader, is_public
 from beacon_ingestion.parsing import Page, blocks_from_layout

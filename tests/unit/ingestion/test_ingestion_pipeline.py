@@ -6,14 +6,15 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
-from beacon_ingestion.domain import StageState
+from beacon_ingestion.domain import NewDocument, StageState
+from beacon_ingestion.pipeline import Heartbeat
 from ingestion_testkit import (
     ADMIN,
     CORRUPT_PDF,
     USER,
     FileServer,
     Harness,
+    Route,
     encrypted_pdf,
     image_only_pdf,
     make_pdf,
@@ -170,7 +171,7 @@ async def test_redelivery_after_a_crash_resumes_at_the_interrupted_stage(tmp_pat
 
         h.pipeline.stage_wrapper = wrapper
         document = await h.repo.create_document(
-            __import__("beacon_ingestion.domain", fromlist=["NewDocument"]).NewDocument(
+            NewDocument(
                 doc_type="annual_report", title="AR", company_symbol="RELIANCE.NS", source_url=url))
         crashed = asyncio.create_task(h.pipeline.run(document.id))
         await asyncio.wait_for(entered.wait(), 30)
@@ -182,7 +183,7 @@ async def test_redelivery_after_a_crash_resumes_at_the_interrupted_stage(tmp_pat
 
         h.settings.stage_stall_timeout_s = 0.0  # everything idle counts as stalled now
         await h.repo.release(document.id, h.pipeline.worker)  # as if the lease had expired
-        requeued = await h.service.on_start[-1].__self__.reap_once()
+        requeued = await h.service.background.reap_once()
         assert requeued == [document.id]
         h.settings.stage_stall_timeout_s = 10.0
         await h.drain()
@@ -290,7 +291,7 @@ async def test_reindexing_the_same_bytes_writes_no_duplicate_points(tmp_path, se
         chunks = await h.repo.chunks(document_id)
         assert points == len(chunks)
         document = await h.repo.get_document(document_id)
-        await h.pipeline._index(document, __import__("beacon_ingestion.pipeline", fromlist=["Heartbeat"]).Heartbeat())  # noqa: SLF001
+        await h.pipeline._index(document, Heartbeat())
         assert await h.vectors.count(collection) == points
         assert [c.id for c in await h.repo.chunks(document_id)] == [c.id for c in chunks]
 
@@ -315,9 +316,11 @@ async def test_upload_with_report_tags(tmp_path):
 
 async def test_upload_validation(tmp_path):
     async with Harness(tmp_path, upload_max_bytes=50_000) as h:
-        def post(data, content=make_pdf(1), name="a.pdf"):
+        pdf = make_pdf(1)
+
+        def post(data, content=None, name="a.pdf"):
             return h.client.post("/api/v1/documents/upload", headers=USER, data=data,
-                                 files={"file": (name, content, "application/pdf")})
+                                 files={"file": (name, content or pdf, "application/pdf")})
         not_pdf = await post({"doc_type": "annual_report"}, content=b"<html>hello</html>")
         assert not_pdf.status_code == 400 and not_pdf.json()["error"]["details"][0]["field"] == "file"
         bad_type = await post({"doc_type": "novel"})
@@ -449,7 +452,7 @@ async def test_publish_failure_marks_the_document_failed_and_answers_503(tmp_pat
 async def test_bootstrap_resolves_sources_through_the_registry(tmp_path, server):
     import json
 
-    server.default = lambda path: __import__("ingestion_testkit").Route(body=make_pdf(1, marker=path))
+    server.default = lambda path: Route(body=make_pdf(1, marker=path))
     registry = tmp_path / "registry.json"
     registry.write_text(json.dumps({"sources": [
         {"symbol": "*", "doc_type": "annual_report",

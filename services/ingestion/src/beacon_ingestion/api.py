@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
+from beacon_runtime.http_errors import ServiceError, install_internal_error_handlers
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.responses import JSONResponse
 
@@ -21,7 +22,6 @@ from beacon_ingestion.domain import Company, normalize_symbol
 from beacon_ingestion.imports import InvalidImport
 from beacon_ingestion.repository import IngestionRepository
 from beacon_ingestion.settings import IngestionSettings
-from beacon_runtime.http_errors import ServiceError, install_internal_error_handlers
 
 Check = Callable[[], Awaitable[bool]]
 API = "/api/v1"

@@ -6,17 +6,23 @@ import re
 from datetime import date
 from typing import Annotated, Any
 
+from beacon_contracts.search import SearchRequest, SearchResponse
+from beacon_runtime.errors import DependencyUnavailable
+from beacon_runtime.http_errors import ServiceError
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from beacon_contracts.search import SearchRequest, SearchResponse
 from beacon_ingestion.api import ApiDeps, read_file_body, require_admin, since_24h
 from beacon_ingestion.documents import default_title
-from beacon_ingestion.domain import DOC_TYPES, DocumentStatus, NewDocument, normalize_symbol, parse_period
+from beacon_ingestion.domain import (
+    DOC_TYPES,
+    DocumentStatus,
+    NewDocument,
+    normalize_symbol,
+    parse_period,
+)
 from beacon_ingestion.download import DownloadRefused
-from beacon_runtime.errors import DependencyUnavailable
-from beacon_runtime.http_errors import ServiceError
 
 _TAG = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 
@@ -158,7 +164,7 @@ def documents_router(deps: ApiDeps) -> APIRouter:
         try:
             meta = DocumentMeta.model_validate(fields)
         except ValueError as exc:
-            errors = getattr(exc, "errors", lambda: [])()
+            errors = getattr(exc, "errors", list)()
             raise ServiceError(400, "Invalid request parameters", "VALIDATION_ERROR",
                                [{"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"]}
                                 for e in errors]) from exc

@@ -19,6 +19,13 @@ from pathlib import Path
 
 from beacon_contracts import routing
 from beacon_contracts.events import JobKind
+from beacon_runtime.bus.port import EventBus
+from beacon_runtime.embeddings.local import Bm25SparseEncoder, HashingEmbedder
+from beacon_runtime.embeddings.port import Embedder
+from beacon_runtime.logs import get_logger
+from beacon_runtime.service import Service
+from beacon_runtime.vectors.port import VectorStore
+
 from beacon_ingestion.api import ApiDeps, create_app
 from beacon_ingestion.company_data import import_company_data, seed_catalogue_if_empty
 from beacon_ingestion.documents import DocumentService
@@ -31,12 +38,6 @@ from beacon_ingestion.repository import IngestionRepository, InMemoryIngestionRe
 from beacon_ingestion.search import ChunkSearch
 from beacon_ingestion.settings import IngestionSettings
 from beacon_ingestion.sources import Bootstrapper, SourceRegistry, sample_sources, sample_text
-from beacon_runtime.bus.port import EventBus
-from beacon_runtime.embeddings.local import Bm25SparseEncoder, HashingEmbedder
-from beacon_runtime.embeddings.port import Embedder
-from beacon_runtime.logs import get_logger
-from beacon_runtime.service import Service
-from beacon_runtime.vectors.port import VectorStore
 
 log = get_logger(__name__)
 CONSUMER = "ingestion"
@@ -90,7 +91,9 @@ def build(
     service = Service(name=settings.service_name, http=app)
     service.on_start.extend([*starts, background.start])
     service.on_stop.extend([*(a.close for a in owned), downloader.close, close_parsers, background.stop])
-    service.pipeline = pipeline  # type: ignore[attr-defined] - for tests and the benchmark
+    # Reachable for tests, the benchmark and operators' tooling.
+    service.pipeline = pipeline  # type: ignore[attr-defined]
+    service.background = background  # type: ignore[attr-defined]
     return service
 
 

@@ -12,6 +12,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from beacon_runtime.bus.port import EventBus
+from beacon_runtime.errors import DependencyUnavailable
+from beacon_runtime.logs import get_logger
+
 from beacon_ingestion.domain import (
     STAGES,
     Document,
@@ -23,9 +27,6 @@ from beacon_ingestion.domain import (
 from beacon_ingestion.files import FileStore
 from beacon_ingestion.pipeline import ingest_request, source_key, utcnow
 from beacon_ingestion.repository import IngestionRepository
-from beacon_runtime.bus.port import EventBus
-from beacon_runtime.errors import DependencyUnavailable
-from beacon_runtime.logs import get_logger
 
 log = get_logger(__name__)
 

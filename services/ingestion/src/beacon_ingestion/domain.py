@@ -51,8 +51,7 @@ _SYMBOL = re.compile(r"^[A-Z0-9&_-]{1,20}$")
 def normalize_symbol(raw: str) -> str:
     """`reliance`, `RELIANCE` and `RELIANCE.NS` all name `RELIANCE.NS`."""
     value = raw.strip().upper()
-    if value.endswith(".NS"):
-        value = value[:-3]
+    value = value.removesuffix(".NS")
     if not _SYMBOL.match(value):
         raise ValueError(f"invalid symbol {raw!r}")
     return value + ".NS"
@@ -110,7 +109,7 @@ def fiscal_year_of(day: date) -> int:
 # ---------------------------------------------------------------- companies and their data
 
 
-def number_out(value: Decimal | float | int | None) -> int | float | None:
+def number_out(value: Decimal | float | None) -> int | float | None:
     """Money is stored exactly; it is answered as an int when whole, as the contract shows."""
     if value is None:
         return None

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import structlog
-
 from beacon_contracts.events import Envelope, JobKind, JobRequested
+from beacon_runtime.bus.port import Reject
+
 from beacon_ingestion.pipeline import Pipeline
 from beacon_ingestion.sources import Bootstrapper
-from beacon_runtime.bus.port import Reject
 
 
 def _request(envelope: Envelope) -> JobRequested:

@@ -9,15 +9,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from beacon_runtime.bus.port import EventBus
+from beacon_runtime.factory import build_bus
+from beacon_runtime.logs import configure_logging, get_logger
+from beacon_runtime.service import Service
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from beacon_ingestion.bootstrap import build
 from beacon_ingestion.settings import IngestionSettings
-from beacon_runtime.bus.port import EventBus
-from beacon_runtime.factory import build_bus
-from beacon_runtime.logs import configure_logging, get_logger
-from beacon_runtime.service import Service
 
 log = get_logger(__name__)
 

@@ -28,7 +28,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-
 from beacon_contracts.events import (
     DocumentIngested,
     Envelope,
@@ -38,6 +37,11 @@ from beacon_contracts.events import (
     JobProgress,
     JobRequested,
 )
+from beacon_runtime.bus.port import EventBus
+from beacon_runtime.embeddings.port import Embedder, SparseEncoder
+from beacon_runtime.logs import get_logger
+from beacon_runtime.vectors.port import VectorPoint, VectorStore
+
 from beacon_ingestion.chunking import chunk_pages, point_id
 from beacon_ingestion.domain import (
     STAGES,
@@ -54,10 +58,6 @@ from beacon_ingestion.files import FileStore
 from beacon_ingestion.parsing import Page, parse_pdf
 from beacon_ingestion.repository import IngestionRepository
 from beacon_ingestion.settings import IngestionSettings
-from beacon_runtime.bus.port import EventBus
-from beacon_runtime.embeddings.port import Embedder, SparseEncoder
-from beacon_runtime.logs import get_logger
-from beacon_runtime.vectors.port import VectorPoint, VectorStore
 
 log = get_logger(__name__)
 OWNER = "ingestion"

@@ -10,6 +10,8 @@ from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.exc
+from beacon_runtime.db import create_engine, migrate_async
+from beacon_runtime.errors import DependencyUnavailable
 from sqlalchemy.dialects.postgresql import insert
 
 from beacon_ingestion import tables as t
@@ -31,8 +33,6 @@ from beacon_ingestion.repository import (
     IngestionRepository,
     UnknownCompany,
 )
-from beacon_runtime.db import create_engine, migrate_async
-from beacon_runtime.errors import DependencyUnavailable
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SCHEMA = "ingestion"

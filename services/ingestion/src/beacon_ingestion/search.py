@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from beacon_contracts.search import SearchHit, SearchRequest, SearchResponse
-from beacon_ingestion.domain import normalize_symbol, parse_period
 from beacon_runtime.embeddings.port import Embedder, SparseEncoder
 from beacon_runtime.vectors.port import VectorStore
+
+from beacon_ingestion.domain import normalize_symbol, parse_period
 
 
 def _symbols(raw: list[str]) -> list[str]:

@@ -22,47 +22,24 @@ from dataclasses import dataclass
 _WORD = re.compile(r"[a-z][a-z'&-]*")
 
 GOOD_METRICS = frozenset(
-    "profit profits earnings revenue revenues sales income margin margins ebitda dividend "
-    "dividends orders order book bookings growth demand volumes volume share shares stock "
-    "price rating ratings guidance outlook market cap valuation pat eps deposits loans "
-    "advances aum subscribers users exports output production".split()
+    ["profit", "profits", "earnings", "revenue", "revenues", "sales", "income", "margin", "margins", "ebitda", "dividend", "dividends", "orders", "order", "book", "bookings", "growth", "demand", "volumes", "volume", "share", "shares", "stock", "price", "rating", "ratings", "guidance", "outlook", "market", "cap", "valuation", "pat", "eps", "deposits", "loans", "advances", "aum", "subscribers", "users", "exports", "output", "production"]
 )
 BAD_METRICS = frozenset(
-    "loss losses debt debts costs cost expenses npa npas npl defaults default attrition "
-    "provisions provisioning slippages delinquencies churn deficit liabilities inflation "
-    "borrowings leverage".split()
+    ["loss", "losses", "debt", "debts", "costs", "cost", "expenses", "npa", "npas", "npl", "defaults", "default", "attrition", "provisions", "provisioning", "slippages", "delinquencies", "churn", "deficit", "liabilities", "inflation", "borrowings", "leverage"]
 )
 UP = frozenset(
-    "rise rises rose risen rising jump jumps jumped surge surges surged soar soars soared "
-    "climb climbs climbed gain gains gained grow grows grew increase increases increased "
-    "up higher widen widens widened expand expands expanded improve improves improved "
-    "doubles doubled triples tripled accelerates beat beats".split()
+    ["rise", "rises", "rose", "risen", "rising", "jump", "jumps", "jumped", "surge", "surges", "surged", "soar", "soars", "soared", "climb", "climbs", "climbed", "gain", "gains", "gained", "grow", "grows", "grew", "increase", "increases", "increased", "up", "higher", "widen", "widens", "widened", "expand", "expands", "expanded", "improve", "improves", "improved", "doubles", "doubled", "triples", "tripled", "accelerates", "beat", "beats"]
 )
 DOWN = frozenset(
-    "fall falls fell fallen falling drop drops dropped decline declines declined slump "
-    "slumps slumped plunge plunges plunged sink sinks sank tumble tumbles tumbled slide "
-    "slides slid dip dips dipped decrease decreases decreased down lower narrow narrows "
-    "narrowed shrink shrinks shrank contract contracts contracted cut cuts slows slowed "
-    "halves halved eases eased".split()
+    ["fall", "falls", "fell", "fallen", "falling", "drop", "drops", "dropped", "decline", "declines", "declined", "slump", "slumps", "slumped", "plunge", "plunges", "plunged", "sink", "sinks", "sank", "tumble", "tumbles", "tumbled", "slide", "slides", "slid", "dip", "dips", "dipped", "decrease", "decreases", "decreased", "down", "lower", "narrow", "narrows", "narrowed", "shrink", "shrinks", "shrank", "contract", "contracts", "contracted", "cut", "cuts", "slows", "slowed", "halves", "halved", "eases", "eased"]
 )
 POSITIVE = frozenset(
-    "record strong robust beat beats outperform outperforms upgrade upgraded upgrades "
-    "bullish buy profitable profitability win wins won award awarded bags secures secured "
-    "approval approved expansion milestone breakthrough resilient healthy upbeat optimistic "
-    "recovery rebound rebounds boost boosts boosted stellar best exceeds exceeded "
-    "surpasses surpassed accretive dividend bonus buyback raises raised tops topped".split()
+    ["record", "strong", "robust", "beat", "beats", "outperform", "outperforms", "upgrade", "upgraded", "upgrades", "bullish", "buy", "profitable", "profitability", "win", "wins", "won", "award", "awarded", "bags", "secures", "secured", "approval", "approved", "expansion", "milestone", "breakthrough", "resilient", "healthy", "upbeat", "optimistic", "recovery", "rebound", "rebounds", "boost", "boosts", "boosted", "stellar", "best", "exceeds", "exceeded", "surpasses", "surpassed", "accretive", "dividend", "bonus", "buyback", "raises", "raised", "tops", "topped"]
 )
 NEGATIVE = frozenset(
-    "weak miss misses missed underperform underperforms downgrade downgraded downgrades "
-    "bearish sell fraud probe penalty penalised penalized fine fined lawsuit litigation "
-    "default defaults bankruptcy insolvency impairment writedown write-off writeoff "
-    "restatement resign resigns resigned resignation layoffs layoff strike shutdown "
-    "outage recall warning warns warned concern concerns disappointing disappoints "
-    "pressure headwinds volatile volatility uncertainty crisis scandal raid raids "
-    "investigation violation breach delayed delay delays worst slowdown stress "
-    "stressed pledge pledged ban banned suspends suspended fails failed".split()
+    ["weak", "miss", "misses", "missed", "underperform", "underperforms", "downgrade", "downgraded", "downgrades", "bearish", "sell", "fraud", "probe", "penalty", "penalised", "penalized", "fine", "fined", "lawsuit", "litigation", "default", "defaults", "bankruptcy", "insolvency", "impairment", "writedown", "write-off", "writeoff", "restatement", "resign", "resigns", "resigned", "resignation", "layoffs", "layoff", "strike", "shutdown", "outage", "recall", "warning", "warns", "warned", "concern", "concerns", "disappointing", "disappoints", "pressure", "headwinds", "volatile", "volatility", "uncertainty", "crisis", "scandal", "raid", "raids", "investigation", "violation", "breach", "delayed", "delay", "delays", "worst", "slowdown", "stress", "stressed", "pledge", "pledged", "ban", "banned", "suspends", "suspended", "fails", "failed"]
 )
-NEGATIONS = frozenset("not no never without fails fail failed neither nor".split())
+NEGATIONS = frozenset(["not", "no", "never", "without", "fails", "fail", "failed", "neither", "nor"])
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
-
 from beacon_runtime.settings import ServiceSettings
+from pydantic import Field
 
 
 class IngestionSettings(ServiceSettings):

@@ -26,11 +26,12 @@ from pathlib import Path
 from typing import Any
 
 from beacon_contracts.events import Envelope, JobCompleted, JobKind, JobProgress, JobRequested
+from beacon_runtime.bus.port import EventBus
+from beacon_runtime.logs import get_logger
+
 from beacon_ingestion.documents import DocumentService, default_title
 from beacon_ingestion.domain import NewDocument, normalize_symbol
 from beacon_ingestion.repository import IngestionRepository
-from beacon_runtime.bus.port import EventBus
-from beacon_runtime.logs import get_logger
 
 log = get_logger(__name__)
 SAMPLE_SCHEME = "sample://"

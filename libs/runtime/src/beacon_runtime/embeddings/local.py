@@ -33,10 +33,7 @@ _DIGIT_GROUPS = re.compile(r"(?<=\d),(?=\d)")
 _TOKEN = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
 _FISCAL = re.compile(r"^(?:(q[1-4]|h[12]))?fy(\d{2}|\d{4})$")
 STOPWORDS = frozenset(
-    "a an and are as at be by for from has have in is it its of on or that the this to was "
-    "were will with which who what when where how than then there their these those our we "
-    "you your they them he she his her not but been being do does did so such into over "
-    "under about also any all can may per".split()
+    ["a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "in", "is", "it", "its", "of", "on", "or", "that", "the", "this", "to", "was", "were", "will", "with", "which", "who", "what", "when", "where", "how", "than", "then", "there", "their", "these", "those", "our", "we", "you", "your", "they", "them", "he", "she", "his", "her", "not", "but", "been", "being", "do", "does", "did", "so", "such", "into", "over", "under", "about", "also", "any", "all", "can", "may", "per"]
 )
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from beacon_runtime.errors import DependencyUnavailable
-from beacon_runtime.vectors.port import ScoredPoint, SparseVector, VectorPoint, VectorStore
+from beacon_runtime.vectors.port import ScoredPoint, VectorPoint, VectorStore
 
 DENSE = "dense"
 SPARSE = "sparse"

@@ -146,3 +146,10 @@ async def test_health(client):
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     ready = await client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["checks"] == {"repository": True}
+
+
+async def test_metrics_are_served(client):
+    await client.get("/api/v1/query/q-0", headers=USER)
+    body = (await client.get("/metrics")).text
+    assert 'beacon_http_requests_total{method="GET",route="/api/v1/query/{query_id}",status="200"}' in body
+    assert "beacon_rag_queries_total" in body

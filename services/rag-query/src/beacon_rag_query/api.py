@@ -19,6 +19,7 @@ from beacon_contracts.events import utcnow
 from beacon_rag_query.domain import Feedback, QueryRecord, QueryStatus
 from beacon_rag_query.repository import QueryRepository
 from beacon_runtime.http_errors import ServiceError, install_internal_error_handlers
+from beacon_runtime.telemetry import instrument_app
 
 Check = Callable[[], Awaitable[bool]]
 
@@ -169,6 +170,7 @@ def create_app(repository: QueryRepository, checks: Mapping[str, Check]) -> Fast
         return JSONResponse({"status": "ok" if ready else "unavailable", "checks": results},
                             status_code=200 if ready else 503)
 
+    instrument_app(app)
     return app
 
 

@@ -49,6 +49,7 @@ from beacon_rag_query.grading import (
     retrieval_score,
     rewrite_request,
 )
+from beacon_rag_query.metrics import NODE_SECONDS
 from beacon_rag_query.periods import period_from_label
 from beacon_rag_query.sources import CompanyCatalogue, FundamentalsSource, PassageSearch
 from beacon_rag_query.text import amounts, format_inr, markers
@@ -158,7 +159,9 @@ def _node(name: str, body: NodeBody):
         ctx.cancel.check()
         started = ctx.clock()
         update, frame = await body(state, ctx)
-        ctx.trace.record(name, round((ctx.clock() - started) * 1000, 2))
+        elapsed = ctx.clock() - started
+        ctx.trace.record(name, round(elapsed * 1000, 2))
+        NODE_SECONDS.labels(name).observe(elapsed)
         ctx.cancel.check()
         await ctx.emitter.node(name, **frame)
         return update

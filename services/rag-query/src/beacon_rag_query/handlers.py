@@ -41,6 +41,7 @@ from beacon_rag_query.domain import (
 )
 from beacon_rag_query.frames import CancelRegistry, FrameEmitter, QueryCancelled
 from beacon_rag_query.graph import GenerationFailed, QueryState, RunContext
+from beacon_rag_query.metrics import FAITHFULNESS, QUERIES
 from beacon_rag_query.repository import QueryRepository
 from beacon_runtime.bus.port import EventBus, Reject
 from beacon_runtime.errors import DependencyUnavailable
@@ -170,6 +171,9 @@ async def _end_well(
         job_id=query_id, kind=JobKind.QUERY, outcome="completed",
         result={"id": query_id, "status": status.value},
     )))
+    QUERIES.labels(status.value).inc()
+    if metrics.faithfulness_score is not None:
+        FAITHFULNESS.observe(metrics.faithfulness_score)
     log.info("rag.query_finished", status=status.value, latency_ms=latency_ms,
              faithfulness=metrics.faithfulness_score, review_reason=reason)
 
@@ -199,6 +203,7 @@ async def _end_badly(
     await runner.bus.publish(envelope.follow(
         _failed(query_id, code, message, result={"id": query_id, "status": status.value})
     ))
+    QUERIES.labels(status.value).inc()
     log.info("rag.query_ended", status=status.value, code=code.value)
 
 

@@ -26,7 +26,8 @@ async def apply_job_event(envelope: Envelope, *, jobs: JobStore) -> None:
         )
     else:
         return
-    log.info(
+    # Other services' jobs (e.g. ingestion's doc-N) also travel on job.*: not ours to track.
+    (log.info if job is not None else log.debug)(
         "job.event_applied",
         job_id=getattr(event, "job_id", None),
         event_type=envelope.type,

@@ -43,7 +43,7 @@ def build_query_router() -> APIRouter:
     async def submit(body: QueryRequest, request: Request) -> Response:
         """Ask a question and wait for the answer (up to QUERY_TIMEOUT_S)."""
         settings = request.app.state.research.settings
-        query_id = await _start_query(request, body)
+        query_id = await _start_query(request, body, stream=False)
         try:
             async with asyncio.timeout(settings.query_timeout_s):
                 async for _frame in _deps(request).frames.follow(
@@ -60,7 +60,7 @@ def build_query_router() -> APIRouter:
         """Ask a question and receive the workflow as Server-Sent Events:
         `node`, `token`, `citation`, then `done` (or `error`). Each event's id is its
         sequence number: reconnect to /query/stream/{id} with Last-Event-ID to resume."""
-        query_id = await _start_query(request, body)
+        query_id = await _start_query(request, body, stream=True)
         return _relay(request, query_id, after_seq=-1)
 
     @router.get("/query/stream/{query_id}")
@@ -88,14 +88,15 @@ def _owner(user: User) -> str:
     return str(user.id)
 
 
-async def _start_query(request: Request, body: QueryRequest) -> str:
+async def _start_query(request: Request, body: QueryRequest, *, stream: bool) -> str:
+    """The endpoint decides whether tokens are streamed, whatever the body's `stream` says."""
     deps = _deps(request)
     user: User = request.state.user
     query_id = str(uuid.uuid4())
     params = {
         "question": body.question,
         "filters": body.filters.model_dump() if body.filters else None,
-        "stream": body.stream,
+        "stream": stream,
         "request_id": request.scope["state"]["request_id"],
     }
     job = JobRecord(job_id=query_id, kind=JobKind.QUERY, owner=_owner(user), params=params)

@@ -1,0 +1,114 @@
+"""The research assistant in embedded mode (one process, no servers), driven as a frontend
+would: log in, ask with SSE, read history, give feedback, and see what admins see."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from processes import clean_env, start_service, stop, wait_http_ok
+
+pytestmark = pytest.mark.e2e
+
+ADMIN = {"email": "admin@example.com", "password": "admin-password-1"}
+QUESTION = "What was Reliance revenue from operations in FY2024?"
+
+
+@pytest.fixture
+async def embedded(tmp_path):
+    env = clean_env({"DEV_ADMIN_EMAIL": ADMIN["email"], "DEV_ADMIN_PASSWORD": ADMIN["password"],
+                     "API_KEYS": "e2e-key", "LOG_JSON": True, "ARGON2_TIME_COST": 1,
+                     "ARGON2_MEMORY_KIB": 8192})
+    proc = start_service("embedded", "beacon_embedded.main", env=env, log_dir=tmp_path)
+    try:
+        await wait_http_ok(proc, "/readyz", timeout=60)
+        async with httpx.AsyncClient(base_url=proc.url, timeout=30) as client:
+            yield client
+    finally:
+        stop(proc, timeout=10)
+
+
+async def login(client, credentials) -> dict[str, str]:
+    response = await client.post("/api/v1/auth/login", json=credentials)
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+async def sse(client, headers, question) -> list[tuple[str, str, str]]:
+    events, fields = [], {}
+    async with client.stream("POST", "/api/v1/query/stream", headers=headers,
+                             json={"question": question, "stream": True}) as response:
+        assert response.status_code == 200
+        async for line in response.aiter_lines():
+            if line.startswith(":"):
+                continue
+            if line == "":
+                if fields:
+                    events.append((fields.get("event"), fields.get("id"), fields.get("data")))
+                fields = {}
+                continue
+            name, _, value = line.partition(": ")
+            fields[name] = value
+    return events
+
+
+async def wait_for_documents(client, headers, count: int) -> None:
+    for _ in range(200):
+        body = (await client.get("/api/v1/documents?status=completed", headers=headers)).json()
+        if body["total"] >= count:
+            return
+        import asyncio
+
+        await asyncio.sleep(0.1)
+    raise AssertionError("the sample corpus was not ingested")
+
+
+async def test_research_flow_for_two_analysts_and_an_admin(embedded):
+    client = embedded
+    admin = await login(client, ADMIN)
+    await wait_for_documents(client, admin, 6)
+    for email in ("ana@example.com", "ben@example.com"):
+        created = await client.post("/api/v1/admin/users", headers=admin, json={
+            "email": email, "password": "analyst-password", "full_name": email.split("@")[0]})
+        assert created.status_code == 201
+    ana = await login(client, {"email": "ana@example.com", "password": "analyst-password"})
+    ben = await login(client, {"email": "ben@example.com", "password": "analyst-password"})
+
+    events = await sse(client, ana, QUESTION)
+    kinds = [kind for kind, _, _ in events]
+    assert kinds[0] == "node" and kinds[-1] == "done"
+    assert "token" in kinds and "citation" in kinds
+    assert kinds.index("citation") > max(i for i, k in enumerate(kinds) if k == "token")
+    assert [int(seq) for _, seq, _ in events] == list(range(len(events)))
+    import json
+
+    citations = [json.loads(data) for kind, _, data in events if kind == "citation"]
+    assert any("Reliance" in c["document_title"] for c in citations)
+    query_id = json.loads(events[-1][2])["id"]
+
+    record = (await client.get(f"/api/v1/query/{query_id}", headers=ana)).json()
+    assert record["status"] == "completed"
+    assert record["citations"][0]["page_number"] >= 1
+    assert "9,74,864" in record["response"], "the revenue figure of the sample filing"
+    assert 0 < record["metrics"]["faithfulness_score"] <= 1
+
+    # Ben sees neither Ana's query nor her history.
+    assert (await client.get(f"/api/v1/query/{query_id}", headers=ben)).status_code == 404
+    assert (await client.get("/api/v1/query/history", headers=ben)).json()["total"] == 0
+    history = (await client.get("/api/v1/query/history", headers=ana)).json()
+    assert [q["id"] for q in history["queries"]] == [query_id]
+
+    feedback = await client.post(f"/api/v1/query/{query_id}/feedback", headers=ana,
+                                 json={"rating": 5, "feedback": "Cited the right page"})
+    assert feedback.status_code in (200, 201)
+
+    # A question on a sensitive topic is held for a reviewer.
+    held = await sse(client, ana, "Is there a fraud investigation at Reliance Industries?")
+    done = json.loads(held[-1][2])
+    assert done["status"] == "hitl_pending"
+
+    stats = (await client.get("/api/v1/admin/stats/queries?period=7d", headers=admin)).json()
+    assert stats["total_queries"] == 2
+    assert stats["by_status"].get("hitl_pending") == 1
+    assert (await client.get("/api/v1/admin/stats/queries", headers=ana)).status_code == 403
+    me = (await client.get("/api/v1/auth/me", headers=ana)).json()
+    assert me["queries_today"] == 2

@@ -183,3 +183,13 @@ async def test_the_extractive_answerer_matches_the_terms_it_is_given():
     prompt = answer_prompt("What was TCS attrition in Q2FY25?", evidence, terms=["attrition"])
     assert (await ExtractiveAnswerer().complete(prompt)).text == (
         f"{EXTRACTIVE_LABEL} Attrition fell to 12.3% [1].")
+
+
+async def test_the_extractive_answer_leaves_out_much_weaker_sentences():
+    table = ("Revenue from operations | FY2024: 2,40,893 | FY2023: 2,25,458\n"
+             "Operating profit | FY2024: 59,311 | FY2023: 54,237\n"
+             "Net profit | FY2024: 45,908 | FY2023: 42,147")
+    evidence = [Evidence(1, table, 3, "TCS Annual Report FY2024", 2)]
+    prompt = answer_prompt("What was TCS net profit in FY2024?", evidence, terms=["net", "profit"])
+    assert (await ExtractiveAnswerer().complete(prompt)).text == (
+        f"{EXTRACTIVE_LABEL} Net profit | FY2024: 45,908 | FY2023: 42,147 [1].")

@@ -20,6 +20,7 @@ EXTRACTIVE_LABEL = (
     "without a language model."
 )
 NOT_FOUND = "I could not find this in the indexed filings."
+RELATIVE_CUTOFF = 0.7
 
 SYSTEM = (
     "You are a financial research assistant for companies in India's Nifty 50 index. "
@@ -116,7 +117,10 @@ class ExtractiveAnswerer(ChatModel):
         chosen: list[tuple[int, str]] = []
         per_passage: dict[int, int] = {}
         seen: set[str] = set()
-        for _, _, index, sentence in ranked:
+        best = ranked[0][0] if ranked else 0.0
+        for score, _, index, sentence in ranked:
+            if score < RELATIVE_CUTOFF * best:
+                break  # much weaker than the best sentence: noise, not more answer
             key = " ".join(sorted(content_terms(sentence)))
             if key in seen or per_passage.get(index, 0) >= self._max_per_passage:
                 continue

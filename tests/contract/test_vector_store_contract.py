@@ -142,3 +142,21 @@ async def test_temporary_edge_store_cleans_up():
     assert base.exists()
     await store.close()
     assert not base.exists()
+
+
+async def test_both_adapters_rank_alike(tmp_path):
+    """Same points, same query, same fusion constant: the same scores from both engines
+    (ties may come in either order)."""
+    edge = EdgeVectorStore(tmp_path / "same")
+    local = QdrantServerStore(location=":memory:")
+    try:
+        results = []
+        for store in (edge, local):
+            await store.ensure_collection("chunks", 64)
+            await store.upsert("chunks", POINTS)
+            hits = await search(store, "revenue grew FY2024 deals", limit=5)
+            results.append({h.id: round(h.score, 5) for h in hits})
+        assert results[0] == results[1] and len(results[0]) == 5
+    finally:
+        await edge.close()
+        await local.close()

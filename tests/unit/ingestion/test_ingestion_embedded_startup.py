@@ -51,3 +51,35 @@ async def test_sample_corpus_is_ingested_at_start_up(tmp_path):
         assert body["estimated_documents"] == 2
         await h.drain()
         assert (await h.repo.list_documents())[0] == 6
+
+
+def test_adapter_choice_follows_settings(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from beacon_ingestion.bootstrap import build_embedder, build_file_store, build_vector_store
+    from beacon_ingestion.files import InMemoryFileStore, LocalFileStore
+    from beacon_ingestion.settings import IngestionSettings
+    from beacon_runtime.embeddings.local import HashingEmbedder
+    from beacon_runtime.embeddings.openai_compat import OpenAIEmbedder
+    from beacon_runtime.vectors.edge import EdgeVectorStore
+    from beacon_runtime.vectors.qdrant_server import QdrantServerStore
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("DATABASE_URL", "AMQP_URL", "OPENAI_BASE_URL", "QDRANT_URL", "FILES_DIR", "VECTORS_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    embedded = IngestionSettings()
+    assert isinstance(build_file_store(embedded), InMemoryFileStore)
+    assert isinstance(build_embedder(embedded), HashingEmbedder)
+    edge = build_vector_store(embedded)
+    assert isinstance(edge, EdgeVectorStore) and edge._temporary  # noqa: SLF001
+
+    persistent = IngestionSettings(database_url="postgresql://x@127.0.0.1/db")
+    assert isinstance(build_file_store(persistent), LocalFileStore)
+    kept = build_vector_store(persistent)
+    assert not kept._temporary and kept._base == Path("var/ingestion/vectors")  # noqa: SLF001
+
+    remote = IngestionSettings(qdrant_url="http://127.0.0.1:6333", openai_base_url="http://127.0.0.1:9/v1")
+    assert isinstance(build_vector_store(remote), QdrantServerStore)
+    assert isinstance(build_embedder(remote), OpenAIEmbedder)
+    local = IngestionSettings(openai_base_url="http://127.0.0.1:9/v1", embedding_backend="local")
+    assert isinstance(build_embedder(local), HashingEmbedder)

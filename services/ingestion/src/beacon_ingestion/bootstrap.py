@@ -32,7 +32,7 @@ from beacon_ingestion.documents import DocumentService
 from beacon_ingestion.download import SafeDownloader
 from beacon_ingestion.files import FileStore, InMemoryFileStore, LocalFileStore
 from beacon_ingestion.handlers import handle_job_requested
-from beacon_ingestion.parsing import close_parsers
+from beacon_ingestion.parsing import prewarm_parsers
 from beacon_ingestion.pipeline import Pipeline, ingest_request, utcnow
 from beacon_ingestion.repository import IngestionRepository, InMemoryIngestionRepository
 from beacon_ingestion.search import ChunkSearch
@@ -42,6 +42,7 @@ from beacon_ingestion.sources import Bootstrapper, SourceRegistry, sample_source
 log = get_logger(__name__)
 CONSUMER = "ingestion"
 SCHEMA = "ingestion"
+DATA_DIR = Path("var/ingestion")  # default home of files and vectors that must persist
 
 
 def build(
@@ -90,7 +91,7 @@ def build(
     background = _Background(settings, repo, bus, bootstrapper)
     service = Service(name=settings.service_name, http=app)
     service.on_start.extend([*starts, background.start])
-    service.on_stop.extend([*(a.close for a in owned), downloader.close, close_parsers, background.stop])
+    service.on_stop.extend([*(a.close for a in owned), downloader.close, background.stop])
     # Reachable for tests, the benchmark and operators' tooling.
     service.pipeline = pipeline  # type: ignore[attr-defined]
     service.background = background  # type: ignore[attr-defined]
@@ -113,7 +114,9 @@ def build_vector_store(settings: IngestionSettings) -> VectorStore:
         return QdrantServerStore(settings.qdrant_url, api_key=settings.qdrant_api_key, **weights)
     from beacon_runtime.vectors.edge import EdgeVectorStore
 
-    return EdgeVectorStore(settings.vectors_dir, **weights)
+    # Rows in Postgres outlive the process, so their vectors must too.
+    directory = settings.vectors_dir or (DATA_DIR / "vectors" if settings.database_url else None)
+    return EdgeVectorStore(directory, **weights)
 
 
 def build_embedder(settings: IngestionSettings) -> Embedder:
@@ -134,9 +137,9 @@ def build_embedder(settings: IngestionSettings) -> Embedder:
 def build_file_store(settings: IngestionSettings) -> FileStore:
     if settings.files_dir is not None:
         return LocalFileStore(settings.files_dir)
-    if settings.embedded:
+    if settings.embedded and not settings.database_url:
         return InMemoryFileStore()
-    return LocalFileStore(Path("var/ingestion/files"))
+    return LocalFileStore(DATA_DIR / "files")
 
 
 class _Background:
@@ -151,6 +154,7 @@ class _Background:
         self._tasks: list[asyncio.Task] = []
 
     async def start(self) -> None:
+        await asyncio.to_thread(prewarm_parsers)
         if self._settings.seed_catalogue and await seed_catalogue_if_empty(self._repo):
             log.info("catalogue.seeded")
         if self._settings.wants_sample_corpus():

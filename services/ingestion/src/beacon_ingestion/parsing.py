@@ -14,10 +14,14 @@ then travels with its column headers, so "Net profit | FY2024: 79,020" survives 
 from __future__ import annotations
 
 import asyncio
+import atexit
+import collections
 import io
 import json
 import re
+import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -137,39 +141,72 @@ def parse_stream(data: bytes, emit: Callable[[list[Any]], None], max_pages: int)
     return None
 
 
-_SPARES: dict[asyncio.AbstractEventLoop, asyncio.subprocess.Process] = {}
+class _Children:
+    """Warm parser children: each has imported pypdf and waits for one document on stdin, so a
+    document does not wait for an interpreter to boot (about 0.4 s here). Plain `Popen`
+    (not asyncio's) so they outlive event loops; an idle child exits when its parent does
+    (its stdin closes)."""
+
+    def __init__(self, spares: int = 2) -> None:
+        self._spares: collections.deque[subprocess.Popen] = collections.deque()
+        self._target = spares
+        self._lock = threading.Lock()
+        atexit.register(self.close)
+
+    @staticmethod
+    def _spawn() -> subprocess.Popen:
+        return subprocess.Popen(
+            [sys.executable, "-m", "beacon_ingestion.parse_worker"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        )
+
+    def take(self) -> subprocess.Popen:
+        with self._lock:
+            process = None
+            while self._spares and process is None:
+                candidate = self._spares.popleft()
+                if candidate.poll() is None:
+                    process = candidate
+            while len(self._spares) < self._target:
+                self._spares.append(self._spawn())
+        return process or self._spawn()
+
+    def prewarm(self) -> None:
+        with self._lock:
+            while len(self._spares) < self._target:
+                self._spares.append(self._spawn())
+
+    def close(self) -> None:
+        with self._lock:
+            while self._spares:
+                _kill(self._spares.popleft())
 
 
-async def _spawn() -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "beacon_ingestion.parse_worker",
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL, limit=64 * 1024 * 1024,
-    )
-
-
-async def _child_process() -> asyncio.subprocess.Process:
-    """A parser child that has already imported pypdf; the next one starts at once, so a
-    document does not wait for an interpreter to boot (about 0.4 s here)."""
-    loop = asyncio.get_running_loop()
-    process = _SPARES.pop(loop, None)
-    if process is None or process.returncode is not None:
-        process = await _spawn()
-    spare = await _spawn()
-    if loop in _SPARES:  # another parse refilled it meanwhile
-        spare.kill()
-        await spare.wait()
-    else:
-        _SPARES[loop] = spare
-    return process
-
-
-async def close_parsers() -> None:
-    """Stop the spare parser child of this event loop (service shutdown)."""
-    process = _SPARES.pop(asyncio.get_running_loop(), None)
-    if process is not None and process.returncode is None:
+def _kill(process: subprocess.Popen) -> None:
+    if process.poll() is None:
         process.kill()
-        await process.wait()
+    process.wait()
+    for stream in (process.stdin, process.stdout):
+        if stream is not None:
+            stream.close()
+
+
+_CHILDREN = _Children()
+
+
+def prewarm_parsers() -> None:
+    """Start the spare parser children now (service start-up), not with the first document."""
+    _CHILDREN.prewarm()
+
+
+def _send(process: subprocess.Popen, header: bytes, data: bytes) -> None:
+    assert process.stdin is not None
+    try:
+        process.stdin.write(header)
+        process.stdin.write(data)
+        process.stdin.close()
+    except BrokenPipeError:
+        pass  # the child died; reading its output reports it
 
 
 async def parse_pdf(
@@ -182,28 +219,27 @@ async def parse_pdf(
 ) -> list[Page]:
     """Parse in a child process (`python -m beacon_ingestion.parse_worker`), killed on
     overrun. Raises ParseError for bad documents, RuntimeError if the child crashed."""
-    process = await _child_process()
+    process = await asyncio.to_thread(_CHILDREN.take)
     started = time.monotonic()
     pages: list[Page] = []
     total = 0
     images = 0
     try:
-        assert process.stdin is not None and process.stdout is not None
-        process.stdin.write(f"{max_pages} {len(data)}\n".encode())
-        process.stdin.write(data)
-        await asyncio.wait_for(process.stdin.drain(), page_timeout_s)
-        process.stdin.close()
+        assert process.stdout is not None
+        header = f"{max_pages} {len(data)}\n".encode()
+        await asyncio.wait_for(asyncio.to_thread(_send, process, header, data), page_timeout_s)
         while True:
             budget = min(page_timeout_s, document_timeout_s - (time.monotonic() - started))
             if budget <= 0:
                 raise ParseError(f"parsing took longer than {document_timeout_s:.0f}s")
             try:
-                line = await asyncio.wait_for(process.stdout.readline(), budget)
+                # On time-out the reading thread ends when the child is killed below.
+                line = await asyncio.wait_for(asyncio.to_thread(process.stdout.readline), budget)
             except TimeoutError:
                 where = f"page {len(pages) + 1}" if total else "opening the document"
                 raise ParseError(f"parsing timed out at {where} (limit {budget:.0f}s)") from None
             if not line:
-                code = await process.wait()
+                code = await asyncio.to_thread(process.wait)
                 raise RuntimeError(f"parser process ended early (exit code {code})")
             message = json.loads(line)
             kind = message[0]
@@ -219,12 +255,7 @@ async def parse_pdf(
                 images = message[1]
                 break
     finally:
-        if process.returncode is None:
-            try:
-                process.kill()
-            except ProcessLookupError:
-                pass
-        await process.wait()
+        await asyncio.to_thread(_kill, process)
     if sum(page.char_count for page in pages) == 0:
         if images:
             raise ParseError("image-only PDF: no text layer (scanned?); OCR is not supported")

@@ -26,6 +26,7 @@ from beacon_runtime.vectors.qdrant_server import (
     DENSE,
     INTEGER_FIELDS,
     KEYWORD_FIELDS,
+    RRF_K,
     SPARSE,
     CollectionMismatch,
 )
@@ -132,16 +133,17 @@ class EdgeVectorStore(VectorStore):
         if shard is None:
             return []
         query_filter = edge_filter(filters)
-        prefetches = [qe.Prefetch(limit=self._prefetch_limit, query=qe.Query.Nearest(dense, using=DENSE),
+        depth = max(self._prefetch_limit, limit)
+        prefetches = [qe.Prefetch(limit=depth, query=qe.Query.Nearest(dense, using=DENSE),
                                   filter=query_filter)]
         weights = [self._weights[0]]
         if sparse.indices:
             prefetches.append(qe.Prefetch(
-                limit=self._prefetch_limit,
+                limit=depth,
                 query=qe.Query.Nearest(qe.SparseVector(sparse.indices, sparse.values), using=SPARSE),
                 filter=query_filter))
             weights.append(self._weights[1])
-        fusion = qe.Fusion.Rrf(k=60, weights=weights if len(set(weights)) > 1 else None)
+        fusion = qe.Fusion.Rrf(k=RRF_K, weights=weights if len(set(weights)) > 1 else None)
         points = shard.query(qe.QueryRequest(limit=limit, prefetches=prefetches, query=fusion,
                                              filter=query_filter, with_payload=True))
         return [ScoredPoint(id=str(p.id), score=float(p.score), payload=dict(p.payload or {}))

@@ -19,6 +19,7 @@ from beacon_runtime.vectors.port import ScoredPoint, VectorPoint, VectorStore
 DENSE = "dense"
 SPARSE = "sparse"
 KEYWORD_FIELDS = ("company_symbol", "doc_type", "fiscal_period")
+RRF_K = 60  # the usual reciprocal-rank-fusion constant; both adapters use it
 INTEGER_FIELDS = ("document_id",)
 
 
@@ -47,7 +48,8 @@ class QdrantServerStore(VectorStore):
         self._client = (
             AsyncQdrantClient(location=location)
             if location is not None
-            else AsyncQdrantClient(url=url, api_key=api_key, timeout=int(timeout_s))
+            else AsyncQdrantClient(url=url, api_key=api_key, timeout=int(timeout_s),
+                                   check_compatibility=False)
         )
         self._weights = [dense_weight, sparse_weight]
         self._prefetch_limit = prefetch_limit
@@ -123,16 +125,16 @@ class QdrantServerStore(VectorStore):
         if not await self._exists(name):
             return []
         query_filter = qdrant_filter(filters)
-        prefetch = [models.Prefetch(query=dense, using=DENSE, limit=self._prefetch_limit,
+        depth = max(self._prefetch_limit, limit)
+        prefetch = [models.Prefetch(query=dense, using=DENSE, limit=depth,
                                     filter=query_filter)]
         weights = [self._weights[0]]
         if sparse.indices:
             prefetch.append(models.Prefetch(
                 query=models.SparseVector(indices=sparse.indices, values=sparse.values),
-                using=SPARSE, limit=self._prefetch_limit, filter=query_filter))
+                using=SPARSE, limit=depth, filter=query_filter))
             weights.append(self._weights[1])
-        fusion = (models.RrfQuery(rrf=models.Rrf(weights=weights))
-                  if len(set(weights)) > 1 else models.FusionQuery(fusion=models.Fusion.RRF))
+        fusion = models.RrfQuery(rrf=models.Rrf(k=RRF_K, weights=weights if len(set(weights)) > 1 else None))
         response = await self._call(self._client.query_points(
             name, prefetch=prefetch, query=fusion, query_filter=query_filter, limit=limit,
             with_payload=True,

@@ -20,7 +20,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from beacon_contracts.events import Envelope, JobKind, JobRequested, JobStarted
+from beacon_contracts.events import Envelope, JobCancelled, JobKind, JobRequested, JobStarted
 from beacon_runtime.bus.port import RetryPolicy
 from beacon_runtime.bus.rabbit import (
     ATTEMPT_HEADER,
@@ -309,3 +309,35 @@ async def test_broker_outage_publish_fails_fast_then_bus_recovers(proxy, buses):
     await bus.publish(envelope)
     await asyncio.wait_for(arrived.wait(), 5)
     assert got == [envelope]
+
+
+async def test_transient_subscription_queue_disappears_with_its_consumer(unique_name):
+    import aio_pika
+    from aio_pika.exceptions import ChannelNotFoundEntity
+
+    bus = RabbitBus(AMQP_URL, namespace=unique_name, retry=RetryPolicy(max_attempts=3, base_delay_s=0.05))
+    got: list[Envelope] = []
+
+    async def handler(envelope: Envelope) -> None:
+        got.append(envelope)
+
+    bus.subscribe("signals-1", ["job.cancelled"], handler, transient=True)
+    await bus.start()
+    publisher = RabbitBus(AMQP_URL, namespace=unique_name)
+    await publisher.start()
+    try:
+        await publisher.publish(Envelope.wrap(JobCancelled(job_id="q1", kind="query", reason="left"), correlation_id="q1"))
+        for _ in range(100):
+            if got:
+                break
+            await asyncio.sleep(0.02)
+        assert [e.payload["job_id"] for e in got] == ["q1"]
+    finally:
+        await bus.stop()
+        await publisher.stop()
+    connection = await aio_pika.connect(AMQP_URL)
+    async with connection:
+        channel = await connection.channel()
+        with pytest.raises(ChannelNotFoundEntity):
+            await channel.declare_queue(f"{unique_name}.signals-1", passive=True)
+        await (await connection.channel()).exchange_delete(f"{unique_name}.events")

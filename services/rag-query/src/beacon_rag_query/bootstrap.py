@@ -116,6 +116,7 @@ def build(
         cancel_consumer(instance_id),
         [routing.JOB_CANCELLED],
         partial(handle_job_cancelled, cancels=cancels),
+        transient=True,  # every replica hears every cancel; the queue dies with the replica
     )
     return Service(
         name=settings.service_name,

@@ -47,7 +47,13 @@ class InMemoryBus(EventBus):
         self._running = False
 
     def subscribe(
-        self, consumer: str, patterns: Sequence[str], handler: Handler, *, concurrency: int = 1
+        self,
+        consumer: str,
+        patterns: Sequence[str],
+        handler: Handler,
+        *,
+        concurrency: int = 1,
+        transient: bool = False,  # one process: every subscription dies with it anyway
     ) -> None:
         if self._running:
             raise RuntimeError("subscribe before start()")

@@ -43,8 +43,12 @@ class EventBus(ABC):
         handler: Handler,
         *,
         concurrency: int = 1,
+        transient: bool = False,
     ) -> None:
-        """Register before start(). `patterns` use AMQP topic syntax (`*`, `#`)."""
+        """Register before start(). `patterns` use AMQP topic syntax (`*`, `#`).
+
+        `transient=True` is for per-process signals (e.g. cancellations every replica must
+        see): the queue lives only as long as its consumer, failures are not retried."""
 
     @abstractmethod
     async def publish(self, envelope: Envelope) -> None:

@@ -97,6 +97,9 @@ CRASH_DELIVERY_LIMIT = 10
 _BROKER_HEADERS = ("x-death", "x-first-death-", "x-last-death-", "x-delivery-count")
 
 
+TRANSIENT_QUEUE_EXPIRES_MS = 60_000
+
+
 class BusUnavailable(RuntimeError):
     """The broker did not confirm a publish in time (outage, reconnect in progress)."""
 
@@ -112,6 +115,7 @@ class _Subscription:
     queue: AbstractQueue | None = None
     consumer_tag: str | None = None
     tasks: set[asyncio.Task] = field(default_factory=set)
+    transient: bool = False
 
 
 class RabbitBus(EventBus):
@@ -165,7 +169,13 @@ class RabbitBus(EventBus):
     # -- port --------------------------------------------------------------------------
 
     def subscribe(
-        self, consumer: str, patterns: Sequence[str], handler: Handler, *, concurrency: int = 1
+        self,
+        consumer: str,
+        patterns: Sequence[str],
+        handler: Handler,
+        *,
+        concurrency: int = 1,
+        transient: bool = False,
     ) -> None:
         if self._running:
             raise RuntimeError("subscribe before start()")
@@ -175,7 +185,8 @@ class RabbitBus(EventBus):
         if concurrency < 1:
             raise ValueError("concurrency must be >= 1")
         self._subscriptions[consumer] = _Subscription(
-            consumer, tuple(patterns), handler, concurrency, asyncio.Semaphore(concurrency)
+            consumer, tuple(patterns), handler, concurrency, asyncio.Semaphore(concurrency),
+            transient=transient,
         )
 
     async def start(self) -> None:
@@ -211,6 +222,15 @@ class RabbitBus(EventBus):
         assert self._connection is not None
         channel = await self._connection.channel(publisher_confirms=False)
         await channel.set_qos(prefetch_count=max(self._prefetch, sub.concurrency))
+        if sub.transient:
+            # One per process (e.g. per-instance cancel signals): the queue dies with its
+            # consumer, and x-expires removes it even if the process was killed.
+            queue = await channel.declare_queue(
+                self.queue_name(sub.consumer), durable=False, auto_delete=True,
+                arguments={"x-expires": TRANSIENT_QUEUE_EXPIRES_MS},
+            )
+            await self._bind_and_consume(sub, channel, queue)
+            return
         dlq = self.dlq_name(sub.consumer)
         await channel.declare_queue(dlq, durable=True)
         queue = await channel.declare_queue(
@@ -233,6 +253,9 @@ class RabbitBus(EventBus):
                     "x-dead-letter-routing-key": queue.name,
                 },
             )
+        await self._bind_and_consume(sub, channel, queue)
+
+    async def _bind_and_consume(self, sub: _Subscription, channel, queue) -> None:
         for pattern in sub.patterns:
             await queue.bind(self.exchange_name, routing_key=pattern)
 
@@ -425,7 +448,7 @@ class RabbitBus(EventBus):
             except Exception as exc:  # noqa: BLE001 - any handler failure means retry
                 span.record_exception(exc)
                 span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
-                if attempt >= self._retry.max_attempts:
+                if attempt >= self._retry.max_attempts or sub.transient:
                     observe_handler(sub.consumer, envelope.type, "dead_letter", started)
                     await self._dead_letter(sub, message, attempt, "exhausted", exc, envelope)
                 else:
@@ -476,6 +499,11 @@ class RabbitBus(EventBus):
         exc: BaseException,
         envelope: Envelope | None = None,
     ) -> None:
+        if sub.transient:
+            # Transient subscriptions carry best-effort signals: no retries, no DLQ.
+            log.warning("bus.transient_dropped", consumer=sub.consumer, reason=reason, error=repr(exc))
+            await _settle(message.ack(), sub.consumer)
+            return
         log.error(
             "bus.dead_letter",
             consumer=sub.consumer,

@@ -191,6 +191,33 @@ async def test_redelivery_after_a_crash_resumes_at_the_interrupted_stage(tmp_pat
         assert calls == {"download": 1, "parse": 1, "chunk": 1, "embed": 2, "index": 1}
 
 
+async def test_two_deliveries_of_one_document_never_run_side_by_side(tmp_path, server):
+    url = server.serve("/a.pdf", make_pdf(1))
+    calls = {stage: 0 for stage in STAGES}
+    async with Harness(tmp_path, server) as h:
+        entered, release = asyncio.Event(), asyncio.Event()
+
+        def wrapper(stage, fn):
+            async def wrapped(document, heartbeat):
+                calls[stage] += 1
+                if stage == "download":
+                    entered.set()
+                    await release.wait()
+                return await fn(document, heartbeat)
+            return wrapped
+
+        h.pipeline.stage_wrapper = wrapper
+        document = await h.repo.create_document(NewDocument(
+            doc_type="annual_report", title="AR", company_symbol="RELIANCE.NS", source_url=url))
+        first = asyncio.create_task(h.pipeline.run(document.id))
+        await asyncio.wait_for(entered.wait(), 30)
+        await h.pipeline.run(document.id)  # same process, same worker: held, returns at once
+        release.set()
+        await first
+        assert calls == dict.fromkeys(STAGES, 1)
+        assert (await h.status(document.id))["status"] == "completed"
+
+
 async def test_a_stage_that_stops_making_progress_is_cancelled_and_retried(tmp_path, server):
     url = server.serve("/a.pdf", make_pdf(1))
     calls = {"chunk": 0}

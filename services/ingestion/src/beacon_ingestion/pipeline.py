@@ -22,6 +22,7 @@ import hashlib
 import io
 import json
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -142,10 +143,13 @@ class Pipeline:
             log.info("ingest.already_final", document_id=document_id, status=document.status.value)
             return
         now = utcnow()
-        if not await self.repo.claim(document_id, self.worker, now + timedelta(seconds=self.settings.lease_s), now):
+        # The lease names this run, not just this process: two deliveries of one document
+        # in the same worker must not run side by side either.
+        owner = f"{self.worker}/{uuid.uuid4().hex[:12]}"
+        if not await self.repo.claim(document_id, owner, now + timedelta(seconds=self.settings.lease_s), now):
             log.info("ingest.held_elsewhere", document_id=document_id)
             return
-        events = _Events(self.bus, document_id, cause)
+        events = _Events(self.bus, document_id, cause, owner)
         try:
             await self.repo.update_document(document_id, status=DocumentStatus.PROCESSING,
                                             started_at=document.started_at or now, error=None)
@@ -162,7 +166,7 @@ class Pipeline:
                     break
             await self._complete(document_id, events)
         finally:
-            await self.repo.release(document_id, self.worker)
+            await self.repo.release(document_id, owner)
 
     async def _run_stage(self, document: Document, record: StageRecord, events: _Events) -> StageOutcome | None:
         fn = self._stage_fns[record.stage]
@@ -178,7 +182,7 @@ class Pipeline:
             await self.repo.save_stage(document.id, record)
             await events.progress(record.stage, "in_progress", f"attempt {record.attempts}")
             try:
-                outcome = await self._watch(document, record, fn)
+                outcome = await self._watch(document, record, fn, events)
             except PermanentStageError as exc:
                 await self._fail(document, record, str(exc), events)
                 return None
@@ -203,7 +207,8 @@ class Pipeline:
             await events.progress(record.stage, "completed", outcome.detail)
             return outcome
 
-    async def _watch(self, document: Document, record: StageRecord, fn: StageFn) -> StageOutcome:
+    async def _watch(self, document: Document, record: StageRecord, fn: StageFn,
+                     events: _Events) -> StageOutcome:
         """Run the stage; cancel it if it stops beating; persist heartbeats; renew the lease."""
         stall = self.settings.stage_stall_timeout_s
         interval = max(0.01, min(5.0, stall / 4))
@@ -221,7 +226,7 @@ class Pipeline:
                 now = utcnow()
                 record.heartbeat_at, record.detail = now, heartbeat.detail
                 await self.repo.save_stage(document.id, record)
-                await self.repo.claim(document.id, self.worker,
+                await self.repo.claim(document.id, events.owner,
                                       now + timedelta(seconds=self.settings.lease_s), now)
         finally:
             if not task.done():
@@ -253,7 +258,7 @@ class Pipeline:
         key = source_key(document.id)
         if document.storage_path and await self.files.exists(self.files.key_of(document.storage_path)):
             data = await self.files.get(self.files.key_of(document.storage_path))
-            detail = "uploaded"
+            detail = "already stored" if document.source_url else "uploaded"
         else:
             if not document.source_url:
                 raise PermanentStageError("document has neither a file nor a source URL")
@@ -360,7 +365,10 @@ def chunk_payload(document: Document, chunk: Chunk) -> dict[str, Any]:
 
 
 class _Events:
-    def __init__(self, bus: EventBus, document_id: int, cause: Envelope | None) -> None:
+    """The run's voice on the bus (and its lease owner name)."""
+
+    def __init__(self, bus: EventBus, document_id: int, cause: Envelope | None, owner: str) -> None:
+        self.owner = owner
         self._bus = bus
         self._document_id = document_id
         self._job_id = job_id_for(document_id)

@@ -60,12 +60,14 @@ BODY = {
     "opportunity_id": "opp-bench",
     "section_title": "Executive Summary",
 }
+NOTES_MARKER = "<!-- notes: kept across re-runs -->"
 RETRY = {"BUS_MAX_ATTEMPTS": 3, "BUS_RETRY_BASE_DELAY_S": 0.5, "BUS_RETRY_MAX_DELAY_S": 2.0}
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=int, default=12, help="seconds per wrk run")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--rounds", type=int, default=3, help="wrk runs per server+endpoint")
     parser.add_argument("--warmup", type=int, default=3, help="seconds of unrecorded wrk")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)
@@ -251,20 +253,31 @@ def wrk(args: argparse.Namespace, url: str, script: str, script_args: list[str],
     return json.loads(line)
 
 
-async def throughput(args: argparse.Namespace, proc: Process, ids_file: Path) -> dict[str, dict]:
-    results = {}
-    for endpoint, script, script_args in (
-        ("POST /generate", "post.lua", [API_KEY, "/generate"]),
-        ("GET /status/{id}", "status.lua", [API_KEY, str(ids_file)]),
-    ):
-        if args.warmup:
-            await asyncio.to_thread(wrk, args, proc.url, script, script_args, args.warmup)
-        result = await asyncio.to_thread(wrk, args, proc.url, script, script_args, args.duration)
+ENDPOINTS = {
+    "POST /generate": ("post.lua", lambda ids_file: [API_KEY, "/generate"]),
+    "GET /status/{id}": ("status.lua", lambda ids_file: [API_KEY, str(ids_file)]),
+}
+
+
+async def measure(
+    args: argparse.Namespace, proc: Process, endpoint: str, ids_file: Path, seconds: int
+) -> dict:
+    script, script_args = ENDPOINTS[endpoint]
+    result = await asyncio.to_thread(wrk, args, proc.url, script, script_args(ids_file), seconds)
+    if seconds == args.duration:
         print(f"  {proc.name:16} {endpoint:17} {result['rps']:9.1f} req/s  "
-              f"p50 {result['p50_ms']:.2f} ms  p99 {result['p99_ms']:.2f} ms  "
+              f"p50 {result['p50_ms']:6.2f} ms  p99 {result['p99_ms']:7.2f} ms  "
               f"non-2xx {result['non_2xx']}  socket errors {result['socket_errors']}", flush=True)
-        results[endpoint] = result
-    return results
+    return result
+
+
+def median_result(results: list[dict]) -> dict:
+    keys = ("rps", "p50_ms", "p90_ms", "p99_ms")
+    merged = {key: statistics.median(r[key] for r in results) for key in keys}
+    merged["non_2xx"] = sum(r["non_2xx"] for r in results)
+    merged["socket_errors"] = sum(r["socket_errors"] for r in results)
+    merged["rounds"] = [r["rps"] for r in results]
+    return merged
 
 
 # -- latency --------------------------------------------------------------------------
@@ -324,6 +337,18 @@ async def submit_to_completed(
 # -- report ---------------------------------------------------------------------------
 
 
+def git_state() -> str:
+    def git(*cmd: str) -> str:
+        return subprocess.run(
+            ["git", *cmd], cwd=REPO, capture_output=True, text=True, check=False
+        ).stdout.strip()
+
+    dirty = git("status", "--porcelain", "--untracked-files=no", "--", "libs", "services")
+    return git("rev-parse", "--short", "HEAD") + (
+        " with uncommitted changes under libs/ or services/" if dirty else " (clean)"
+    )
+
+
 def machine() -> str:
     cpu = "unknown CPU"
     try:
@@ -345,9 +370,10 @@ def report(args, command: str, tp: dict[str, dict], latency: dict[str, list[floa
         f"Command (from the repo root): `{command}`",
         "",
         f"Run {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} on {machine()}; wrk "
-        f"{args.threads} threads, {args.connections} connections, {args.duration} s per "
-        f"endpoint after {args.warmup} s warm-up; wrk, the server, Redis and RabbitMQ share "
-        "the machine.",
+        f"{args.threads} threads, {args.connections} connections, {args.duration} s per run, "
+        f"{args.rounds} rounds per server and endpoint, servers alternating within each round "
+        f"(after a {args.warmup} s warm-up each); figures are medians over rounds. wrk, the "
+        "server, Redis and RabbitMQ share the machine. Commit: " + git_state() + ".",
         "",
         "Ours: `python -m beacon_gateway.main`, distributed (Redis + RabbitMQ), JSON logs at "
         "INFO to a file, **no report-writer running** (its quorum queue exists, so every "
@@ -367,6 +393,11 @@ def report(args, command: str, tp: dict[str, dict], latency: dict[str, list[floa
             f"| `{endpoint}` | {o['rps']:.0f} | {o['p50_ms']:.1f} / {o['p99_ms']:.1f} "
             f"| {b['rps']:.0f} | {b['p50_ms']:.1f} / {b['p99_ms']:.1f} | {ratio:.2f}x{flag} |"
         )
+    lines += ["", "Requests/s per round (ours vs baseline): " + "; ".join(
+        f"`{e}` " + ", ".join(f"{x:.0f} vs {y:.0f}" for x, y in zip(
+            ours[e]["rounds"], base[e]["rounds"], strict=True))
+        for e in ours
+    ) + "."]
     errors = {
         name: sum(r["non_2xx"] + r["socket_errors"] for r in results.values())
         for name, results in tp.items()
@@ -404,30 +435,41 @@ def report(args, command: str, tp: dict[str, dict], latency: dict[str, list[floa
 async def main() -> None:
     args = parse_args()
     require_wrk()
-    command = "uv run python bench/report_api_bench.py " + shlex.join(sys.argv[1:])
+    command = " ".join(["uv run python bench/report_api_bench.py", shlex.join(sys.argv[1:])]).strip()
     log_dir = Path(tempfile.mkdtemp(prefix="report-api-bench-"))
     print(f"logs: {log_dir}", flush=True)
     run = Run(args, log_dir)
     tp: dict[str, dict] = {}
     try:
-        # a. our gateway, distributed, no worker
+        # Every server up at once (idle ones cost next to nothing), then each endpoint is
+        # measured on each server in turn, round after round, so a change in the machine's
+        # load during the run hits all of them alike; the table shows per-round medians.
         ns = run.namespace()
         await declare_worker_queue(args.amqp_url, ns)
-        gateway = await run.service("gateway", "beacon_gateway.main", run.env(ns))
-        ids_file = log_dir / "gateway-ids.txt"
-        ids_file.write_text("\n".join(await create_jobs(gateway.url, args.status_ids)) + "\n")
-        tp["gateway"] = await throughput(args, gateway, ids_file)
-        run.stop(gateway)
-
-        # b. baseline (and c. on uvloop)
-        variants = [False] if args.no_uvloop_baseline else [False, True]
-        for uvloop in variants:
-            ns = run.namespace()
-            base = await run.baseline(ns, uvloop)
-            ids_file = log_dir / f"{base.name}-ids.txt"
-            ids_file.write_text("\n".join(await create_jobs(base.url, args.status_ids)) + "\n")
-            tp[base.name] = await throughput(args, base, ids_file)
-            run.stop(base)
+        servers = [await run.service("gateway", "beacon_gateway.main", run.env(ns))]
+        servers.append(await run.baseline(run.namespace(), uvloop=False))
+        if not args.no_uvloop_baseline:
+            servers.append(await run.baseline(run.namespace(), uvloop=True))
+        ids_files = {}
+        for server in servers:
+            ids_files[server.name] = log_dir / f"{server.name}-ids.txt"
+            ids = await create_jobs(server.url, args.status_ids)
+            ids_files[server.name].write_text("\n".join(ids) + "\n")
+        raw: dict[str, dict[str, list[dict]]] = {s.name: {e: [] for e in ENDPOINTS} for s in servers}
+        for endpoint in ENDPOINTS:
+            for server in servers:
+                if args.warmup:
+                    await measure(args, server, endpoint, ids_files[server.name], args.warmup)
+            for round_no in range(1, args.rounds + 1):
+                print(f"{endpoint}, round {round_no}/{args.rounds}", flush=True)
+                for server in servers:
+                    raw[server.name][endpoint].append(
+                        await measure(args, server, endpoint, ids_files[server.name], args.duration)
+                    )
+        tp = {name: {e: median_result(r) for e, r in by_endpoint.items()}
+              for name, by_endpoint in raw.items()}
+        for server in servers:
+            run.stop(server)
 
         # 2. submit-to-completed latency
         ns = run.namespace()
@@ -439,7 +481,11 @@ async def main() -> None:
 
     text = report(args, command, tp, latency)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
+    # Hand-written notes (profiles, analysis) after the marker survive a re-run.
+    notes = ""
+    if args.out.exists() and NOTES_MARKER in (previous := args.out.read_text()):
+        notes = previous[previous.index(NOTES_MARKER):]
+    args.out.write_text(text + ("\n" + notes if notes else ""))
     print("\n" + text)
     print(f"written to {args.out}")
 

@@ -6,7 +6,6 @@ import json
 
 import httpx
 import pytest
-
 from frontend import decode
 from processes import kill, stop, wait_until
 
@@ -125,13 +124,6 @@ async def test_gateway_restart_keeps_every_job_status(stack):
     assert decode(result["generated_section_b64"]).startswith("## Appendix\n")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TimeoutError,
-    reason="known bug: JobRequested is published to the topic exchange without `mandatory`; "
-    "before any report-writer has declared its queue the message is unroutable and dropped, "
-    "so the job stays pending for its whole TTL (and dedups identical requests onto itself)",
-)
 async def test_job_submitted_before_any_worker_ever_started_still_completes(stack):
     gateway = stack.gateway()
     await stack.ready(gateway)

@@ -341,3 +341,34 @@ async def test_transient_subscription_queue_disappears_with_its_consumer(unique_
         with pytest.raises(ChannelNotFoundEntity):
             await channel.declare_queue(f"{unique_name}.signals-1", passive=True)
         await (await connection.channel()).exchange_delete(f"{unique_name}.events")
+
+
+async def test_declared_command_queue_keeps_a_command_sent_before_its_consumer(unique_name):
+    declared = {"late-worker": ("job.requested.generate",)}
+    publisher = RabbitBus(AMQP_URL, namespace=unique_name, declare=declared)
+    await publisher.start()
+    worker = RabbitBus(AMQP_URL, namespace=unique_name, declare=declared)
+    try:
+        command = Envelope.wrap(JobRequested(job_id="j-early", kind=JobKind.GENERATE, owner="o"),
+                                correlation_id="j-early")
+        await publisher.publish(command)
+        got: list[Envelope] = []
+
+        async def handler(envelope: Envelope) -> None:
+            got.append(envelope)
+
+        worker.subscribe("late-worker", ["job.requested.generate"], handler)
+        await worker.start()
+        for _ in range(100):
+            if got:
+                break
+            await asyncio.sleep(0.02)
+        assert [e.payload["job_id"] for e in got] == ["j-early"]
+        # A command that no queue takes is an error, never a silent drop.
+        with pytest.raises(aio_pika.exceptions.PublishError):
+            await publisher.publish(Envelope.wrap(
+                JobRequested(job_id="j-lost", kind=JobKind.INGEST, owner="o"), correlation_id="j-lost"))
+    finally:
+        await worker.stop()
+        await publisher.delete_topology()
+        await publisher.stop()

@@ -36,3 +36,13 @@ DOCUMENT_INGESTED = _BY_TYPE["DocumentIngested"]
 REVIEW_REQUIRED = _BY_TYPE["ReviewRequired"]
 REVIEW_RESOLVED = _BY_TYPE["ReviewResolved"]
 QUERY_FRAME = _BY_TYPE["QueryFrame"]
+
+
+# Queues that must exist before their consumer ever started, so that a command published
+# first is kept, not dropped as unroutable. Every bus declares them at start; each worker
+# subscribes with exactly these patterns (tests/unit/test_command_queues.py checks it).
+COMMAND_QUEUES: dict[str, tuple[str, ...]] = {
+    "report-writer": (job_requested("generate"), job_requested("refine")),
+    "rag-query": (job_requested("query"), REVIEW_RESOLVED),
+    "ingestion": (job_requested("ingest"), job_requested("bootstrap")),
+}

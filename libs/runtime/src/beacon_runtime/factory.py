@@ -5,6 +5,7 @@ Real adapters are imported only when selected, so embedded mode never loads brok
 
 from __future__ import annotations
 
+from beacon_contracts.routing import COMMAND_QUEUES
 from beacon_runtime.bus.port import EventBus, RetryPolicy
 from beacon_runtime.jobs.port import JobStore
 from beacon_runtime.llm.port import ChatModel
@@ -28,6 +29,7 @@ def build_bus(settings: ServiceSettings) -> EventBus:
             retry=retry_policy(settings),
             prefetch=settings.bus_prefetch,
             namespace=settings.bus_namespace,
+            declare=COMMAND_QUEUES,
         )
     from beacon_runtime.bus.memory import InMemoryBus
 

@@ -55,7 +55,7 @@ from __future__ import annotations
 import asyncio
 import time
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,6 +126,7 @@ class RabbitBus(EventBus):
         retry: RetryPolicy | None = None,
         prefetch: int = 8,
         namespace: str = "beacon",
+        declare: Mapping[str, Sequence[str]] | None = None,
         publish_timeout_s: float = 10.0,
         connect_timeout_s: float = 10.0,
         stop_timeout_s: float = 10.0,
@@ -134,6 +135,8 @@ class RabbitBus(EventBus):
         self._retry = retry or RetryPolicy()
         self._prefetch = max(1, prefetch)
         self._ns = namespace
+        # Durable queues to create at start even without a local consumer (command queues).
+        self._declare = dict(declare or {})
         self._publish_timeout = publish_timeout_s
         self._connect_timeout = connect_timeout_s
         self._stop_timeout = stop_timeout_s
@@ -209,6 +212,9 @@ class RabbitBus(EventBus):
             self._exchange = await self._pub_channel.declare_exchange(
                 self.exchange_name, ExchangeType.TOPIC, durable=True
             )
+            for consumer, patterns in self._declare.items():
+                if consumer not in self._subscriptions:
+                    await self._declare_durable(self._pub_channel, consumer, patterns)
             for sub in self._subscriptions.values():
                 await self._start_subscription(sub)
         except BaseException:
@@ -216,7 +222,10 @@ class RabbitBus(EventBus):
             self._connection = None
             raise
         self._running = True
-        log.info("bus.started", namespace=self._ns, consumers=list(self._subscriptions))
+        log.info(
+            "bus.started", namespace=self._ns,
+            consumers=sorted({*self._subscriptions, *self._declare}),
+        )
 
     async def _start_subscription(self, sub: _Subscription) -> None:
         assert self._connection is not None
@@ -231,10 +240,16 @@ class RabbitBus(EventBus):
             )
             await self._bind_and_consume(sub, channel, queue)
             return
-        dlq = self.dlq_name(sub.consumer)
+        queue = await self._declare_durable(channel, sub.consumer, sub.patterns)
+        await self._bind_and_consume(sub, channel, queue)
+
+    async def _declare_durable(self, channel, consumer: str, patterns: Sequence[str]):
+        """A consumer's quorum queue, its delay queues and DLQ, bound to its patterns.
+        Idempotent: every process may declare the same topology."""
+        dlq = self.dlq_name(consumer)
         await channel.declare_queue(dlq, durable=True)
         queue = await channel.declare_queue(
-            self.queue_name(sub.consumer),
+            self.queue_name(consumer),
             durable=True,
             arguments={
                 "x-queue-type": "quorum",
@@ -245,7 +260,7 @@ class RabbitBus(EventBus):
         )
         for delay_ms in self._retry_delays_ms():
             await channel.declare_queue(
-                self.retry_queue_name(sub.consumer, delay_ms),
+                self.retry_queue_name(consumer, delay_ms),
                 durable=True,
                 arguments={
                     "x-message-ttl": delay_ms,
@@ -253,11 +268,14 @@ class RabbitBus(EventBus):
                     "x-dead-letter-routing-key": queue.name,
                 },
             )
-        await self._bind_and_consume(sub, channel, queue)
+        for pattern in patterns:
+            await queue.bind(self.exchange_name, routing_key=pattern)
+        return queue
 
     async def _bind_and_consume(self, sub: _Subscription, channel, queue) -> None:
-        for pattern in sub.patterns:
-            await queue.bind(self.exchange_name, routing_key=pattern)
+        if sub.transient:
+            for pattern in sub.patterns:
+                await queue.bind(self.exchange_name, routing_key=pattern)
 
         async def on_message(message: AbstractIncomingMessage) -> None:
             await self._on_message(sub, message)
@@ -319,7 +337,8 @@ class RabbitBus(EventBus):
                 timestamp=envelope.occurred_at,
                 headers=headers,
             )
-            await self._publish(message, key, to_exchange=True)
+            # A command nobody can receive is an error to report, not an event to drop.
+            await self._publish(message, key, to_exchange=True, mandatory=envelope.type == "JobRequested")
 
     async def dead_letters(self, consumer: str) -> list[Envelope]:
         if self._connection is None:
@@ -346,7 +365,7 @@ class RabbitBus(EventBus):
         connection = await aio_pika.connect(self._url, timeout=self._connect_timeout)
         async with connection:
             channel = await connection.channel()
-            for consumer in self._subscriptions:
+            for consumer in {*self._subscriptions, *self._declare}:
                 names = [self.queue_name(consumer), self.dlq_name(consumer)]
                 names += [self.retry_queue_name(consumer, d) for d in self._retry_delays_ms()]
                 for name in names:
@@ -355,7 +374,9 @@ class RabbitBus(EventBus):
 
     # -- publishing --------------------------------------------------------------------
 
-    async def _publish(self, message: aio_pika.Message, key: str, *, to_exchange: bool) -> None:
+    async def _publish(
+        self, message: aio_pika.Message, key: str, *, to_exchange: bool, mandatory: bool = False
+    ) -> None:
         """Publish and wait for the confirm; retry across a reconnect until the deadline."""
         if self._pub_channel is None or self._exchange is None:
             raise RuntimeError("start() the bus before publishing")
@@ -369,7 +390,7 @@ class RabbitBus(EventBus):
                 # Unroutable events are dropped silently (no consumer cares); internal
                 # republishes to a named queue must be routed, or they raise.
                 await asyncio.wait_for(
-                    exchange.publish(message, key, mandatory=not to_exchange), remaining
+                    exchange.publish(message, key, mandatory=mandatory or not to_exchange), remaining
                 )
                 return
             except TimeoutError:

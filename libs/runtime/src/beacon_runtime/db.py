@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from beacon_runtime.errors import DependencyUnavailable
@@ -97,3 +99,58 @@ def run_alembic_env() -> None:
         await engine.dispose()
 
     asyncio.run(main())
+
+
+class PostgresStore:
+    """Base of a service's Postgres repository: migrate at start, one engine, and outages
+    (refused, dropped or timed-out connections) raised as DependencyUnavailable, so callers
+    answer 503 instead of 500. Integrity and programming errors propagate unchanged."""
+
+    def __init__(self, database_url: str, schema: str, *, migrations: Path, pool_size: int = 5) -> None:
+        self._url = database_url
+        self._schema = check_schema(schema)
+        self._migrations = migrations
+        self._pool_size = pool_size
+        self._engine = None
+
+    async def start(self, *, migrate: bool = True) -> None:
+        if migrate:
+            await migrate_async(self._url, self._migrations, self._schema)
+        self._engine = create_engine(self._url, self._schema, pool_size=self._pool_size)
+
+    async def close(self) -> None:
+        if self._engine is not None:
+            await self._engine.dispose()
+            self._engine = None
+
+    async def ping(self) -> bool:
+        from sqlalchemy import text
+
+        try:
+            await self._run(text("select 1"))
+            return True
+        except Exception:  # noqa: BLE001 - any failure means not ready
+            return False
+
+    @asynccontextmanager
+    async def transaction(self, *, write: bool = True) -> AsyncIterator:
+        """A connection in one transaction (committed on exit when `write`)."""
+        import sqlalchemy.exc
+
+        if self._engine is None:
+            raise DependencyUnavailable("postgres: repository not started")
+        try:
+            async with (self._engine.begin() if write else self._engine.connect()) as conn:
+                yield conn
+        except (OSError, sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError) as exc:
+            raise DependencyUnavailable(f"postgres: {exc.__class__.__name__}") from exc
+        except sqlalchemy.exc.DBAPIError as exc:
+            if exc.connection_invalidated:
+                raise DependencyUnavailable("postgres: connection lost") from exc
+            raise
+
+    async def _run(self, statement, *, write: bool = False):
+        """One statement in its own transaction: rows as mappings, or the row count."""
+        async with self.transaction(write=write) as conn:
+            result = await conn.execute(statement)
+            return result.mappings().all() if result.returns_rows else result.rowcount

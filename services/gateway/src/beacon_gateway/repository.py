@@ -19,8 +19,7 @@ from sqlalchemy import func, select, text
 
 from beacon_contracts.events import utcnow
 from beacon_gateway.tables import api_keys, refresh_tokens, users
-from beacon_runtime.db import create_engine, migrate_async
-from beacon_runtime.errors import DependencyUnavailable
+from beacon_runtime.db import PostgresStore
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SCHEMA = "gateway"
@@ -209,45 +208,9 @@ class InMemoryIdentityRepository(IdentityRepository):
         return self._keys[key_id]
 
 
-class PostgresIdentityRepository(IdentityRepository):
+class PostgresIdentityRepository(PostgresStore, IdentityRepository):
     def __init__(self, database_url: str, schema: str = SCHEMA) -> None:
-        self._url = database_url
-        self._schema = schema
-        self._engine = None
-
-    async def start(self) -> None:
-
-        await migrate_async(self._url, MIGRATIONS, self._schema)
-        self._engine = create_engine(self._url, self._schema)
-
-    async def close(self) -> None:
-        if self._engine is not None:
-            await self._engine.dispose()
-
-    async def ping(self) -> bool:
-
-        try:
-            async with self._engine.connect() as conn:
-                await conn.execute(text("select 1"))
-            return True
-        except Exception:  # noqa: BLE001 - any failure means not ready
-            return False
-
-    async def _run(self, statement, *, write: bool = False):
-        """Execute one statement in its own transaction, mapping outages to 503."""
-
-        try:
-            async with (self._engine.begin() if write else self._engine.connect()) as conn:
-                result = await conn.execute(statement)
-                return result.mappings().all() if result.returns_rows else result.rowcount
-        except sqlalchemy.exc.IntegrityError:
-            raise
-        except (OSError, sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError) as exc:
-            raise DependencyUnavailable(f"postgres: {exc.__class__.__name__}") from exc
-        except sqlalchemy.exc.DBAPIError as exc:
-            if exc.connection_invalidated:
-                raise DependencyUnavailable("postgres: connection lost") from exc
-            raise
+        super().__init__(database_url, schema, migrations=MIGRATIONS)
 
     async def add_user(self, user: NewUser) -> User:
         try:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
+from beacon_runtime.telemetry import instrument_app
 from beacon_runtime.http_errors import ServiceError, install_internal_error_handlers
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.responses import JSONResponse
@@ -52,6 +53,7 @@ def create_app(deps: ApiDeps) -> FastAPI:
         app.include_router(documents_router(deps), prefix=API)
         app.include_router(admin_router(deps), prefix=API)
         app.include_router(internal_router(deps))
+    instrument_app(app)
     return app
 
 

@@ -3,15 +3,11 @@ asyncpg, migrated by its own Alembic scripts at start-up. Each method is one tra
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-import sqlalchemy.exc
-from beacon_runtime.db import create_engine, migrate_async
-from beacon_runtime.errors import DependencyUnavailable
+from beacon_runtime.db import PostgresStore
 from sqlalchemy.dialects.postgresql import insert
 
 from beacon_ingestion import tables as t
@@ -43,49 +39,13 @@ _COMPANY_FIELDS = ("symbol", "nse_symbol", "name", "sector", "industry", "market
 _DOCUMENT_FIELDS = {c.name for c in t.documents.c} - {"lease_owner", "lease_until"}
 
 
-class PostgresIngestionRepository(IngestionRepository):
+class PostgresIngestionRepository(PostgresStore, IngestionRepository):
     def __init__(self, database_url: str, schema: str = SCHEMA, *, pool_size: int = 5) -> None:
-        self._url = database_url
-        self._schema = schema
-        self._pool_size = pool_size
-        self._engine = None
+        super().__init__(database_url, schema, migrations=MIGRATIONS, pool_size=pool_size)
 
-    async def start(self, *, migrate: bool = True) -> None:
-        if migrate:
-            await migrate_async(self._url, MIGRATIONS, self._schema)
-        self._engine = create_engine(self._url, self._schema, pool_size=self._pool_size)
-
-    async def close(self) -> None:
-        if self._engine is not None:
-            await self._engine.dispose()
-            self._engine = None
-
-    async def ping(self) -> bool:
-        try:
-            async with self._tx() as conn:
-                await conn.execute(sa.text("select 1"))
-            return True
-        except Exception:  # noqa: BLE001 - any failure means not ready
-            return False
-
-    @asynccontextmanager
-    async def _tx(self) -> AsyncIterator[Any]:
-        if self._engine is None:
-            raise RuntimeError("PostgresIngestionRepository.start() was not called")
-        try:
-            async with self._engine.begin() as conn:
-                yield conn
-        except (OSError, sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError) as exc:
-            raise DependencyUnavailable(f"postgres: {exc.__class__.__name__}") from exc
-        except sqlalchemy.exc.DBAPIError as exc:
-            if exc.connection_invalidated:
-                raise DependencyUnavailable("postgres: connection lost") from exc
-            raise
-
-    # ------------------------------------------------------------ companies
     async def refresh_companies(self, companies: list[Company]) -> CatalogueRefresh:
         result = CatalogueRefresh(total=len(companies))
-        async with self._tx() as conn:
+        async with self.transaction() as conn:
             existing = {row.symbol: row.active for row in
                         (await conn.execute(sa.select(t.companies.c.symbol, t.companies.c.active)))}
             for company in companies:
@@ -111,7 +71,7 @@ class PostgresIngestionRepository(IngestionRepository):
         return result
 
     async def count_companies(self) -> int:
-        async with self._tx() as conn:
+        async with self.transaction() as conn:
             return (await conn.execute(
                 sa.select(sa.func.count()).select_from(t.companies).where(t.companies.c.active)
             )).scalar_one()
@@ -120,7 +80,7 @@ class PostgresIngestionRepository(IngestionRepository):
         where = [t.companies.c.active]
         if sector:
             where.append(sa.func.lower(t.companies.c.sector) == sector.lower())
-        async with self._tx() as conn:
+        async with self.transaction() as conn:
             total = (await conn.execute(
                 sa.select(sa.func.count()).select_from(t.companies).where(*where))).scalar_one()
             rows = await conn.execute(
@@ -131,7 +91,7 @@ class PostgresIngestionRepository(IngestionRepository):
             return total, [_company(row) for row in rows]
 
     async def get_company(self, symbol):
-        async with self._tx() as conn:
+        async with self.transaction() as conn:
             row = (await conn.execute(
                 sa.select(t.companies).where(t.companies.c.symbol == symbol))).first()
         return _company(row) if row else None
@@ -147,7 +107,7 @@ class PostgresIngestionRepository(IngestionRepository):
 
     # ------------------------------------------------------------ company data
     async def upsert_fundamentals(self, rows):
-        async with self._tx() as conn:
+        async with self.transaction() as conn:
             ids = await self._ids(conn, {r.symbol for r in rows})
             values = [{
                 "company_id": ids[r.symbol], "period": r.period, "period_type": r.period_type,
@@ -169,13 +129,13 @@ class PostgresIngestionRepository(IngestionRepository):
         if period_type:
             query = query.where(f.c.period_type == period_type)
         query = query.order_by(f.c.period_end_date.desc(), (f.c.period_type == "quarterly").desc()).limit(limit)
-        async with self._tx() as conn:
+        async with self.transaction() as conn:
             rows = await conn.execute(query)
             return [Fundamentals(symbol=symbol, **{k: v for k, v in row._mapping.items()
                                                   if k != "company_id"}) for row in rows]
 
     async def upsert_prices(self, rows):
-        async with self._tx() as conn:
+        async with self.transaction() as conn:
             ids = await self._ids(conn, {r.symbol for r in rows})
             values = [{"company_id": ids[r.symbol], "date": r.date, "open": r.open, "high": r.high,
                        "low": r.low, "close": r.close, "volume": r.volume} for r in rows]
@@ -194,7 +154,7 @@ class PostgresIngestionRepository(IngestionRepository):
             query = query.where(p.c.date >= date_from)
         if date_to:
             query = query.where(p.c.date <= date_to)
-        async with self._tx() as conn:
+        async with self.transaction() as conn:
             rows = await conn.execute(query.order_by(p.c.date.desc()).limit(limit))
             return [Price(symbol=symbol, **{k: v for k, v in row._mapping.items() if k != "company_id"})
                     for row in rows]
@@ -206,7 +166,7 @@ class PostgresIngestionRepository(IngestionRepository):
         return rows[0], rows[1].close if len(rows) > 1 else None
 
     async def upsert_news(self, rows):
-        async with self._tx() as conn:
+        async with self.transaction() as conn:
             ids = await self._ids(conn, {r.symbol for r in rows})
             values = [{"company_id": ids[r.symbol], "title": r.title, "source": r.source, "url": r.url,
                        "summary": r.summary, "sentiment": r.sentiment,
@@ -222,7 +182,7 @@ class PostgresIngestionRepository(IngestionRepository):
 
     async def list_news(self, symbol, *, limit=10):
         n, c = t.news, t.companies
-        async with self._tx() as conn:
+        async with self.transaction() as conn:
             rows = await conn.execute(
                 sa.select(n).join(c, c.c.id == n.c.company_id).where(c.c.symbol == symbol)
                 .order_by(n.c.published_at.desc(), n.c.id.desc()).limit(limit))
@@ -232,14 +192,14 @@ class PostgresIngestionRepository(IngestionRepository):
     # ------------------------------------------------------------ documents
     async def create_document(self, new: NewDocument) -> Document:
         values = {name: getattr(new, name) for name in NewDocument.__dataclass_fields__}
-        async with self._tx() as conn:
+        async with self.transaction() as conn:
             row = (await conn.execute(
                 t.documents.insert().values(**values, status=DocumentStatus.PENDING.value)
                 .returning(*t.documents.c))).one()
         return _document(row)
 
     async def get_document(self, document_id):
-        async with self._tx() as conn:
+        async with self.transaction() as conn:
             row = (await conn.execute(
                 sa.select(t.documents).where(t.documents.c.id == document_id))).first()
         return _document(row) if row else None
@@ -249,7 +209,7 @@ class PostgresIngestionRepository(IngestionRepository):
         if unknown:
             raise AttributeError(", ".join(sorted(unknown)))
         values = {k: (v.value if isinstance(v, DocumentStatus) else v) for k, v in changes.items()}
-        async with self._tx() as conn:
+        async with self.transaction() as conn:
             await conn.execute(t.documents.update().where(t.documents.c.id == document_id)
                                .values(**values, updated_at=sa.func.now()))
 
@@ -261,7 +221,7 @@ class PostgresIngestionRepository(IngestionRepository):
             d.c.fiscal_period.is_not_distinct_from(fiscal_period),
             d.c.status != DocumentStatus.FAILED.value,
         ).order_by(d.c.id).limit(1)
-        async with self._tx() as conn:
+        async with self.transaction() as conn:
             row = (await conn.execute(query)).first()
         return _document(row) if row else None
 
@@ -271,7 +231,7 @@ class PostgresIngestionRepository(IngestionRepository):
                                    d.c.duplicate_of.is_(None))
         if exclude is not None:
             query = query.where(d.c.id != exclude)
-        async with self._tx() as conn:
+        async with self.transaction() as conn:
             row = (await conn.execute(query.order_by(d.c.id).limit(1))).first()
         return _document(row) if row else None
 
@@ -284,7 +244,7 @@ class PostgresIngestionRepository(IngestionRepository):
             where.append(d.c.status == str(status))
         if doc_type is not None:
             where.append(d.c.doc_type == doc_type)
-        async with self._tx() as conn:
+        async with self.transaction() as conn:
             total = (await conn.execute(sa.select(sa.func.count()).select_from(d).where(*where))).scalar_one()
             rows = await conn.execute(
                 sa.select(d).where(*where).order_by(d.c.id.desc()).limit(limit).offset(offset))
@@ -292,7 +252,7 @@ class PostgresIngestionRepository(IngestionRepository):
 
     async def stages(self, document_id):
         s = t.document_stages
-        async with self._tx() as conn:
+        async with self.transaction() as conn:
             rows = await conn.execute(sa.select(s).where(s.c.document_id == document_id))
             saved = {row.stage: row for row in rows}
         result = {}
@@ -311,7 +271,7 @@ class PostgresIngestionRepository(IngestionRepository):
                   "finished_at": record.finished_at, "heartbeat_at": record.heartbeat_at,
                   "detail": record.detail, "error": record.error}
         stmt = insert(t.document_stages).values(values)
-        async with self._tx() as conn:
+        async with self.transaction() as conn:
             await conn.execute(stmt.on_conflict_do_update(
                 index_elements=["document_id", "stage"],
                 set_={k: stmt.excluded[k] for k in values if k not in ("document_id", "stage")}))
@@ -320,7 +280,7 @@ class PostgresIngestionRepository(IngestionRepository):
 
     async def claim(self, document_id, owner, until, now):
         d = t.documents
-        async with self._tx() as conn:
+        async with self.transaction() as conn:
             result = await conn.execute(
                 d.update().where(
                     d.c.id == document_id,
@@ -331,13 +291,13 @@ class PostgresIngestionRepository(IngestionRepository):
 
     async def release(self, document_id, owner):
         d = t.documents
-        async with self._tx() as conn:
+        async with self.transaction() as conn:
             await conn.execute(d.update().where(d.c.id == document_id, d.c.lease_owner == owner)
                                .values(lease_owner=None, lease_until=None))
 
     async def stalled_documents(self, now, idle_since):
         d = t.documents
-        async with self._tx() as conn:
+        async with self.transaction() as conn:
             rows = await conn.execute(sa.select(d.c.id).where(
                 d.c.status.in_([DocumentStatus.PENDING.value, DocumentStatus.PROCESSING.value]),
                 sa.or_(d.c.lease_until.is_(None), d.c.lease_until <= now),
@@ -346,7 +306,7 @@ class PostgresIngestionRepository(IngestionRepository):
             return [row.id for row in rows]
 
     async def replace_chunks(self, document_id, chunks):
-        async with self._tx() as conn:
+        async with self.transaction() as conn:
             await conn.execute(t.chunks.delete().where(t.chunks.c.document_id == document_id))
             values = [{"document_id": document_id, "chunk_index": c.chunk_index, "point_id": c.id,
                        "page_start": c.page_start, "page_end": c.page_end, "section": c.section,
@@ -356,7 +316,7 @@ class PostgresIngestionRepository(IngestionRepository):
 
     async def chunks(self, document_id):
         c = t.chunks
-        async with self._tx() as conn:
+        async with self.transaction() as conn:
             rows = await conn.execute(
                 sa.select(c).where(c.c.document_id == document_id).order_by(c.c.chunk_index))
             return [Chunk(id=row.point_id, document_id=row.document_id, chunk_index=row.chunk_index,
@@ -366,7 +326,7 @@ class PostgresIngestionRepository(IngestionRepository):
     async def ingestion_stats(self, since):
         d = t.documents
         completed = d.c.status == DocumentStatus.COMPLETED.value
-        async with self._tx() as conn:
+        async with self.transaction() as conn:
             by_status = {s.value: 0 for s in DocumentStatus}
             for row in await conn.execute(sa.select(d.c.status, sa.func.count()).group_by(d.c.status)):
                 by_status[row[0]] = row[1]

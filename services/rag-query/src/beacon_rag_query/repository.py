@@ -30,8 +30,7 @@ from beacon_rag_query.domain import (
     QueryStatus,
     ReviewDecision,
 )
-from beacon_runtime.db import create_engine, migrate_async
-from beacon_runtime.errors import DependencyUnavailable
+from beacon_runtime.db import PostgresStore
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SCHEMA = "rag_query"
@@ -209,42 +208,9 @@ query_feedback = sa.Table(
 )
 
 
-class PostgresQueryRepository(QueryRepository):
+class PostgresQueryRepository(PostgresStore, QueryRepository):
     def __init__(self, database_url: str, schema: str = SCHEMA) -> None:
-        self._url, self._schema = database_url, schema
-        self._engine = None
-
-    async def start(self) -> None:
-        await migrate_async(self._url, MIGRATIONS, self._schema)
-        self._engine = create_engine(self._url, self._schema)
-
-    async def close(self) -> None:
-        if self._engine is not None:
-            await self._engine.dispose()
-
-    async def ping(self) -> bool:
-        try:
-            await self._run(sa.text("select 1"))
-            return True
-        except Exception:  # noqa: BLE001 - any failure means not ready
-            return False
-
-    async def _run(self, statement, *, write: bool = False):
-        """One statement, one transaction; outages become DependencyUnavailable (503)."""
-        if self._engine is None:
-            raise DependencyUnavailable("postgres: repository not started")
-        try:
-            async with (self._engine.begin() if write else self._engine.connect()) as conn:
-                result = await conn.execute(statement)
-                return result.mappings().all() if result.returns_rows else result.rowcount
-        except sqlalchemy.exc.IntegrityError:
-            raise
-        except (OSError, sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError) as exc:
-            raise DependencyUnavailable(f"postgres: {exc.__class__.__name__}") from exc
-        except sqlalchemy.exc.DBAPIError as exc:
-            if exc.connection_invalidated:
-                raise DependencyUnavailable("postgres: connection lost") from exc
-            raise
+        super().__init__(database_url, schema, migrations=MIGRATIONS)
 
     async def create(self, query: NewQuery) -> QueryRecord:
         await self._run(

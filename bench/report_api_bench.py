@@ -51,7 +51,7 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path.insert(0, str(REPO / "tests" / "e2e"))
 
-from processes import Process, clean_env, start, start_service, stop, wait_http_ok  # noqa: E402
+from processes import Process, clean_env, start, start_service, stop, wait_http_ok
 
 API_KEY = "bench-key-0123456789"
 BODY = {
@@ -369,20 +369,20 @@ def report(args, command: str, tp: dict[str, dict], latency: dict[str, list[floa
         "",
         f"Command (from the repo root): `{command}`",
         "",
-        f"Run {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} on {machine()}; wrk "
+        (f"Run {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} on {machine()}; wrk "
         f"{args.threads} threads, {args.connections} connections, {args.duration} s per run, "
         f"{args.rounds} rounds per server and endpoint, servers alternating within each round "
         f"(after a {args.warmup} s warm-up each); figures are medians over rounds. wrk, the "
-        "server, Redis and RabbitMQ share the machine. Commit: " + git_state() + ".",
+        "server, Redis and RabbitMQ share the machine. Commit: " + git_state() + "."),
         "",
-        "Ours: `python -m beacon_gateway.main`, distributed (Redis + RabbitMQ), JSON logs at "
+        ("Ours: `python -m beacon_gateway.main`, distributed (Redis + RabbitMQ), JSON logs at "
         "INFO to a file, **no report-writer running** (its quorum queue exists, so every "
         "JobRequested is stored). Baseline: `bench/baseline_app.py` (pydantic body, Redis SET "
         "with 24 h TTL + confirmed persistent aio-pika publish to a quorum queue; status = "
-        "Redis GET), same uvicorn setup, 1 worker.",
+        "Redis GET), same uvicorn setup, 1 worker."),
         "",
-        "| endpoint | ours req/s | ours p50 / p99 ms | baseline req/s | baseline p50 / p99 ms "
-        "| ours / baseline |",
+        ("| endpoint | ours req/s | ours p50 / p99 ms | baseline req/s | baseline p50 / p99 ms "
+         "| ours / baseline |"),
         "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for endpoint in ours:
@@ -418,15 +418,15 @@ def report(args, command: str, tp: dict[str, dict], latency: dict[str, list[floa
     c, s = latency["client"], latency["server"]
     lines += [
         "",
-        f"Submit-to-completed, offline drafter, gateway + 1 report-writer process, "
-        f"{len(c)} jobs, {args.concurrency} in flight, status polled every 20 ms:",
+        (f"Submit-to-completed, offline drafter, gateway + 1 report-writer process, "
+         f"{len(c)} jobs, {args.concurrency} in flight, status polled every 20 ms:"),
         "",
         "| measured | p50 ms | p99 ms | max ms |",
         "| --- | ---: | ---: | ---: |",
-        f"| client: POST sent -> status ready seen | {percentile(c, 50):.1f} "
-        f"| {percentile(c, 99):.1f} | {max(c):.1f} |",
-        f"| server: job created_at -> completed updated_at (Redis record) "
-        f"| {percentile(s, 50):.1f} | {percentile(s, 99):.1f} | {max(s):.1f} |",
+        (f"| client: POST sent -> status ready seen | {percentile(c, 50):.1f} "
+         f"| {percentile(c, 99):.1f} | {max(c):.1f} |"),
+        ("| server: job created_at -> completed updated_at (Redis record) "
+         f"| {percentile(s, 50):.1f} | {percentile(s, 99):.1f} | {max(s):.1f} |"),
         "",
     ]
     return "\n".join(lines)

@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
-
 from frontend import ReportClient
 from processes import Process, clean_env, free_port, start, start_service, stop, wait_http_ok
 

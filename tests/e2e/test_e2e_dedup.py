@@ -7,7 +7,6 @@ import asyncio
 
 import httpx
 import pytest
-
 from beacon_contracts.events import Envelope, JobCompleted, JobKind
 from beacon_runtime.bus.port import RetryPolicy
 from beacon_runtime.bus.rabbit import RabbitBus

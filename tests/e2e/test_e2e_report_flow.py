@@ -4,7 +4,6 @@ and the single embedded process with no servers at all."""
 from __future__ import annotations
 
 import pytest
-
 from beacon_report_writer.drafter import OFFLINE_LABEL
 from frontend import ReportClient, decode
 

@@ -26,7 +26,8 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 @asynccontextmanager
-async def research_stack(backend: str = "memory", *, database_url=DATABASE_URL, redis_url=REDIS_URL, **settings):
+async def research_stack(backend: str = "memory", *, database_url=DATABASE_URL, redis_url=REDIS_URL,
+                         internal_apps=None, **settings):
     bus = InMemoryBus()
     base = {"api_keys": "k", "jwt_secret": "s" * 40, "argon2_time_cost": 1, "argon2_memory_kib": 8192}
     adapters = {}
@@ -40,7 +41,8 @@ async def research_stack(backend: str = "memory", *, database_url=DATABASE_URL, 
             "jobs": RedisJobStore(redis_url, namespace=namespace),
         }
     jobs = adapters.pop("jobs", None) or InMemoryJobStore()
-    service = build(GatewaySettings(**{**base, **settings}), bus=bus, jobs=jobs, **adapters)
+    service = build(GatewaySettings(**{**base, **settings}), bus=bus, jobs=jobs,
+                    internal_apps=internal_apps, **adapters)
     attach_lifespan(service.http, bus=bus, services=[service])
     try:
         async with service.http.router.lifespan_context(service.http):

@@ -145,3 +145,16 @@ async def test_malformed_json_is_a_validation_error(stack):
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "VALIDATION_ERROR"
     assert response.json()["request_id"] == "rq-9"
+
+
+async def test_failures_from_one_address_do_not_lock_the_account_elsewhere(stack):
+    import httpx
+
+    client, _, service = stack
+    for _ in range(3):
+        assert (await login(client, password="bad")).status_code == 401
+    assert (await login(client)).status_code == 429
+    elsewhere = httpx.AsyncClient(transport=httpx.ASGITransport(app=service.http, client=("10.1.2.3", 5000)),
+                                  base_url="http://test")
+    async with elsewhere:
+        assert (await login(elsewhere)).status_code == 200

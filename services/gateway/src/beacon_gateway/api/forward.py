@@ -103,13 +103,18 @@ async def forward_request(
         headers["x-user-id"] = str(user.id)
         headers["x-user-role"] = user.role.value
         headers["x-user-email"] = user.email
+    # The raw path keeps the client's percent-encoding: a decoded path may hold control
+    # characters that no URL may carry (found by schemathesis).
+    raw_path = request.scope.get("raw_path", b"").decode("latin-1") or request.url.path
     upstream = client.build_request(
-        method or request.method, path or request.url.path,
+        method or request.method, path or raw_path,
         params=request.query_params if path is None else None,
         headers=headers, content=await request.body() if method is None else None,
     )
     try:
         response = await client.send(upstream, stream=True)
+    except httpx.InvalidURL as exc:
+        raise ApiError(400, "VALIDATION_ERROR", "The request path is not a valid URL") from exc
     except (httpx.ConnectError, httpx.TimeoutException, httpx.RemoteProtocolError) as exc:
         log.error("upstream.unavailable", service=service, error=repr(exc))
         raise ApiError(503, "SERVICE_UNAVAILABLE", f"The {service} service is unavailable") from exc

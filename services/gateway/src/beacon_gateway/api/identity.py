@@ -54,17 +54,19 @@ def build_identity_router() -> APIRouter:
             settings.login_failures_allowed, "minute", settings.login_failure_window_minutes
         )
         email = normalise_email(body.email)
-        # Repeated failures for one account are slowed to a stop, whoever sends them.
-        state = await deps.limiter.peek("login_failures", email, window)
+        # Failures are counted per account and client address: guessing one account's
+        # password is stopped, but a stranger cannot lock a user out from elsewhere.
+        source = f"{email}|{request.client.host if request.client else '-'}"
+        state = await deps.limiter.peek("login_failures", source, window)
         if not state.allowed:
             raise ApiError(429, "RATE_LIMITED", "Too many failed logins, try again later",
                            headers={**state.headers(), "Retry-After": str(settings.login_failure_window_minutes * 60)})
         try:
             pair = await deps.auth.login(email, body.password)
         except InvalidCredentials as exc:
-            await deps.limiter.hit("login_failures", email, window)
+            await deps.limiter.hit("login_failures", source, window)
             raise ApiError(401, "UNAUTHORIZED", "Invalid email or password") from exc
-        await deps.limiter.clear("login_failures", email, window)
+        await deps.limiter.clear("login_failures", source, window)
         return TokenResponse(**asdict(pair))
 
     @router.post("/auth/refresh", response_model=TokenResponse, tags=["auth"])

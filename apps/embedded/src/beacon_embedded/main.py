@@ -8,8 +8,6 @@ called in process through httpx's ASGI transport.
 
 from __future__ import annotations
 
-import asyncio
-
 import httpx
 
 from beacon_gateway.bootstrap import build as build_gateway
@@ -22,6 +20,7 @@ from beacon_report_writer.bootstrap import build as build_report_writer
 from beacon_report_writer.settings import ReportWriterSettings
 from beacon_runtime.factory import build_bus, build_job_store
 from beacon_runtime.logs import configure_logging
+from beacon_runtime.serve import run as run_process
 from beacon_runtime.serve import serve
 from beacon_runtime.service import Service
 from beacon_runtime.telemetry import setup_tracing
@@ -52,7 +51,7 @@ def run() -> None:
     setup_tracing("beacon-embedded")
     bus, services = build_stack(settings)
     gateway = services[-1]
-    asyncio.run(serve(gateway.http, host=settings.host, port=settings.port, bus=bus, services=services))
+    run_process(serve(gateway.http, host=settings.host, port=settings.port, bus=bus, services=services))
 
 
 if __name__ == "__main__":

@@ -44,3 +44,15 @@ async def serve(app: Any, *, host: str, port: int, bus: EventBus, services: Sequ
         app, host=host, port=port, log_config=None, access_log=False, lifespan="on"
     )
     await uvicorn.Server(config).serve()
+
+
+def run(main) -> None:
+    """Run a process's main coroutine on uvloop when installed (uvicorn[standard] brings it)."""
+    try:
+        import uvloop
+    except ImportError:
+        import asyncio
+
+        asyncio.run(main)
+    else:
+        uvloop.run(main)

@@ -14,6 +14,7 @@ import os
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
 from beacon_runtime.metrics import HttpMetricsMiddleware, metrics_endpoint
 
@@ -25,8 +26,17 @@ def setup_tracing(service_name: str) -> None:
     global _configured
     if _configured:
         return
-    provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
-    if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+    exporting = bool(os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"))
+    # Without an exporter nothing would ever read a recorded span: record none (trace ids
+    # are still made and propagated, so logs and bus hops stay correlated), but follow an
+    # upstream caller that asks for its trace to be sampled. With an exporter, sample
+    # OTEL_TRACES_SAMPLER_ARG of new traces (default all).
+    ratio = float(os.environ.get("OTEL_TRACES_SAMPLER_ARG", "1.0")) if exporting else 0.0
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": service_name}),
+        sampler=ParentBased(TraceIdRatioBased(ratio)),
+    )
+    if exporting:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
@@ -44,4 +54,6 @@ def instrument_app(app) -> None:
 
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
     app.add_middleware(HttpMetricsMiddleware)
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
+    FastAPIInstrumentor.instrument_app(
+        app, excluded_urls="healthz,readyz,metrics", exclude_spans=["receive", "send"]
+    )

@@ -111,7 +111,12 @@ class RedisFrameLog(FrameLog):
     def __init__(self, redis_url: str, *, namespace: str = "beacon", ttl_s: int = 3600) -> None:
         import redis.asyncio as redis
 
-        self._redis = redis.from_url(redis_url, socket_timeout=10, socket_connect_timeout=2)
+        # Blocking pool: SSE readers hold a connection while they XREAD BLOCK, so a burst of
+        # streams waits for a connection rather than failing.
+        pool = redis.BlockingConnectionPool.from_url(
+            redis_url, socket_timeout=10, socket_connect_timeout=2, max_connections=256, timeout=5
+        )
+        self._redis = redis.Redis(connection_pool=pool)
         self._ns = namespace
         self._ttl_s = ttl_s
 
@@ -164,3 +169,4 @@ class RedisFrameLog(FrameLog):
 
     async def close(self) -> None:
         await self._redis.aclose()
+        await self._redis.connection_pool.disconnect()

@@ -107,7 +107,8 @@ class RedisJobStore(JobStore):
         namespace: str = "beacon",
         socket_timeout_s: float = 5.0,
         connect_timeout_s: float = 2.0,
-        max_connections: int | None = None,
+        max_connections: int = 64,
+        pool_timeout_s: float = 5.0,
     ) -> None:
         if ttl_s <= 0:
             raise ValueError("ttl_s must be positive")
@@ -115,14 +116,18 @@ class RedisJobStore(JobStore):
         self._ttl_s = int(ttl_s)
         self._ns = namespace
         self._op_timeout_s = socket_timeout_s + connect_timeout_s
-        self._client = aioredis.Redis.from_url(
+        # A blocking pool: a burst beyond max_connections waits for a free connection (up to
+        # pool_timeout_s) instead of failing at once, as redis-py's default pool does.
+        pool = aioredis.BlockingConnectionPool.from_url(
             url,
             decode_responses=True,
             socket_timeout=socket_timeout_s,
             socket_connect_timeout=connect_timeout_s,
             retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=1),
             max_connections=max_connections,
+            timeout=pool_timeout_s,
         )
+        self._client = aioredis.Redis(connection_pool=pool)
         self._create_script = self._client.register_script(_CREATE_LUA)
         self._cas_script = self._client.register_script(_TRANSITION_CAS_LUA)
 
@@ -214,3 +219,4 @@ class RedisJobStore(JobStore):
 
     async def close(self) -> None:
         await self._client.aclose()
+        await self._client.connection_pool.disconnect()  # a pool we passed in is ours to close

@@ -49,7 +49,8 @@ async def require_owner(request: Request) -> str:
     return owner_of_api_key(api_key)
 
 
-def require_session(request: Request) -> str:
+async def require_session(request: Request) -> str:
+    # async: a plain def would be run in a worker thread on every request.
     session_id = (request.headers.get("session-id") or "").strip()
     if not session_id:
         raise ApiError(400, "BAD_REQUEST", "Session-Id is required")
@@ -62,7 +63,7 @@ async def precheck_report_request(request: Request) -> None:
     """Header checks in contract order, reused when the body itself failed to parse."""
     await require_owner(request)
     if request.url.path in ("/generate", "/refine"):
-        require_session(request)
+        await require_session(request)
 
 
 def build_report_router() -> APIRouter:
@@ -100,7 +101,8 @@ def build_report_router() -> APIRouter:
         # Another key's job is reported exactly like a missing one: no existence oracle.
         if job is None or job.owner != owner or job.kind not in (JobKind.GENERATE, JobKind.REFINE):
             raise ApiError(404, "JOB_NOT_FOUND", f"Job {job_id} not found")
-        return status_envelope(job).model_dump()
+        # Already a valid envelope: returning a Response skips re-validating it.
+        return JSONResponse(status_envelope(job).model_dump())
 
     return router
 

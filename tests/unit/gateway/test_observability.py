@@ -9,6 +9,7 @@ from beacon_gateway.bootstrap import build
 from beacon_gateway.settings import GatewaySettings
 from beacon_runtime.bus.memory import InMemoryBus
 from beacon_runtime.jobs.memory import InMemoryJobStore
+from beacon_runtime.telemetry import setup_tracing
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 BODY = {"type": "Technical_scope", "customer_id": "c", "opportunity_id": "o",
@@ -16,6 +17,7 @@ BODY = {"type": "Technical_scope", "customer_id": "c", "opportunity_id": "o",
 
 
 async def test_traceparent_reaches_the_handler_and_metrics_count_the_route():
+    setup_tracing("test")  # as every process's main does; FastAPI traces only then
     bus = InMemoryBus()
     seen: list[str] = []
 

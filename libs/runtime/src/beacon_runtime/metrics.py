@@ -32,32 +32,6 @@ def observe_handler(consumer: str, event_type: str, outcome: str, started: float
     BUS_HANDLER_SECONDS.labels(consumer, event_type).observe(time.perf_counter() - started)
 
 
-class HttpMetricsMiddleware:
-    """Counts and times requests by route template (never by raw path: ids would explode
-    the label space). Unmatched paths are counted as `unmatched`."""
-
-    def __init__(self, app) -> None:
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        started = time.perf_counter()
-        status = {"code": 500}
-
-        async def record_status(message):
-            if message["type"] == "http.response.start":
-                status["code"] = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, record_status)
-        finally:
-            route = getattr(scope.get("route"), "path", "unmatched")
-            HTTP_REQUESTS.labels(scope["method"], route, str(status["code"])).inc()
-            HTTP_SECONDS.labels(scope["method"], route).observe(time.perf_counter() - started)
-
-
 async def metrics_endpoint(_request):
     from starlette.responses import Response
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
-from beacon_runtime.telemetry import instrument_app
+from beacon_runtime.telemetry import fastapi_telemetry, instrument_app
 from beacon_runtime.http_errors import ServiceError, install_internal_error_handlers
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.responses import JSONResponse
@@ -40,7 +40,7 @@ class ApiDeps:
 
 
 def create_app(deps: ApiDeps) -> FastAPI:
-    app = FastAPI(title="ingestion (internal)", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(telemetry=fastapi_telemetry(), title="ingestion (internal)", docs_url=None, redoc_url=None, openapi_url=None)
     install_internal_error_handlers(app)
     app.state.deps = deps
     app.include_router(_health(deps))

@@ -19,7 +19,7 @@ from beacon_contracts.events import utcnow
 from beacon_rag_query.domain import Feedback, QueryRecord, QueryStatus
 from beacon_rag_query.repository import QueryRepository
 from beacon_runtime.http_errors import ServiceError, install_internal_error_handlers
-from beacon_runtime.telemetry import instrument_app
+from beacon_runtime.telemetry import fastapi_telemetry, instrument_app
 
 Check = Callable[[], Awaitable[bool]]
 
@@ -155,7 +155,7 @@ def _round(value: float | None, digits: int) -> float | int | None:
 
 
 def create_app(repository: QueryRepository, checks: Mapping[str, Check]) -> FastAPI:
-    app = FastAPI(title="rag-query (internal)", docs_url=None, redoc_url=None)
+    app = FastAPI(telemetry=fastapi_telemetry(), title="rag-query (internal)", docs_url=None, redoc_url=None)
     install_internal_error_handlers(app)
     app.include_router(build_router(repository))
 

@@ -7,13 +7,13 @@ from collections.abc import Awaitable, Callable, Mapping
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
-from beacon_runtime.telemetry import instrument_app
+from beacon_runtime.telemetry import fastapi_telemetry, instrument_app
 
 Check = Callable[[], Awaitable[bool]]
 
 
 def create_health_app(checks: Mapping[str, Check]) -> FastAPI:
-    app = FastAPI(title="report-writer (internal)", docs_url=None, redoc_url=None)
+    app = FastAPI(telemetry=fastapi_telemetry(), title="report-writer (internal)", docs_url=None, redoc_url=None)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

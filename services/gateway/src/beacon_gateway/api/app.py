@@ -14,10 +14,10 @@ from beacon_gateway.api.guard import ResearchDeps
 from beacon_gateway.api.health import Check, build_health_router
 from beacon_gateway.api.identity import build_identity_router
 from beacon_gateway.api.query import QueryDeps, build_query_router
-from beacon_gateway.api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from beacon_gateway.api.middleware import BodySizeLimitMiddleware
 from beacon_gateway.api.report import ReportDeps, build_report_router, precheck_report_request
 from beacon_gateway.settings import GatewaySettings
-from beacon_runtime.telemetry import instrument_app
+from beacon_runtime.telemetry import fastapi_telemetry, instrument_app
 
 
 def create_app(
@@ -30,6 +30,7 @@ def create_app(
     checks: dict[str, Check],
 ) -> FastAPI:
     app = FastAPI(
+        telemetry=fastapi_telemetry(),
         title="Beacon API",
         version="0.1.0",
         description=(
@@ -49,7 +50,6 @@ def create_app(
     app.include_router(build_forward_router())
     app.include_router(build_admin_health_router(checks, time.monotonic()))
     app.include_router(build_health_router(checks))
-    # Added last = outermost: request id first, so even a 413 carries X-Request-ID.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origin_list():
         app.add_middleware(
@@ -60,6 +60,6 @@ def create_app(
             expose_headers=["X-Request-ID", "X-RateLimit-Limit", "X-RateLimit-Remaining",
                             "X-RateLimit-Reset", "Retry-After"],
         )
-    app.add_middleware(RequestIdMiddleware)
-    instrument_app(app)
+    # Outermost: request id, trace context, metrics, security headers (even on a 413).
+    instrument_app(app, public=True)
     return app

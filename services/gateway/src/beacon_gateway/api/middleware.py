@@ -2,52 +2,11 @@
 
 from __future__ import annotations
 
-import re
-import uuid
 
-import structlog
 
 from beacon_gateway.api.errors import error_response
 
-_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
-_SECURITY_HEADERS = [
-    (b"x-content-type-options", b"nosniff"),
-    (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"no-referrer"),
-    (b"strict-transport-security", b"max-age=63072000; includeSubDomains"),
-]
-
-
-class RequestIdMiddleware:
-    """Every response carries X-Request-ID (the client's own if it sent a sane one) and the
-    security headers."""
-
-    def __init__(self, app) -> None:
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        sent = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = sent if _SAFE_REQUEST_ID.match(sent) else f"req-{uuid.uuid4()}"
-        scope.setdefault("state", {})["request_id"] = request_id
-
-        async def send_with_id(message):
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers.append((b"x-request-id", request_id.encode()))
-                present = {name.lower() for name, _ in headers}
-                # Headers a handler asked for on every answer (rate-limit state), unless the
-                # response already set them (a 429 sets its own).
-                for name, value in scope["state"].get("extra_headers", {}).items():
-                    if name.lower().encode() not in present:
-                        headers.append((name.lower().encode(), value.encode()))
-                headers.extend(_SECURITY_HEADERS)
-                message["headers"] = headers
-            await send(message)
-
-        with structlog.contextvars.bound_contextvars(request_id=request_id):
-            await self.app(scope, receive, send_with_id)
+_BODILESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
 
 
 class BodySizeLimitMiddleware:
@@ -63,7 +22,7 @@ class BodySizeLimitMiddleware:
         self.max_bytes = max_bytes
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["method"] in _BODILESS:
             return await self.app(scope, receive, send)
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:

@@ -56,3 +56,18 @@ def run(main) -> None:
         asyncio.run(main)
     else:
         uvloop.run(main)
+
+
+def run_service(settings, build) -> None:
+    """The whole of a distributed service's `main()`: logging, tracing, the bus from
+    settings, the service from its composition root `build(settings, bus)`, then serve its
+    app on settings.host:settings.port until SIGTERM."""
+    from beacon_runtime.factory import build_bus
+    from beacon_runtime.logs import configure_logging
+    from beacon_runtime.telemetry import setup_tracing
+
+    configure_logging(settings.service_name, settings.log_level, settings.log_json)
+    setup_tracing(settings.service_name)
+    bus = build_bus(settings)
+    service = build(settings, bus)
+    run(serve(service.http, host=settings.host, port=settings.port, bus=bus, services=[service]))

@@ -4,20 +4,11 @@ from __future__ import annotations
 
 from beacon_ingestion.bootstrap import build
 from beacon_ingestion.settings import IngestionSettings
-from beacon_runtime.factory import build_bus
-from beacon_runtime.logs import configure_logging
-from beacon_runtime.serve import run as run_process
-from beacon_runtime.serve import serve
-from beacon_runtime.telemetry import setup_tracing
+from beacon_runtime.serve import run_service
 
 
 def run() -> None:
-    settings = IngestionSettings()
-    configure_logging(settings.service_name, settings.log_level, settings.log_json)
-    setup_tracing(settings.service_name)
-    bus = build_bus(settings)
-    service = build(settings, bus=bus)
-    run_process(serve(service.http, host=settings.host, port=settings.port, bus=bus, services=[service]))
+    run_service(IngestionSettings(), lambda settings, bus: build(settings, bus=bus))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ from beacon_gateway.bootstrap import build
 from beacon_gateway.settings import GatewaySettings
 from beacon_runtime.bus.memory import InMemoryBus
 from beacon_runtime.jobs.memory import InMemoryJobStore
-from beacon_runtime.telemetry import setup_tracing
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 BODY = {"type": "Technical_scope", "customer_id": "c", "opportunity_id": "o",
@@ -17,7 +16,8 @@ BODY = {"type": "Technical_scope", "customer_id": "c", "opportunity_id": "o",
 
 
 async def test_traceparent_reaches_the_handler_and_metrics_count_the_route():
-    setup_tracing("test")  # as every process's main does; FastAPI traces only then
+    # No tracer provider is installed (it is process-wide and would leak into other tests):
+    # the request-context layer continues the caller's traceparent on its own.
     bus = InMemoryBus()
     seen: list[str] = []
 

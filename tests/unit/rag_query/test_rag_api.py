@@ -145,7 +145,7 @@ async def test_admin_query_stats(client):
 async def test_health(client):
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     ready = await client.get("/readyz")
-    assert ready.status_code == 200 and ready.json()["checks"] == {"repository": True}
+    assert ready.status_code == 200 and ready.json()["checks"] == {"repository": "ok"}
 
 
 async def test_metrics_are_served(client):

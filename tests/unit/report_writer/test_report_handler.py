@@ -200,8 +200,8 @@ async def test_health_and_readiness_probes():
         assert (await client.get("/healthz")).json() == {"status": "ok"}
         ready = await client.get("/readyz")
         assert ready.status_code == 200
-        assert ready.json()["checks"] == {"bus": True, "session_drafts": True}
+        assert ready.json()["checks"] == {"bus": "ok", "session_drafts": "ok"}
         h.bus.healthy = False
         not_ready = await client.get("/readyz")
         assert not_ready.status_code == 503
-        assert not_ready.json()["checks"]["bus"] is False
+        assert not_ready.json()["checks"]["bus"] == "unavailable"

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
+from beacon_runtime.health import build_health_router
 from beacon_runtime.telemetry import fastapi_telemetry, instrument_app
 from beacon_runtime.http_errors import ServiceError, install_internal_error_handlers
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
-from fastapi.responses import JSONResponse
 
 from beacon_ingestion.company_data import import_company_data, refresh_catalogue
 from beacon_ingestion.domain import Company, normalize_symbol
@@ -123,25 +123,7 @@ def decode_text(data: bytes) -> str:
 
 
 def _health(deps: ApiDeps) -> APIRouter:
-    router = APIRouter()
-
-    @router.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @router.get("/readyz")
-    async def readyz() -> JSONResponse:
-        results = {}
-        for name, check in {"repository": deps.repo.ping, **deps.checks}.items():
-            try:
-                results[name] = bool(await check())
-            except Exception:  # noqa: BLE001 - a probe that raises is a probe that failed
-                results[name] = False
-        ready = all(results.values())
-        return JSONResponse({"status": "ok" if ready else "unavailable", "checks": results},
-                            status_code=200 if ready else 503)
-
-    return router
+    return build_health_router({"repository": deps.repo.ping, **deps.checks})
 
 
 def _companies(deps: ApiDeps) -> APIRouter:

@@ -7,21 +7,20 @@ format, since the gateway relays them as they are.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from beacon_contracts.events import utcnow
 from beacon_rag_query.domain import Feedback, QueryRecord, QueryStatus
 from beacon_rag_query.repository import QueryRepository
 from beacon_runtime.http_errors import ServiceError, install_internal_error_handlers
+from beacon_runtime.health import Check, build_health_router
 from beacon_runtime.telemetry import fastapi_telemetry, instrument_app
 
-Check = Callable[[], Awaitable[bool]]
 
 PERIODS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 
@@ -159,23 +158,7 @@ def create_app(repository: QueryRepository, checks: Mapping[str, Check]) -> Fast
     install_internal_error_handlers(app)
     app.include_router(build_router(repository))
 
-    @app.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get("/readyz")
-    async def readyz() -> JSONResponse:
-        results = {name: await _safe(check) for name, check in checks.items()}
-        ready = all(results.values())
-        return JSONResponse({"status": "ok" if ready else "unavailable", "checks": results},
-                            status_code=200 if ready else 503)
-
+    app.include_router(build_health_router(dict(checks)))
     instrument_app(app)
     return app
 
-
-async def _safe(check: Check) -> bool:
-    try:
-        return bool(await check())
-    except Exception:  # noqa: BLE001 - a probe that raises is a probe that failed
-        return False

@@ -11,7 +11,7 @@ from beacon_gateway.api.admin_health import build_admin_health_router
 from beacon_gateway.api.errors import install_error_handlers
 from beacon_gateway.api.forward import build_forward_router
 from beacon_gateway.api.guard import ResearchDeps
-from beacon_gateway.api.health import Check, build_health_router
+from beacon_runtime.health import Check, build_health_router
 from beacon_gateway.api.identity import build_identity_router
 from beacon_gateway.api.query import QueryDeps, build_query_router
 from beacon_gateway.api.middleware import BodySizeLimitMiddleware

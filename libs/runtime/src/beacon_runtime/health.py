@@ -1,4 +1,5 @@
-"""Liveness (the process answers) and readiness (its dependencies answer)."""
+"""Liveness (the process answers) and readiness (its dependencies answer), the same in
+every service: `/readyz` is 200 only when every check passes, else 503."""
 
 from __future__ import annotations
 

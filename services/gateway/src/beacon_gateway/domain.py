@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from beacon_contracts.jobs import JobRecord, JobStatus
-from beacon_contracts.report_api import ApiEnvelope, GenerateRequest, RefineRequest
+from beacon_contracts.report_api import ApiEnvelope
 
 
 def owner_of_api_key(api_key: str) -> str:
@@ -15,11 +15,9 @@ def owner_of_api_key(api_key: str) -> str:
     return "key:" + hashlib.sha256(api_key.encode()).hexdigest()[:32]
 
 
-def request_fingerprint(
-    owner: str, session_id: str, request: GenerateRequest | RefineRequest
-) -> str:
-    """Identical requests (same owner, session and body) share one in-flight job."""
-    body: dict[str, Any] = request.model_dump(mode="json")
+def request_fingerprint(owner: str, session_id: str, body: dict[str, Any]) -> str:
+    """Identical requests (same owner, session and body, as the contract's model dumped it
+    to JSON) share one in-flight job."""
     canonical = json.dumps([owner, session_id, body], sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 

@@ -389,9 +389,10 @@ class RabbitBus(EventBus):
             try:
                 # Unroutable events are dropped silently (no consumer cares); internal
                 # republishes to a named queue must be routed, or they raise.
-                await asyncio.wait_for(
-                    exchange.publish(message, key, mandatory=mandatory or not to_exchange), remaining
-                )
+                # A timeout in this task, not asyncio.wait_for: that adds a task per publish,
+                # and aiormq rolls a publish back safely only when cancelled in its own task.
+                async with asyncio.timeout(remaining):
+                    await exchange.publish(message, key, mandatory=mandatory or not to_exchange)
                 return
             except TimeoutError:
                 break

@@ -167,7 +167,9 @@ class RedisJobStore(JobStore):
         created, stored = await self._call(
             self._create_script(keys=keys, args=[raw, self._ttl_s, job.job_id, self._job_prefix()])
         )
-        return JobRecord.model_validate_json(stored), bool(int(created))
+        if int(created):
+            return job, True  # stored is exactly `raw`: no need to parse it back
+        return JobRecord.model_validate_json(stored), False
 
     async def get(self, job_id: str) -> JobRecord | None:
         raw = await self._call(self._client.get(self.job_key(job_id)))

@@ -15,7 +15,8 @@ from beacon_runtime.health import Check, build_health_router
 from beacon_gateway.api.identity import build_identity_router
 from beacon_gateway.api.query import QueryDeps, build_query_router
 from beacon_gateway.api.middleware import BodySizeLimitMiddleware
-from beacon_gateway.api.report import ReportDeps, build_report_router, precheck_report_request
+from beacon_gateway.api.report import ReportApi, ReportDeps
+from beacon_gateway.api.report_openapi import with_report_operations
 from beacon_gateway.settings import GatewaySettings
 from beacon_runtime.telemetry import fastapi_telemetry, instrument_app
 
@@ -42,14 +43,17 @@ def create_app(
     app.state.research = research
     app.state.query = query
     app.state.upstreams = upstreams
-    install_error_handlers(app, report_precheck=precheck_report_request)
-    app.include_router(build_report_router())
+    install_error_handlers(app)
     app.include_router(build_identity_router())
     # Query routes first: POST /query/stream must not be taken for a forwarded path.
     app.include_router(build_query_router())
     app.include_router(build_forward_router())
     app.include_router(build_admin_health_router(checks, time.monotonic()))
     app.include_router(build_health_router(checks))
+    # The report API is served by its own ASGI layer (see api/report.py), inside the body
+    # limit, CORS and request context, so those apply to it as to every route.
+    app.add_middleware(ReportApi, deps=report)
+    app.openapi = with_report_operations(app.openapi)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origin_list():
         app.add_middleware(

@@ -93,7 +93,7 @@ def error_response(
     return JSONResponse(body, status_code=status_code, headers=headers)
 
 
-def _plain_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def plain_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Pydantic's error list made JSON-safe (ctx may hold exception objects)."""
     plain = []
     for error in errors:
@@ -112,9 +112,7 @@ def _field_details(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return details
 
 
-def install_error_handlers(app: FastAPI, report_precheck=None) -> None:
-    """`report_precheck(request)` re-applies the report API's header checks, so a request
-    that is both unauthenticated and malformed gets 401, as it would with a valid body."""
+def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError):
@@ -127,17 +125,12 @@ def install_error_handlers(app: FastAPI, report_precheck=None) -> None:
             return error_response(
                 request, 400, "VALIDATION_ERROR", "Invalid request parameters", _field_details(errors)
             )
-        if report_precheck is not None:
-            try:
-                await report_precheck(request)
-            except ApiError as precheck:
-                return await _api_error(request, precheck)
         if any(error.get("type") == "json_invalid" for error in errors):
             return error_response(
-                request, 400, "BAD_REQUEST", "Request body is not valid JSON", _plain_errors(errors)
+                request, 400, "BAD_REQUEST", "Request body is not valid JSON", plain_errors(errors)
             )
         return error_response(
-            request, 422, "VALIDATION_ERROR", "Request validation failed", _plain_errors(errors)
+            request, 422, "VALIDATION_ERROR", "Request validation failed", plain_errors(errors)
         )
 
     @app.exception_handler(StarletteHTTPException)

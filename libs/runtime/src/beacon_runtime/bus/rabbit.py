@@ -1,4 +1,4 @@
-"""RabbitMQ adapter of the event bus, on raw aio-pika (robust connection, publisher confirms).
+"""RabbitMQ adapter of the event bus, on FastStream's RabbitBroker (aio-pika underneath).
 
 Topology, for a namespace ``ns`` (``"beacon"`` in production, unique per test):
 
@@ -30,20 +30,30 @@ republish itself fails the original is nacked (requeue for a retry, dead-letter 
 broker's DLX for a dead letter) so nothing is lost or looped forever. A crash mid-handler
 (connection lost, no ack) gives a plain broker redelivery with the same attempt number.
 
-Why aio-pika and not FastStream's RabbitBroker: the port is dynamic (consumer names and
-patterns come from ``subscribe()`` calls, one queue bound to several patterns), needs a
-channel with its own QoS per subscription, bounded handler concurrency, explicit
-republishing to delay queues with confirms before the ack, ``basic.get`` peeking of the
-DLQ (FastStream's ``get_one`` refuses on a subscriber with handlers) and a graceful drain
-on stop. Each of those means going around FastStream to aio-pika anyway, so this adapter
-uses aio-pika's ``connect_robust`` directly and keeps the whole protocol in one readable
-place. Trace context is propagated with the OpenTelemetry API (W3C ``traceparent`` header).
+What FastStream does. ``start()`` builds a :class:`~faststream.rabbit.RabbitBroker`: it
+opens the robust connection, its declarer declares the exchange and every queue, each
+subscription is a FastStream subscriber with its own :class:`~faststream.rabbit.Channel`
+(``basic.qos`` prefetch) and ``AckPolicy.MANUAL``, and every publish — events, retry and
+dead-letter republishes — goes through ``broker.publish`` on the broker's default channel,
+which has publisher confirms and raises on a returned ``mandatory`` message. The port is
+dynamic (consumers and patterns come from ``subscribe()`` calls), so subscribers are
+registered at start rather than with decorators, and the handler receives the
+:class:`~faststream.rabbit.message.RabbitMessage` itself (identity decoder, no FastDepends)
+because this module settles every message after its handler finished. Where FastStream
+has no API, this module uses the aio-pika objects FastStream opened: the extra bindings of
+one queue to several patterns (``bind`` on the queue its declarer returns), peeking the
+DLQ (``basic.get`` then requeue on a plain channel of the broker's connection; FastStream's
+``get_one`` refuses on a subscriber with handlers), queue deletion in ``delete_topology``,
+and cancelling handlers still running after the stop timeout (FastStream's graceful stop
+waits for them but never cancels them). Trace context is propagated with the
+OpenTelemetry API (W3C ``traceparent`` header).
 
-Connection loss: ``connect_robust`` reconnects (interval 5 s, or ``?reconnect_interval=``
-in the URL) and restores channels, QoS, queues, bindings and consumers. Handlers running
-when the connection drops are cancelled by aio-pika (their ack could not succeed anyway)
-and the broker redelivers their messages. ``publish()`` during an outage retries until
-``publish_timeout_s`` and then raises :class:`BusUnavailable`; it never hangs.
+Connection loss: aio-pika's robust connection under the broker reconnects (interval 5 s,
+or ``?reconnect_interval=`` in the URL) and restores channels, QoS, queues, bindings and
+consumers. Handlers running when the connection drops are cancelled by aio-pika (their
+ack could not succeed anyway) and the broker redelivers their messages. ``publish()``
+during an outage retries until ``publish_timeout_s`` and then raises
+:class:`BusUnavailable`; it never hangs.
 
 Concurrency: each subscription has its own channel with ``basic.qos(prefetch)`` (at least
 ``concurrency``) and a semaphore of ``concurrency`` handlers; prefetched messages waiting
@@ -53,33 +63,36 @@ for the semaphore are simply redelivered if the process stops.
 from __future__ import annotations
 
 import asyncio
-import time
 import contextlib
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import aio_pika
 import structlog
-from aio_pika.abc import (
-    AbstractExchange,
-    AbstractIncomingMessage,
-    AbstractQueue,
-    AbstractRobustChannel,
-    AbstractRobustConnection,
-    DeliveryMode,
-    ExchangeType,
-)
+from aio_pika.abc import AbstractRobustChannel, AbstractRobustConnection, AbstractRobustQueue
 from aio_pika.exceptions import CONNECTION_EXCEPTIONS, ChannelNotFoundEntity
+from faststream.middlewares import AckPolicy
+from faststream.rabbit import (
+    Channel,
+    ExchangeType,
+    QueueType,
+    RabbitBroker,
+    RabbitExchange,
+    RabbitQueue,
+)
+from faststream.rabbit.message import RabbitMessage
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from pydantic import ValidationError
+from yarl import URL
 
 from beacon_contracts.events import Envelope
 from beacon_contracts.routing import routing_key
 from beacon_runtime.bus.port import EventBus, Handler, Reject, RetryPolicy
-from beacon_runtime.metrics import observe_handler
 from beacon_runtime.logs import get_logger
+from beacon_runtime.metrics import observe_handler
 
 log = get_logger(__name__)
 tracer = trace.get_tracer("beacon_runtime.bus.rabbit")
@@ -98,6 +111,7 @@ _BROKER_HEADERS = ("x-death", "x-first-death-", "x-last-death-", "x-delivery-cou
 
 
 TRANSIENT_QUEUE_EXPIRES_MS = 60_000
+DEFAULT_RECONNECT_INTERVAL_S = 5.0
 
 
 class BusUnavailable(RuntimeError):
@@ -111,11 +125,8 @@ class _Subscription:
     handler: Handler
     concurrency: int
     semaphore: asyncio.Semaphore
-    channel: AbstractRobustChannel | None = None
-    queue: AbstractQueue | None = None
-    consumer_tag: str | None = None
-    tasks: set[asyncio.Task] = field(default_factory=set)
     transient: bool = False
+    tasks: set[asyncio.Task] = field(default_factory=set)
 
 
 class RabbitBus(EventBus):
@@ -141,9 +152,10 @@ class RabbitBus(EventBus):
         self._connect_timeout = connect_timeout_s
         self._stop_timeout = stop_timeout_s
         self._subscriptions: dict[str, _Subscription] = {}
+        self._events = RabbitExchange(self.exchange_name, type=ExchangeType.TOPIC, durable=True)
+        self._broker: RabbitBroker | None = None
         self._connection: AbstractRobustConnection | None = None
         self._pub_channel: AbstractRobustChannel | None = None
-        self._exchange: AbstractExchange | None = None
         self._running = False
         self._stopping = False
 
@@ -169,6 +181,46 @@ class RabbitBus(EventBus):
     def _delay_ms(self, attempt: int) -> int:
         return max(0, round(self._retry.delay_before(attempt) * 1000))
 
+    # -- queue schemas -----------------------------------------------------------------
+
+    def _consumer_queue(self, consumer: str) -> RabbitQueue:
+        return RabbitQueue(
+            self.queue_name(consumer),
+            QueueType.QUORUM,
+            arguments={
+                "x-delivery-limit": CRASH_DELIVERY_LIMIT,
+                "x-dead-letter-exchange": "",
+                "x-dead-letter-routing-key": self.dlq_name(consumer),
+            },
+        )
+
+    def _transient_queue(self, consumer: str) -> RabbitQueue:
+        # One per process (e.g. per-instance cancel signals): the queue dies with its
+        # consumer, and x-expires removes it even if the process was killed.
+        return RabbitQueue(
+            self.queue_name(consumer),
+            durable=False,
+            auto_delete=True,
+            arguments={"x-expires": TRANSIENT_QUEUE_EXPIRES_MS},
+        )
+
+    def _side_queues(self, consumer: str) -> list[RabbitQueue]:
+        """The consumer's DLQ and delay queues."""
+        queues = [RabbitQueue(self.dlq_name(consumer), durable=True)]
+        for delay_ms in self._retry_delays_ms():
+            queues.append(
+                RabbitQueue(
+                    self.retry_queue_name(consumer, delay_ms),
+                    durable=True,
+                    arguments={
+                        "x-message-ttl": delay_ms,
+                        "x-dead-letter-exchange": "",
+                        "x-dead-letter-routing-key": self.queue_name(consumer),
+                    },
+                )
+            )
+        return queues
+
     # -- port --------------------------------------------------------------------------
 
     def subscribe(
@@ -192,121 +244,126 @@ class RabbitBus(EventBus):
             transient=transient,
         )
 
+    def _new_broker(self) -> RabbitBroker:
+        url = URL(self._url)
+        name = f"{self._ns}:{','.join(self._subscriptions) or 'publisher'}"
+        # The broker passes its own reconnect_interval to aio-pika, which would override
+        # the URL's; read the URL's so that `?reconnect_interval=` keeps working.
+        reconnect = float(url.query.get("reconnect_interval", DEFAULT_RECONNECT_INTERVAL_S))
+        return RabbitBroker(
+            str(url.update_query(name=name)),  # aiormq names the connection from `name`
+            timeout=self._connect_timeout,
+            reconnect_interval=reconnect,
+            # Publishing channel: confirms, and a returned mandatory message raises.
+            default_channel=Channel(publisher_confirms=True, on_return_raises=True),
+            app_id=None,
+            graceful_timeout=self._stop_timeout,
+            logger=None,  # this module logs through structlog
+            apply_types=False,
+        )
+
     async def start(self) -> None:
         if self._running:
             return
         self._stopping = False
+        broker = self._new_broker()
+        registered = {name: self._register(broker, s) for name, s in self._subscriptions.items()}
         try:
-            name = f"{self._ns}:{','.join(self._subscriptions) or 'publisher'}"
-            self._connection = await aio_pika.connect_robust(
-                self._url,
-                timeout=self._connect_timeout,
-                client_properties={"connection_name": name},
-            )
+            self._connection = await broker.connect()
         except (*CONNECTION_EXCEPTIONS, TimeoutError) as exc:
+            self._connection = None
             raise BusUnavailable(f"cannot connect to RabbitMQ: {exc!r}") from exc
         try:
-            self._pub_channel = await self._connection.channel(
-                publisher_confirms=True, on_return_raises=True
-            )
-            self._exchange = await self._pub_channel.declare_exchange(
-                self.exchange_name, ExchangeType.TOPIC, durable=True
-            )
+            await broker.declare_exchange(self._events)
             for consumer, patterns in self._declare.items():
                 if consumer not in self._subscriptions:
-                    await self._declare_durable(self._pub_channel, consumer, patterns)
+                    queue = await self._declare_durable(broker, consumer, channel=None)
+                    await self._bind(queue, patterns)
             for sub in self._subscriptions.values():
-                await self._start_subscription(sub)
+                queue = await self._declare_subscription(broker, sub, registered[sub.consumer])
+                await self._bind(queue, sub.patterns)
+            await broker.start()  # the subscribers start consuming
+            self._pub_channel = await broker.config.channel_manager.get_channel()
         except BaseException:
-            await self._connection.close()
+            await _close(broker)
             self._connection = None
             raise
+        self._broker = broker
         self._running = True
         log.info(
             "bus.started", namespace=self._ns,
             consumers=sorted({*self._subscriptions, *self._declare}),
         )
 
-    async def _start_subscription(self, sub: _Subscription) -> None:
-        assert self._connection is not None
-        channel = await self._connection.channel(publisher_confirms=False)
-        await channel.set_qos(prefetch_count=max(self._prefetch, sub.concurrency))
-        if sub.transient:
-            # One per process (e.g. per-instance cancel signals): the queue dies with its
-            # consumer, and x-expires removes it even if the process was killed.
-            queue = await channel.declare_queue(
-                self.queue_name(sub.consumer), durable=False, auto_delete=True,
-                arguments={"x-expires": TRANSIENT_QUEUE_EXPIRES_MS},
-            )
-            await self._bind_and_consume(sub, channel, queue)
-            return
-        queue = await self._declare_durable(channel, sub.consumer, sub.patterns)
-        await self._bind_and_consume(sub, channel, queue)
-
-    async def _declare_durable(self, channel, consumer: str, patterns: Sequence[str]):
-        """A consumer's quorum queue, its delay queues and DLQ, bound to its patterns.
-        Idempotent: every process may declare the same topology."""
-        dlq = self.dlq_name(consumer)
-        await channel.declare_queue(dlq, durable=True)
-        queue = await channel.declare_queue(
-            self.queue_name(consumer),
-            durable=True,
-            arguments={
-                "x-queue-type": "quorum",
-                "x-delivery-limit": CRASH_DELIVERY_LIMIT,
-                "x-dead-letter-exchange": "",
-                "x-dead-letter-routing-key": dlq,
-            },
+    def _register(self, broker: RabbitBroker, sub: _Subscription) -> tuple[RabbitQueue, Channel]:
+        """A FastStream subscriber for `sub` on its own channel; returns its queue and channel."""
+        queue = (
+            self._transient_queue(sub.consumer) if sub.transient
+            else self._consumer_queue(sub.consumer)
         )
-        for delay_ms in self._retry_delays_ms():
-            await channel.declare_queue(
-                self.retry_queue_name(consumer, delay_ms),
-                durable=True,
-                arguments={
-                    "x-message-ttl": delay_ms,
-                    "x-dead-letter-exchange": "",
-                    "x-dead-letter-routing-key": queue.name,
-                },
-            )
-        for pattern in patterns:
-            await queue.bind(self.exchange_name, routing_key=pattern)
-        return queue
+        channel = Channel(
+            prefetch_count=max(self._prefetch, sub.concurrency), publisher_confirms=False
+        )
+        subscriber = broker.subscriber(
+            queue,
+            channel=channel,
+            ack_policy=AckPolicy.MANUAL,  # settled below, after the handler finished
+            no_reply=True,
+            decoder=_as_is,
+        )
 
-    async def _bind_and_consume(self, sub: _Subscription, channel, queue) -> None:
-        if sub.transient:
-            for pattern in sub.patterns:
-                await queue.bind(self.exchange_name, routing_key=pattern)
-
-        async def on_message(message: AbstractIncomingMessage) -> None:
+        async def on_message(message: RabbitMessage) -> None:
             await self._on_message(sub, message)
 
-        sub.channel, sub.queue = channel, queue
-        sub.consumer_tag = await queue.consume(on_message, no_ack=False)
+        subscriber(on_message)
+        return queue, channel
+
+    async def _declare_subscription(
+        self, broker: RabbitBroker, sub: _Subscription, registered: tuple[RabbitQueue, Channel]
+    ) -> AbstractRobustQueue:
+        queue, channel = registered
+        if sub.transient:
+            return await broker.config.declarer.declare_queue(queue, channel=channel)
+        return await self._declare_durable(broker, sub.consumer, channel=channel)
+
+    async def _declare_durable(
+        self, broker: RabbitBroker, consumer: str, *, channel: Channel | None
+    ) -> AbstractRobustQueue:
+        """A consumer's quorum queue, its delay queues and DLQ. Idempotent: every process
+        may declare the same topology. The consumer queue is declared on the subscriber's
+        channel: FastStream's declarer caches it by name, and the subscriber then consumes
+        from that very queue object, with that channel's QoS."""
+        for side in self._side_queues(consumer):
+            await broker.declare_queue(side)
+        return await broker.config.declarer.declare_queue(
+            self._consumer_queue(consumer), channel=channel
+        )
+
+    async def _bind(self, queue: AbstractRobustQueue, patterns: Sequence[str]) -> None:
+        # FastStream binds a subscriber's queue with one routing key; ours have several.
+        for pattern in patterns:
+            await queue.bind(self.exchange_name, routing_key=pattern)
 
     async def stop(self) -> None:
-        if self._connection is None:
+        broker = self._broker
+        if broker is None:
             return
         self._stopping = True
-        connected = await self.ping()
-        for sub in self._subscriptions.values():
-            if connected and sub.queue is not None and sub.consumer_tag is not None:
-                with contextlib.suppress(*CONNECTION_EXCEPTIONS, TimeoutError):
-                    await asyncio.wait_for(sub.queue.cancel(sub.consumer_tag), 2.0)
+        # FastStream's graceful stop: deliveries are no longer handled, running handlers
+        # get stop_timeout_s, then the consumer is cancelled. Bounded: cancelling a consumer
+        # on a connection that is down could wait for the reconnect.
+        await asyncio.gather(
+            *(_bounded(sub.stop(), self._stop_timeout + 2.0) for sub in broker.subscribers)
+        )
         tasks = [t for sub in self._subscriptions.values() for t in sub.tasks]
         if tasks:
-            _, pending = await asyncio.wait(tasks, timeout=self._stop_timeout)
-            if pending:
-                log.warning("bus.stop_timeout", unfinished_handlers=len(pending))
-                for task in pending:
-                    task.cancel()
-                await asyncio.gather(*pending, return_exceptions=True)
-        connection, self._connection = self._connection, None
+            log.warning("bus.stop_timeout", unfinished_handlers=len(tasks))
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        self._broker = self._connection = self._pub_channel = None
         self._running = False
-        self._pub_channel = self._exchange = None
-        for sub in self._subscriptions.values():
-            sub.channel = sub.queue = sub.consumer_tag = None
-        with contextlib.suppress(*CONNECTION_EXCEPTIONS, TimeoutError):
-            await asyncio.wait_for(connection.close(), 5.0)
+        await _close(broker)
 
     async def ping(self) -> bool:
         conn = self._connection
@@ -327,25 +384,27 @@ class RabbitBus(EventBus):
         ):
             headers: dict[str, Any] = {ATTEMPT_HEADER: 1}
             propagate.inject(headers)
-            message = aio_pika.Message(
+            await self._publish(
                 envelope.model_dump_json().encode(),
+                key,
+                exchange=self._events,
+                # A command nobody can receive is an error to report, not an event to drop.
+                mandatory=envelope.type == "JobRequested",
                 content_type="application/json",
-                delivery_mode=DeliveryMode.PERSISTENT,
                 message_id=str(envelope.event_id),
                 correlation_id=envelope.correlation_id,
-                type=envelope.type,
+                message_type=envelope.type,
                 timestamp=envelope.occurred_at,
                 headers=headers,
             )
-            # A command nobody can receive is an error to report, not an event to drop.
-            await self._publish(message, key, to_exchange=True, mandatory=envelope.type == "JobRequested")
 
     async def dead_letters(self, consumer: str) -> list[Envelope]:
         if self._connection is None:
             raise RuntimeError("start() the bus before reading dead letters")
         result: list[Envelope] = []
-        # A plain (non-robust) channel: a failed passive declare closes it, and closing
-        # it hands every fetched message back to the queue in its original position.
+        # FastStream cannot peek. A plain (non-robust) aio-pika channel on the broker's
+        # connection: a failed passive declare closes it, and closing it hands every
+        # fetched message back to the queue in its original position.
         async with aio_pika.Channel(self._connection, publisher_confirms=False) as channel:
             try:
                 queue = await channel.declare_queue(self.dlq_name(consumer), passive=True)
@@ -362,37 +421,52 @@ class RabbitBus(EventBus):
 
     async def delete_topology(self) -> None:
         """Delete the exchange and every queue of this bus's consumers (tests, teardown)."""
-        connection = await aio_pika.connect(self._url, timeout=self._connect_timeout)
-        async with connection:
-            channel = await connection.channel()
+        broker = RabbitBroker(self._url, timeout=self._connect_timeout, logger=None)
+        try:
+            await broker.connect()
+            # FastStream declares but never deletes: use the channel it opened.
+            channel = await broker.config.channel_manager.get_channel()
             for consumer in {*self._subscriptions, *self._declare}:
                 names = [self.queue_name(consumer), self.dlq_name(consumer)]
                 names += [self.retry_queue_name(consumer, d) for d in self._retry_delays_ms()]
                 for name in names:
                     await channel.queue_delete(name)
             await channel.exchange_delete(self.exchange_name)
+        finally:
+            await broker.stop()
 
     # -- publishing --------------------------------------------------------------------
 
     async def _publish(
-        self, message: aio_pika.Message, key: str, *, to_exchange: bool, mandatory: bool = False
+        self,
+        body: bytes,
+        key: str,
+        *,
+        exchange: RabbitExchange | None,
+        mandatory: bool,
+        **properties: Any,
     ) -> None:
-        """Publish and wait for the confirm; retry across a reconnect until the deadline."""
-        if self._pub_channel is None or self._exchange is None:
+        """Publish and wait for the confirm; retry across a reconnect until the deadline.
+        `exchange=None` is the default exchange, i.e. straight to the queue named `key`."""
+        broker, channel = self._broker, self._pub_channel
+        if broker is None or channel is None:
             raise RuntimeError("start() the bus before publishing")
-        channel = self._pub_channel
-        exchange = self._exchange if to_exchange else channel.default_exchange
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._publish_timeout
         last: BaseException | None = None
         while (remaining := deadline - loop.time()) > 0:
             try:
-                # Unroutable events are dropped silently (no consumer cares); internal
-                # republishes to a named queue must be routed, or they raise.
                 # A timeout in this task, not asyncio.wait_for: that adds a task per publish,
                 # and aiormq rolls a publish back safely only when cancelled in its own task.
                 async with asyncio.timeout(remaining):
-                    await exchange.publish(message, key, mandatory=mandatory or not to_exchange)
+                    await broker.publish(
+                        body,
+                        exchange=exchange,
+                        routing_key=key,
+                        mandatory=mandatory,
+                        persist=True,
+                        **properties,
+                    )
                 return
             except TimeoutError:
                 break
@@ -409,9 +483,30 @@ class RabbitBus(EventBus):
             + (f" (last error: {last!r})" if last else "")
         )
 
+    async def _republish(self, message: RabbitMessage, queue: str, extra: dict[str, Any]) -> None:
+        """Copy a delivered message, with `extra` headers, straight into `queue` (must be
+        routed, or it raises)."""
+        raw = message.raw_message
+        headers = {
+            k: v for k, v in (raw.headers or {}).items() if not k.startswith(_BROKER_HEADERS)
+        }
+        headers.update(extra)
+        await self._publish(
+            raw.body,
+            queue,
+            exchange=None,
+            mandatory=True,
+            content_type=raw.content_type,
+            message_id=raw.message_id,
+            correlation_id=raw.correlation_id,
+            message_type=raw.type,
+            timestamp=raw.timestamp,
+            headers=headers,
+        )
+
     # -- consuming ---------------------------------------------------------------------
 
-    async def _on_message(self, sub: _Subscription, message: AbstractIncomingMessage) -> None:
+    async def _on_message(self, sub: _Subscription, message: RabbitMessage) -> None:
         task = asyncio.current_task()
         assert task is not None
         sub.tasks.add(task)
@@ -423,7 +518,7 @@ class RabbitBus(EventBus):
         finally:
             sub.tasks.discard(task)
 
-    async def _process(self, sub: _Subscription, message: AbstractIncomingMessage) -> None:
+    async def _process(self, sub: _Subscription, message: RabbitMessage) -> None:
         headers = dict(message.headers or {})
         attempt = _int(headers.get(ATTEMPT_HEADER), default=1)
         try:
@@ -483,7 +578,7 @@ class RabbitBus(EventBus):
     async def _schedule_retry(
         self,
         sub: _Subscription,
-        message: AbstractIncomingMessage,
+        message: RabbitMessage,
         attempt: int,
         exc: Exception,
         envelope: Envelope,
@@ -503,8 +598,7 @@ class RabbitBus(EventBus):
             error=repr(exc),
         )
         try:
-            retry_copy = _copy(message, {ATTEMPT_HEADER: attempt + 1})
-            await self._publish(retry_copy, target, to_exchange=False)
+            await self._republish(message, target, {ATTEMPT_HEADER: attempt + 1})
         except Exception as pub_exc:  # noqa: BLE001
             log.error("bus.retry_publish_failed", consumer=sub.consumer, error=repr(pub_exc))
             # Immediate broker redelivery, same attempt; x-delivery-limit bounds a loop.
@@ -515,7 +609,7 @@ class RabbitBus(EventBus):
     async def _dead_letter(
         self,
         sub: _Subscription,
-        message: AbstractIncomingMessage,
+        message: RabbitMessage,
         attempt: int,
         reason: str,
         exc: BaseException,
@@ -523,14 +617,16 @@ class RabbitBus(EventBus):
     ) -> None:
         if sub.transient:
             # Transient subscriptions carry best-effort signals: no retries, no DLQ.
-            log.warning("bus.transient_dropped", consumer=sub.consumer, reason=reason, error=repr(exc))
+            log.warning(
+                "bus.transient_dropped", consumer=sub.consumer, reason=reason, error=repr(exc)
+            )
             await _settle(message.ack(), sub.consumer)
             return
         log.error(
             "bus.dead_letter",
             consumer=sub.consumer,
             event_type=envelope.type if envelope else None,
-            event_id=str(envelope.event_id) if envelope else message.message_id,
+            event_id=str(envelope.event_id) if envelope else message.raw_message.message_id,
             attempts=attempt,
             reason=reason,
             error=repr(exc),
@@ -542,8 +638,7 @@ class RabbitBus(EventBus):
             CONSUMER_HEADER: sub.consumer,
         }
         try:
-            dead_copy = _copy(message, extra)
-            await self._publish(dead_copy, self.dlq_name(sub.consumer), to_exchange=False)
+            await self._republish(message, self.dlq_name(sub.consumer), extra)
         except Exception as pub_exc:  # noqa: BLE001
             log.error("bus.dead_letter_publish_failed", consumer=sub.consumer, error=repr(pub_exc))
             # The main queue's dead-letter exchange routes it to the DLQ broker-side.
@@ -552,21 +647,9 @@ class RabbitBus(EventBus):
         await _settle(message.ack(), sub.consumer)
 
 
-def _copy(message: AbstractIncomingMessage, extra: dict[str, Any]) -> aio_pika.Message:
-    headers = {
-        k: v for k, v in (message.headers or {}).items() if not k.startswith(_BROKER_HEADERS)
-    }
-    headers.update(extra)
-    return aio_pika.Message(
-        message.body,
-        content_type=message.content_type,
-        delivery_mode=DeliveryMode.PERSISTENT,
-        message_id=message.message_id,
-        correlation_id=message.correlation_id,
-        type=message.type,
-        timestamp=message.timestamp,
-        headers=headers,
-    )
+async def _as_is(message: RabbitMessage) -> RabbitMessage:
+    """Subscriber decoder: hand the handler the message itself, not a decoded body."""
+    return message
 
 
 async def _settle(action: Any, consumer: str) -> None:
@@ -575,6 +658,16 @@ async def _settle(action: Any, consumer: str) -> None:
         await action
     except CONNECTION_EXCEPTIONS as exc:
         log.warning("bus.settle_failed", consumer=consumer, error=repr(exc))
+
+
+async def _bounded(step: Any, timeout: float) -> None:
+    """Await a shutdown step; a broken connection must not make stop() hang or raise."""
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(step, timeout)
+
+
+async def _close(broker: RabbitBroker) -> None:
+    await _bounded(broker.stop(), 5.0)
 
 
 def _int(value: Any, default: int) -> int:

@@ -40,13 +40,13 @@ dynamic (consumers and patterns come from ``subscribe()`` calls), so subscribers
 registered at start rather than with decorators, and the handler receives the
 :class:`~faststream.rabbit.message.RabbitMessage` itself (identity decoder, no FastDepends)
 because this module settles every message after its handler finished. Where FastStream
-has no API, this module uses the aio-pika objects FastStream opened: the extra bindings of
-one queue to several patterns (``bind`` on the queue its declarer returns), peeking the
-DLQ (``basic.get`` then requeue on a plain channel of the broker's connection; FastStream's
-``get_one`` refuses on a subscriber with handlers), queue deletion in ``delete_topology``,
-and cancelling handlers still running after the stop timeout (FastStream's graceful stop
-waits for them but never cancels them). Trace context is propagated with the
-OpenTelemetry API (W3C ``traceparent`` header).
+has no API, this module uses the aio-pika objects FastStream opened — for the extra
+bindings of one queue to several patterns (``bind`` on the queue its declarer returns),
+for peeking the DLQ (``basic.get`` then requeue on a plain channel of the broker's
+connection; FastStream's ``get_one`` refuses on a subscriber with handlers) and for queue
+deletion in ``delete_topology`` — and it cancels handlers still running after the stop
+timeout itself (FastStream's graceful stop waits for them but never cancels them). Trace
+context is propagated with the OpenTelemetry API (W3C ``traceparent`` header).
 
 Connection loss: aio-pika's robust connection under the broker reconnects (interval 5 s,
 or ``?reconnect_interval=`` in the URL) and restores channels, QoS, queues, bindings and

@@ -1,14 +1,16 @@
--- wrk -s bench/post.lua http://127.0.0.1:PORT -- API_KEY [PATH]
+-- wrk -s bench/post.lua http://127.0.0.1:PORT -- API_KEY PATH RUN_ID
 -- POSTs a valid /generate body whose customer_id differs on every request, so each
 -- request creates a new job (the dedup path of identical in-flight requests is not what
--- is measured). Prints one JSON line of results in done().
+-- is measured): customer_id = RUN_ID (unique per wrk run) - thread number - counter.
+-- Prints one JSON line of results in done().
 
 local counter = 0
-local thread_id = 0
 local threads = {}
 
 function setup(thread)
-  thread:set("thread_id", #threads + 1)
+  -- A global of the thread's own Lua state (a `local` here would shadow it: every thread
+  -- would then send the same ids, and half the requests would be deduplicated).
+  thread:set("thread_number", #threads + 1)
   table.insert(threads, thread)
 end
 
@@ -18,15 +20,15 @@ function init(args)
   wrk.headers["X-API-Key"] = args[1]
   wrk.headers["Session-Id"] = "bench-session"
   path = args[2] or "/generate"
-  math.randomseed(os.time() * 1000 + thread_id)
+  run_id = args[3] or tostring(os.time())
 end
 
 function request()
   counter = counter + 1
   local body = string.format(
-    '{"type":"Feasibility_report","customer_id":"c-%d-%d-%d",' ..
+    '{"type":"Feasibility_report","customer_id":"c-%s-%d-%d",' ..
     '"opportunity_id":"opp-bench","section_title":"Executive Summary"}',
-    thread_id, counter, math.random(1, 1000000000))
+    run_id, thread_number, counter)
   return wrk.format(nil, path, nil, body)
 end
 

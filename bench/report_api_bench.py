@@ -254,7 +254,8 @@ def wrk(args: argparse.Namespace, url: str, script: str, script_args: list[str],
 
 
 ENDPOINTS = {
-    "POST /generate": ("post.lua", lambda ids_file: [API_KEY, "/generate"]),
+    # A fresh run id per wrk run: no POST repeats an earlier one (which would be deduplicated).
+    "POST /generate": ("post.lua", lambda ids_file: [API_KEY, "/generate", uuid.uuid4().hex[:12]]),
     "GET /status/{id}": ("status.lua", lambda ids_file: [API_KEY, str(ids_file)]),
 }
 
@@ -469,6 +470,11 @@ async def main() -> None:
               for name, by_endpoint in raw.items()}
         for server in servers:
             run.stop(server)
+        # Every measured POST must have created a job and published it, as the baseline's
+        # do; a deduplicated one skips the publish and would flatter the gateway.
+        deduplicated = len(servers[0].logs("job.deduplicated"))
+        if deduplicated:
+            sys.exit(f"invalid run: the gateway deduplicated {deduplicated} POSTs")
 
         # 2. submit-to-completed latency
         ns = run.namespace()

@@ -3,11 +3,10 @@
 -- Prints one JSON line of results in done().
 
 local ids = {}
-local thread_id = 0
 local threads = {}
 
 function setup(thread)
-  thread:set("thread_id", #threads + 1)
+  thread:set("thread_number", #threads + 1)  -- a global of the thread's Lua state
   table.insert(threads, thread)
 end
 
@@ -16,7 +15,7 @@ function init(args)
   for line in io.lines(args[2]) do
     if #line > 0 then table.insert(ids, line) end
   end
-  math.randomseed(os.time() * 1000 + thread_id)
+  math.randomseed(os.time() * 1000 + thread_number)
 end
 
 function request()

@@ -66,8 +66,10 @@ RETRY = {"BUS_MAX_ATTEMPTS": 3, "BUS_RETRY_BASE_DELAY_S": 0.5, "BUS_RETRY_MAX_DE
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
-    parser.add_argument("--rounds", type=int, default=3, help="wrk runs per server+endpoint")
+    parser.add_argument("--duration", type=int, default=8, help="seconds per wrk run")
+    parser.add_argument("--rounds", type=int, default=5, help="wrk runs per server+endpoint")
+    parser.add_argument("--settle", type=float, default=3.0,
+                        help="seconds of quiet after each wrk run (queues purged first)")
     parser.add_argument("--warmup", type=int, default=3, help="seconds of unrecorded wrk")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)
@@ -272,6 +274,25 @@ async def measure(
     return result
 
 
+class Settler:
+    """Between two wrk runs: empty the queues the POSTs filled and wait a moment, so the
+    next server measured does not share the machine with RabbitMQ still writing the last
+    server's messages (that made the order of servers matter by up to 30 %)."""
+
+    def __init__(self, amqp_url: str, queues: list[str], seconds: float) -> None:
+        self.amqp_url, self.queues, self.seconds = amqp_url, queues, seconds
+
+    async def __call__(self) -> None:
+        import aio_pika
+
+        connection = await aio_pika.connect(self.amqp_url)
+        async with connection:
+            channel = await connection.channel()
+            for name in self.queues:
+                await channel.queue_purge(name)
+        await asyncio.sleep(self.seconds)
+
+
 def median_result(results: list[dict]) -> dict:
     keys = ("rps", "p50_ms", "p90_ms", "p99_ms")
     merged = {key: statistics.median(r[key] for r in results) for key in keys}
@@ -373,7 +394,8 @@ def report(args, command: str, tp: dict[str, dict], latency: dict[str, list[floa
         (f"Run {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} on {machine()}; wrk "
         f"{args.threads} threads, {args.connections} connections, {args.duration} s per run, "
         f"{args.rounds} rounds per server and endpoint, servers alternating within each round "
-        f"(after a {args.warmup} s warm-up each); figures are medians over rounds. wrk, the "
+        f"(after a {args.warmup} s warm-up each; after every run the filled queues are purged "
+        f"and the machine left quiet for {args.settle:g} s); figures are medians over rounds. wrk, the "
         "server, Redis and RabbitMQ share the machine. Commit: " + git_state() + "."),
         "",
         ("Ours: `python -m beacon_gateway.main`, distributed (Redis + RabbitMQ), JSON logs at "
@@ -447,9 +469,12 @@ async def main() -> None:
         ns = run.namespace()
         await declare_worker_queue(args.amqp_url, ns)
         servers = [await run.service("gateway", "beacon_gateway.main", run.env(ns))]
-        servers.append(await run.baseline(run.namespace(), uvloop=False))
-        if not args.no_uvloop_baseline:
-            servers.append(await run.baseline(run.namespace(), uvloop=True))
+        queues = [f"{ns}.report-writer"]
+        for uvloop in (False,) if args.no_uvloop_baseline else (False, True):
+            baseline_ns = run.namespace()
+            servers.append(await run.baseline(baseline_ns, uvloop=uvloop))
+            queues.append(f"{baseline_ns}.baseline")
+        settle = Settler(args.amqp_url, queues, args.settle)
         ids_files = {}
         for server in servers:
             ids_files[server.name] = log_dir / f"{server.name}-ids.txt"
@@ -460,12 +485,14 @@ async def main() -> None:
             for server in servers:
                 if args.warmup:
                     await measure(args, server, endpoint, ids_files[server.name], args.warmup)
+                    await settle()
             for round_no in range(1, args.rounds + 1):
                 print(f"{endpoint}, round {round_no}/{args.rounds}", flush=True)
                 for server in servers:
                     raw[server.name][endpoint].append(
                         await measure(args, server, endpoint, ids_files[server.name], args.duration)
                     )
+                    await settle()
         tp = {name: {e: median_result(r) for e, r in by_endpoint.items()}
               for name, by_endpoint in raw.items()}
         for server in servers:

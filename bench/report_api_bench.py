@@ -289,7 +289,8 @@ class Settler:
         async with connection:
             channel = await connection.channel()
             for name in self.queues:
-                await channel.queue_purge(name)
+                queue = await channel.get_queue(name, ensure=False)
+                await queue.purge()
         await asyncio.sleep(self.seconds)
 
 

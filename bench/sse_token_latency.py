@@ -102,9 +102,37 @@ async def run_mode(mode: str, queries: int, llm_url: str, log_dir: Path) -> dict
     finally:
         for proc in reversed(procs):
             stop(proc, timeout=10)
+        if mode != "embedded":
+            await remove_namespace(ns, procs)
     return {"mode": mode, "tokens": len(latencies), "answered": answered,
             "p50": statistics.median(latencies) if latencies else float("nan"),
             "p99": percentile(latencies, 0.99) if latencies else float("nan")}
+
+
+async def remove_namespace(ns: str, procs) -> None:
+    """What the distributed run left in RabbitMQ, Redis and Postgres, gone."""
+    import asyncpg
+    from beacon_runtime.factory import build_bus
+    from beacon_runtime.settings import ServiceSettings
+    from report_api_bench import delete_keys
+
+    # The services' own (default) retry settings, so every delay queue they made is named.
+    bus = build_bus(ServiceSettings(amqp_url="amqp://guest:guest@127.0.0.1:5672/", bus_namespace=ns))
+    consumers = {c for proc in procs for r in proc.logs("bus.started") for c in r.get("consumers") or []}
+
+    async def never(_envelope) -> None:  # pragma: no cover - never started
+        raise RuntimeError
+
+    for consumer in consumers | {"gateway", "gateway-frames"}:
+        bus.subscribe(consumer, ["#"], never)
+    await bus.delete_topology()
+    await delete_keys("redis://127.0.0.1:6379/0", ns)
+    connection = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/test")
+    try:
+        for suffix in ("_ing", "_rag", "_gw"):
+            await connection.execute(f'DROP SCHEMA IF EXISTS "{ns}{suffix}" CASCADE')
+    finally:
+        await connection.close()
 
 
 async def main() -> None:

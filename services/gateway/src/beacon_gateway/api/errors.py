@@ -93,6 +93,24 @@ def error_response(
     return JSONResponse(body, status_code=status_code, headers=headers)
 
 
+def exception_response(scope_or_request: Any, exc: Exception) -> JSONResponse:
+    """An exception raised while handling a request, in the path's error format: an
+    ApiError as it says, an unreachable backing server as 503, anything else as a 500
+    without internals (logged with its traceback; call it from the `except` block)."""
+    if isinstance(exc, ApiError):
+        return error_response(
+            scope_or_request, exc.status_code, exc.code, exc.message, exc.details, exc.headers
+        )
+    if isinstance(exc, DependencyUnavailable):
+        log.error("dependency.unavailable", error=str(exc))
+        return error_response(
+            scope_or_request, 503, "SERVICE_UNAVAILABLE",
+            "A backing service is temporarily unavailable", headers={"Retry-After": "5"},
+        )
+    log.exception("request.unhandled_error")
+    return error_response(scope_or_request, 500, "INTERNAL_ERROR", "Internal server error")
+
+
 def plain_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Pydantic's error list made JSON-safe (ctx may hold exception objects)."""
     plain = []
@@ -116,7 +134,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError):
-        return error_response(request, exc.status_code, exc.code, exc.message, exc.details, exc.headers)
+        return exception_response(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):
@@ -144,13 +162,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DependencyUnavailable)
     async def _unavailable(request: Request, exc: DependencyUnavailable):
-        log.error("dependency.unavailable", error=str(exc))
-        return error_response(
-            request, 503, "SERVICE_UNAVAILABLE", "A backing service is temporarily unavailable",
-            headers={"Retry-After": "5"},
-        )
+        return exception_response(request, exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
-        log.exception("request.unhandled_error")
-        return error_response(request, 500, "INTERNAL_ERROR", "Internal server error")
+        return exception_response(request, exc)

@@ -22,11 +22,10 @@ from pydantic import ValidationError
 from beacon_contracts.events import Envelope, JobError, JobKind, JobRequested
 from beacon_contracts.jobs import JobRecord, JobStatus
 from beacon_contracts.report_api import GenerateRequest, RefineRequest
-from beacon_gateway.api.errors import ApiError, error_response, plain_errors
+from beacon_gateway.api.errors import ApiError, error_response, exception_response, plain_errors
 from beacon_gateway.api_keys import ApiKeyVerifier
 from beacon_gateway.domain import owner_of_api_key, request_fingerprint, status_envelope
 from beacon_runtime.bus.port import EventBus
-from beacon_runtime.errors import DependencyUnavailable
 from beacon_runtime.jobs.port import JobStore
 from beacon_runtime.logs import get_logger
 
@@ -97,22 +96,8 @@ class ReportApi:
                 if body is None:
                     return  # the client went away (or BodySizeLimitMiddleware answered 413)
                 status_code, payload = await self.submit(scope, route, body)
-        except ApiError as exc:
-            response = error_response(
-                scope, exc.status_code, exc.code, exc.message, exc.details, exc.headers
-            )
-            return await response(scope, receive, send)
-        except DependencyUnavailable as exc:
-            log.error("dependency.unavailable", error=str(exc))
-            response = error_response(
-                scope, 503, "SERVICE_UNAVAILABLE", "A backing service is temporarily unavailable",
-                headers={"Retry-After": "5"},
-            )
-            return await response(scope, receive, send)
-        except Exception:
-            log.exception("request.unhandled_error")
-            response = error_response(scope, 500, "INTERNAL_ERROR", "Internal server error")
-            return await response(scope, receive, send)
+        except Exception as exc:  # rendered exactly as FastAPI's handlers render it
+            return await exception_response(scope, exc)(scope, receive, send)
         await _send_json(send, status_code, payload)
 
     # handlers ---------------------------------------------------------------------------

@@ -38,3 +38,26 @@ async def test_traceparent_reaches_the_handler_and_metrics_count_the_route():
     assert seen == [TRACE_ID]
     assert 'beacon_http_requests_total{method="POST",route="/generate",status="202"}' in metrics
     assert 'beacon_bus_messages_total{consumer="worker",event_type="JobRequested",outcome="ok"}' in metrics
+
+
+async def test_an_unhandled_error_is_a_500_envelope_with_request_id_and_headers():
+    # The request-context layer sits outside FastAPI's ServerErrorMiddleware, so the 500
+    # it sends for an unhandled error still gets the request id and security headers and
+    # is counted under its route.
+    service = build(GatewaySettings(api_keys="k", jwt_secret="s" * 40), bus=InMemoryBus(),
+                    jobs=InMemoryJobStore())
+
+    @service.http.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("secret detail")
+
+    transport = httpx.ASGITransport(app=service.http, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        response = await client.get("/boom", headers={"X-Request-ID": "rq-500"})
+        metrics = (await client.get("/metrics")).text
+    assert response.status_code == 500
+    assert response.headers["x-request-id"] == "rq-500"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "secret detail" not in response.text
+    assert response.json()["status"] == "error"
+    assert 'beacon_http_requests_total{method="GET",route="/boom",status="500"}' in metrics

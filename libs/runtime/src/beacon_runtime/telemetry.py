@@ -10,6 +10,7 @@ clients (forwarded reads) client spans.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
@@ -18,6 +19,9 @@ from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
 from beacon_runtime.http_context import RequestContextMiddleware
 from beacon_runtime.metrics import metrics_endpoint
+
+if TYPE_CHECKING:
+    from beacon_runtime.http_app import ServiceApp
 
 _configured = False
 
@@ -71,8 +75,9 @@ def _probe(scope) -> bool:
     return scope.get("path") in _UNTRACED
 
 
-def instrument_app(app, *, public: bool = False) -> None:
+def instrument_app(app: ServiceApp, *, public: bool = False) -> None:
     """/metrics, and one RequestContextMiddleware (request id, trace context, Prometheus
-    metrics; security headers on `public` apps). Call it last: the layer is outermost."""
+    metrics; security headers on `public` apps). Call it last: the layer is outermost,
+    outside FastAPI's own layers too, so even the 500 of an unhandled error carries them."""
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
-    app.add_middleware(RequestContextMiddleware, security_headers=public)
+    app.add_edge_middleware(RequestContextMiddleware, security_headers=public)

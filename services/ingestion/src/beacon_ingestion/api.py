@@ -14,9 +14,10 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
 from beacon_runtime.health import build_health_router
-from beacon_runtime.telemetry import fastapi_telemetry, instrument_app
+from beacon_runtime.http_app import ServiceApp
+from beacon_runtime.telemetry import instrument_app
 from beacon_runtime.http_errors import ServiceError, install_internal_error_handlers
-from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 
 from beacon_ingestion.company_data import import_company_data, refresh_catalogue
 from beacon_ingestion.domain import Company, normalize_symbol
@@ -39,8 +40,8 @@ class ApiDeps:
     bootstrapper: Any = None  # Bootstrapper, wired in bootstrap
 
 
-def create_app(deps: ApiDeps) -> FastAPI:
-    app = FastAPI(telemetry=fastapi_telemetry(), title="ingestion (internal)", docs_url=None, redoc_url=None, openapi_url=None)
+def create_app(deps: ApiDeps) -> ServiceApp:
+    app = ServiceApp(title="ingestion (internal)", docs_url=None, redoc_url=None, openapi_url=None)
     install_internal_error_handlers(app)
     app.state.deps = deps
     app.include_router(_health(deps))

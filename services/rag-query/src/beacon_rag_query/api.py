@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Query
+from fastapi import APIRouter, Depends, Header, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from beacon_contracts.events import utcnow
@@ -19,7 +19,8 @@ from beacon_rag_query.domain import Feedback, QueryRecord, QueryStatus
 from beacon_rag_query.repository import QueryRepository
 from beacon_runtime.http_errors import ServiceError, install_internal_error_handlers
 from beacon_runtime.health import Check, build_health_router
-from beacon_runtime.telemetry import fastapi_telemetry, instrument_app
+from beacon_runtime.http_app import ServiceApp
+from beacon_runtime.telemetry import instrument_app
 
 
 PERIODS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
@@ -153,8 +154,8 @@ def _round(value: float | None, digits: int) -> float | int | None:
     return int(round(value)) if digits == 0 else round(value, digits)
 
 
-def create_app(repository: QueryRepository, checks: Mapping[str, Check]) -> FastAPI:
-    app = FastAPI(telemetry=fastapi_telemetry(), title="rag-query (internal)", docs_url=None, redoc_url=None)
+def create_app(repository: QueryRepository, checks: Mapping[str, Check]) -> ServiceApp:
+    app = ServiceApp(title="rag-query (internal)", docs_url=None, redoc_url=None)
     install_internal_error_handlers(app)
     app.include_router(build_router(repository))
 

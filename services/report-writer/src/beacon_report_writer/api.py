@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from fastapi import FastAPI
 
 from beacon_runtime.health import Check, build_health_router
-from beacon_runtime.telemetry import fastapi_telemetry, instrument_app
+from beacon_runtime.http_app import ServiceApp
+from beacon_runtime.telemetry import instrument_app
 
 
-def create_health_app(checks: Mapping[str, Check]) -> FastAPI:
-    app = FastAPI(telemetry=fastapi_telemetry(), title="report-writer (internal)", docs_url=None, redoc_url=None)
+def create_health_app(checks: Mapping[str, Check]) -> ServiceApp:
+    app = ServiceApp(title="report-writer (internal)", docs_url=None, redoc_url=None)
     app.include_router(build_health_router(dict(checks)))
     instrument_app(app)
     return app

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
-
 import time
+
+from fastapi.middleware.cors import CORSMiddleware
 
 from beacon_gateway.api.admin_health import build_admin_health_router
 from beacon_gateway.api.errors import install_error_handlers
@@ -18,7 +17,8 @@ from beacon_gateway.api.middleware import BodySizeLimitMiddleware
 from beacon_gateway.api.report import ReportApi, ReportDeps
 from beacon_gateway.api.report_openapi import with_report_operations
 from beacon_gateway.settings import GatewaySettings
-from beacon_runtime.telemetry import fastapi_telemetry, instrument_app
+from beacon_runtime.http_app import ServiceApp
+from beacon_runtime.telemetry import instrument_app
 
 
 def create_app(
@@ -29,9 +29,8 @@ def create_app(
     query: QueryDeps,
     upstreams: dict,
     checks: dict[str, Check],
-) -> FastAPI:
-    app = FastAPI(
-        telemetry=fastapi_telemetry(),
+) -> ServiceApp:
+    app = ServiceApp(
         title="Beacon API",
         version="0.1.0",
         description=(
@@ -51,12 +50,14 @@ def create_app(
     app.include_router(build_admin_health_router(checks, time.monotonic()))
     app.include_router(build_health_router(checks))
     # The report API is served by its own ASGI layer (see api/report.py), inside the body
-    # limit, CORS and request context, so those apply to it as to every route.
-    app.add_middleware(ReportApi, deps=report)
+    # limit, CORS and request context, so those apply to it as to every route. All four
+    # are edge layers (outside FastAPI's own, see beacon_runtime.http_app): the report
+    # routes, the most requested, then skip FastAPI's per-request layers altogether.
+    app.add_edge_middleware(ReportApi, deps=report)
     app.openapi = with_report_operations(app.openapi)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_edge_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origin_list():
-        app.add_middleware(
+        app.add_edge_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origin_list(),
             allow_methods=["*"],

@@ -214,3 +214,31 @@ async def test_unresponsive_server_times_out_instead_of_hanging() -> None:
 
 async def test_ping_true_against_live_redis(make_store) -> None:
     assert await make_store().ping() is True
+
+
+async def test_a_burst_beyond_max_connections_waits_for_a_connection(make_store) -> None:
+    """More concurrent operations than connections: all succeed, on at most
+    max_connections connections (the rest wait, as with a blocking pool)."""
+    store = make_store(max_connections=3)
+    jobs = [new_job(fingerprint=None) for _ in range(60)]
+    results = await asyncio.gather(*(store.create(job) for job in jobs))
+    assert all(created for _, created in results)
+    fetched = await asyncio.gather(*(store.get(job.job_id) for job in jobs))
+    assert [job.job_id for job in fetched] == [job.job_id for job in jobs]
+    pool = store._client.connection_pool
+    assert 1 <= len(pool._available_connections) + len(pool._in_use_connections) <= 3
+
+
+async def test_waiting_for_a_connection_is_bounded_by_the_operation_timeout(make_store) -> None:
+    store = make_store(max_connections=1, socket_timeout_s=0.2, connect_timeout_s=0.1)
+    job = new_job(fingerprint=None)
+    await store.create(job)
+    await store._slots.acquire()  # the only connection is busy for as long as this test likes
+    try:
+        started = time.monotonic()
+        with pytest.raises(JobStoreUnavailable):
+            await store.get(job.job_id)
+        assert time.monotonic() - started < 2
+    finally:
+        store._slots.release()
+    assert (await store.get(job.job_id)).job_id == job.job_id

@@ -26,7 +26,7 @@ fine on a standalone Redis or a replica set but not on Redis Cluster.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
@@ -43,6 +43,7 @@ T = TypeVar("T")
 
 # KEYS[1] job key, KEYS[2] fingerprint key (optional)
 # ARGV[1] job JSON, ARGV[2] ttl seconds, ARGV[3] job_id, ARGV[4] job key prefix
+# Returns {1} when stored, {0, existing JSON} when an unfinished job holds the fingerprint.
 _CREATE_LUA = """
 local ttl = tonumber(ARGV[2])
 if KEYS[2] then
@@ -64,7 +65,7 @@ redis.call('SET', KEYS[1], ARGV[1], 'EX', ttl)
 if KEYS[2] then
   redis.call('SET', KEYS[2], ARGV[3], 'EX', ttl)
 end
-return {1, ARGV[1]}
+return {1}
 """
 
 # KEYS[1] job key, KEYS[2] fingerprint key (optional)
@@ -108,24 +109,29 @@ class RedisJobStore(JobStore):
         socket_timeout_s: float = 5.0,
         connect_timeout_s: float = 2.0,
         max_connections: int = 64,
-        pool_timeout_s: float = 5.0,
     ) -> None:
         if ttl_s <= 0:
             raise ValueError("ttl_s must be positive")
         self._url = url
         self._ttl_s = int(ttl_s)
         self._ns = namespace
+        # Every store operation is bounded as a whole, by socket_timeout_s +
+        # connect_timeout_s: waiting for a free connection, connecting, sending and
+        # reading (`_call`). That is one timer per operation instead
+        # of redis-py's socket timeouts, which start a task for every command written; the
+        # semaphore does what BlockingConnectionPool does (a burst beyond max_connections
+        # waits for a free connection instead of failing at once) for a fraction of its
+        # per-command cost. Together ~6 % of POST /generate's instructions (measured with
+        # callgrind, bench/results/report_api.md). A timed-out command leaves no half-read
+        # reply behind: redis-py drops a connection whose command was interrupted.
         self._op_timeout_s = socket_timeout_s + connect_timeout_s
-        # A blocking pool: a burst beyond max_connections waits for a free connection (up to
-        # pool_timeout_s) instead of failing at once, as redis-py's default pool does.
-        pool = aioredis.BlockingConnectionPool.from_url(
+        self._slots = asyncio.Semaphore(max_connections)
+        pool = aioredis.ConnectionPool.from_url(
             url,
             decode_responses=True,
-            socket_timeout=socket_timeout_s,
             socket_connect_timeout=connect_timeout_s,
             retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=1),
             max_connections=max_connections,
-            timeout=pool_timeout_s,
         )
         self._client = aioredis.Redis(connection_pool=pool)
         self._create_script = self._client.register_script(_CREATE_LUA)
@@ -144,13 +150,16 @@ class RedisJobStore(JobStore):
 
     # plumbing ---------------------------------------------------------------------------
 
-    async def _call(self, op: Awaitable[T]) -> T:
+    async def _call(self, op: Coroutine[Any, Any, T]) -> T:
         try:
-            return await op
+            async with asyncio.timeout(self._op_timeout_s), self._slots:
+                return await op
         except _UNAVAILABLE as exc:
             raise JobStoreUnavailable(
                 f"job store at {self._safe_url()} unavailable: {exc}"
             ) from exc
+        finally:
+            op.close()  # a no-op once it ran; silences one the timeout stopped before it began
 
     def _safe_url(self) -> str:
         """The URL without credentials, for error messages."""
@@ -163,13 +172,15 @@ class RedisJobStore(JobStore):
         keys = [self.job_key(job.job_id)]
         if job.fingerprint:
             keys.append(self.fingerprint_key(job.fingerprint))
-        raw = job.model_dump_json()
-        created, stored = await self._call(
-            self._create_script(keys=keys, args=[raw, self._ttl_s, job.job_id, self._job_prefix()])
+        reply = await self._call(
+            self._create_script(
+                keys=keys,
+                args=[job.model_dump_json(), self._ttl_s, job.job_id, self._job_prefix()],
+            )
         )
-        if int(created):
-            return job, True  # stored is exactly `raw`: no need to parse it back
-        return JobRecord.model_validate_json(stored), False
+        if int(reply[0]):
+            return job, True  # stored exactly as given: the reply does not echo it back
+        return JobRecord.model_validate_json(reply[1]), False
 
     async def get(self, job_id: str) -> JobRecord | None:
         raw = await self._call(self._client.get(self.job_key(job_id)))

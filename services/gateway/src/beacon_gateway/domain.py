@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
+
+import orjson
 
 from beacon_contracts.jobs import JobRecord, JobStatus
 from beacon_contracts.report_api import ApiEnvelope
@@ -18,8 +19,8 @@ def owner_of_api_key(api_key: str) -> str:
 def request_fingerprint(owner: str, session_id: str, body: dict[str, Any]) -> str:
     """Identical requests (same owner, session and body, as the contract's model dumped it
     to JSON) share one in-flight job."""
-    canonical = json.dumps([owner, session_id, body], sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    canonical = orjson.dumps([owner, session_id, body], option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(canonical).hexdigest()
 
 
 def status_envelope(job: JobRecord) -> ApiEnvelope:

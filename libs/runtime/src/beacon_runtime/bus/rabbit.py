@@ -397,7 +397,10 @@ class RabbitBus(EventBus):
             else contextlib.nullcontext()
         )
         with span:
-            headers: dict[str, Any] = {ATTEMPT_HEADER: 1}
+            # Only the trace context; a first attempt carries no attempt header (a missing
+            # one reads as 1), which keeps the common message's properties small: each
+            # property is encoded on every publish and stored by the quorum queue.
+            headers: dict[str, Any] = {}
             propagate.inject(headers)
             await self._publish(
                 envelope.model_dump_json().encode(),
@@ -410,7 +413,7 @@ class RabbitBus(EventBus):
                 correlation_id=envelope.correlation_id,
                 message_type=envelope.type,
                 timestamp=envelope.occurred_at,
-                headers=headers,
+                headers=headers or None,
             )
 
     async def dead_letters(self, consumer: str) -> list[Envelope]:

@@ -12,11 +12,11 @@ Their OpenAPI operations are written from the same models in `report_openapi.py`
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 from beacon_contracts.events import Envelope, JobError, JobKind, JobRequested
@@ -213,7 +213,7 @@ def _accepted(job: JobRecord, message: str) -> dict[str, Any]:
 
 
 async def _send_json(send, status_code: int, payload: dict[str, Any]) -> None:
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    body = orjson.dumps(payload)
     headers = [*_JSON_HEADERS, (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status_code, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -29,4 +29,4 @@ test-e2e: sync
 	$(UV) run --frozen pytest tests/e2e
 
 bench: sync
-	$(UV) run --frozen python bench/run.py
+	$(UV) run --frozen python bench/report_api_bench.py

@@ -78,13 +78,18 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--status-ids", type=int, default=200, help="jobs status reads pick from")
     parser.add_argument("--no-uvloop-baseline", action="store_true")
     parser.add_argument("--out", type=Path, default=BENCH / "results" / "report_api.md")
+    add_server_args(parser)
+    return parser.parse_args()
+
+
+def add_server_args(parser: argparse.ArgumentParser) -> None:
+    """Where the local Redis and RabbitMQ are (REDIS_URL / AMQP_URL, else 127.0.0.1)."""
     parser.add_argument(
         "--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     )
     parser.add_argument(
         "--amqp-url", default=os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
     )
-    return parser.parse_args()
 
 
 def require_wrk() -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-
 from beacon_runtime.health import Check, build_health_router
 from beacon_runtime.http_app import ServiceApp
 from beacon_runtime.telemetry import instrument_app

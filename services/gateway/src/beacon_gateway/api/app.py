@@ -10,16 +10,15 @@ from beacon_gateway.api.admin_health import build_admin_health_router
 from beacon_gateway.api.errors import install_error_handlers
 from beacon_gateway.api.forward import build_forward_router
 from beacon_gateway.api.guard import ResearchDeps
-from beacon_runtime.health import Check, build_health_router
 from beacon_gateway.api.identity import build_identity_router
-from beacon_gateway.api.query import QueryDeps, build_query_router
 from beacon_gateway.api.middleware import BodySizeLimitMiddleware
+from beacon_gateway.api.query import QueryDeps, build_query_router
 from beacon_gateway.api.report import ReportApi, ReportDeps
 from beacon_gateway.api.report_openapi import with_report_operations
 from beacon_gateway.settings import GatewaySettings
+from beacon_runtime.health import Check, build_health_router
 from beacon_runtime.http_app import ServiceApp
 from beacon_runtime.telemetry import instrument_app
-
 
 def create_app(
     settings: GatewaySettings,

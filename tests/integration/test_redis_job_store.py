@@ -242,3 +242,15 @@ async def test_waiting_for_a_connection_is_bounded_by_the_operation_timeout(make
     finally:
         store._slots.release()
     assert (await store.get(job.job_id)).job_id == job.job_id
+
+
+async def test_ping_waits_for_a_connection_when_all_are_busy(make_store) -> None:
+    """Readiness must not flap under load: with every connection in use, a ping waits for
+    one (like any operation) instead of failing with "Too many connections"."""
+    store = make_store(max_connections=2)
+    jobs = [new_job(fingerprint=None) for _ in range(40)]
+    results = await asyncio.gather(
+        *(store.create(job) for job in jobs), *(store.ping() for _ in range(10))
+    )
+    assert all(created for _, created in results[:40])
+    assert results[40:] == [True] * 10

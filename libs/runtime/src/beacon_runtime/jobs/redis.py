@@ -226,7 +226,7 @@ class RedisJobStore(JobStore):
 
     async def ping(self) -> bool:
         try:
-            return bool(await asyncio.wait_for(self._client.ping(), self._op_timeout_s))
+            return bool(await self._call(self._client.ping()))  # waits its turn, bounded
         except Exception:  # noqa: BLE001 - a health probe reports, it never raises
             return False
 

@@ -67,7 +67,10 @@ def build_document() -> dict[str, Any]:
             "x-beacon-attempt": {
                 "type": "integer",
                 "minimum": 1,
-                "description": "Delivery attempt for the consuming service (1 when published).",
+                "description": (
+                    "Delivery attempt for the consuming service: set on a retry (2, 3, ...); "
+                    "absent on the first publish, which is attempt 1."
+                ),
             },
             "traceparent": {
                 "type": "string",

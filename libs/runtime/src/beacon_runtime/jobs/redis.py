@@ -116,14 +116,14 @@ class RedisJobStore(JobStore):
         self._ttl_s = int(ttl_s)
         self._ns = namespace
         # Every store operation is bounded as a whole, by socket_timeout_s +
-        # connect_timeout_s: waiting for a free connection, connecting, sending and
-        # reading (`_call`). That is one timer per operation instead
-        # of redis-py's socket timeouts, which start a task for every command written; the
-        # semaphore does what BlockingConnectionPool does (a burst beyond max_connections
-        # waits for a free connection instead of failing at once) for a fraction of its
-        # per-command cost. Together ~6 % of POST /generate's instructions (measured with
-        # callgrind, bench/results/report_api.md). A timed-out command leaves no half-read
-        # reply behind: redis-py drops a connection whose command was interrupted.
+        # connect_timeout_s: waiting for a free connection, connecting, sending and reading
+        # (`_call`). That is one timer per operation instead of redis-py's socket timeouts,
+        # which start a task for every command written. The semaphore does what
+        # BlockingConnectionPool does (a burst beyond max_connections waits for a free
+        # connection instead of failing at once) for a fraction of its per-command cost.
+        # Together ~3 % of POST /generate's instructions (measured with callgrind,
+        # bench/results/report_api.md). A timed-out command leaves no half-read reply
+        # behind: redis-py drops a connection whose command was interrupted.
         self._op_timeout_s = socket_timeout_s + connect_timeout_s
         self._slots = asyncio.Semaphore(max_connections)
         pool = aioredis.ConnectionPool.from_url(

@@ -20,6 +20,7 @@ from beacon_runtime.health import Check, build_health_router
 from beacon_runtime.http_app import ServiceApp
 from beacon_runtime.telemetry import instrument_app
 
+
 def create_app(
     settings: GatewaySettings,
     *,

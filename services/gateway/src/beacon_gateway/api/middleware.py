@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-
-
 from beacon_gateway.api.errors import error_response
 
 _BODILESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})

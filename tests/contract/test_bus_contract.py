@@ -79,7 +79,7 @@ def ingested() -> Envelope:
 
 def review_required() -> Envelope:
     payload = ReviewRequired(
-        query_id="q1", owner="o", question="?", generated_response="a", reason="low confidence"
+        review_id="r1", query_id="q1", owner="o", question="?", generated_response="a", reason="low confidence"
     )
     return Envelope.wrap(payload, correlation_id="q1")
 

@@ -17,6 +17,7 @@ from beacon_rag_query.domain import (
     NewQuery,
     Outcome,
     QueryStatus,
+    Resolution,
     ReviewDecision,
 )
 from beacon_rag_query.repository import InMemoryQueryRepository, PostgresQueryRepository
@@ -87,36 +88,37 @@ async def test_finish_stores_everything_once(repo):
     assert await repo.finish("unknown", outcome()) is False
 
 
-@pytest.mark.parametrize(
-    ("decision", "final", "status", "response"),
-    [
-        ("approved", None, QueryStatus.COMPLETED, "generated answer"),
-        ("edited", "edited answer", QueryStatus.COMPLETED, "edited answer"),
-        ("rejected", None, QueryStatus.REJECTED, None),
-    ],
-)
-async def test_review_decisions(repo, decision, final, status, response):
+async def test_a_held_answer_is_completed_once_by_its_review(repo):
     await repo.create(new_query())
-    await repo.finish("q-1", outcome(status=QueryStatus.HITL_PENDING, response="generated answer",
-                                     reason="Sensitive topic detected: fraud", completed=None))
+    held = Outcome(**{**vars(outcome(status=QueryStatus.HITL_PENDING, response="generated [1].",
+                                     reason="Sensitive topic detected: fraud", completed=None)),
+                      "review_id": "r-1", "frame_seq": 7})
+    await repo.finish("q-1", held)
     pending = await repo.get("q-1")
     assert pending.status is QueryStatus.HITL_PENDING and pending.response is None
     assert pending.review_reason == "Sensitive topic detected: fraud"
-    review = ReviewDecision(decision, final, "admin@example.com", "checked", T0 + timedelta(minutes=5))
-    updated = await repo.resolve_review("q-1", review)
-    assert updated.status is status and updated.response == response
-    assert updated.review["decision"] == decision and updated.completed_at == review.reviewed_at
+    assert (pending.review_id, pending.frame_seq) == ("r-1", 7)
+    review = ReviewDecision("edited", "edited text.", "admin@example.com", "checked",
+                            T0 + timedelta(minutes=5), review_id="r-1")
+    updated = await repo.resolve_review("q-1", Resolution("edited text.", [], review))
+    assert updated.status is QueryStatus.COMPLETED and updated.response == "edited text."
+    assert updated.citations == [] and updated.generated_response == "generated [1]."
+    assert updated.review["decision"] == "edited" and updated.review["review_id"] == "r-1"
+    assert updated.completed_at == review.reviewed_at
+    assert (updated.review_id, updated.frame_seq) == ("r-1", 7)
     assert await repo.get("q-1") == updated
-    assert await repo.resolve_review("q-1", review) is None, "a resolved review is not redone"
+    again = Resolution("other text.", [], review)
+    assert await repo.resolve_review("q-1", again) is None, "a resolved review is not redone"
+    assert (await repo.get("q-1")).response == "edited text."
 
 
 async def test_resolving_a_query_that_is_not_pending_changes_nothing(repo):
     await repo.create(new_query())
     await repo.finish("q-1", outcome())
-    review = ReviewDecision("rejected", None, "admin", None, T0)
-    assert await repo.resolve_review("q-1", review) is None
+    resolution = Resolution("withheld", [], ReviewDecision("rejected", None, "admin", None, T0))
+    assert await repo.resolve_review("q-1", resolution) is None
     assert (await repo.get("q-1")).status is QueryStatus.COMPLETED
-    assert await repo.resolve_review("nope", review) is None
+    assert await repo.resolve_review("nope", resolution) is None
 
 
 async def test_history_is_the_owners_newest_first(repo):

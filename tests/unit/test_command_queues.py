@@ -41,6 +41,16 @@ def test_ingestion():
     assert subs["ingestion"] == COMMAND_QUEUES["ingestion"]
 
 
+def test_hitl():
+    from beacon_hitl.bootstrap import build
+    from beacon_hitl.settings import HitlSettings
+
+    subs = _subscriptions(build, HitlSettings())
+    assert subs["hitl"] == COMMAND_QUEUES["hitl"]
+
+
 @pytest.mark.parametrize("consumer", sorted(COMMAND_QUEUES))
-def test_every_command_queue_receives_job_requests(consumer):
-    assert any(p.startswith("job.requested.") for p in COMMAND_QUEUES[consumer])
+def test_every_command_queue_receives_requests(consumer):
+    """Job requests, or (for hitl) requests for a review: work someone asked for."""
+    assert any(p.startswith("job.requested.") or p == "review.required"
+               for p in COMMAND_QUEUES[consumer])

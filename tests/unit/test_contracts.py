@@ -58,6 +58,7 @@ SAMPLES: dict[str, Payload] = {
         page_count=33,
     ),
     "ReviewRequired": ReviewRequired(
+        review_id="r-1",
         query_id="q-1",
         owner="u-1",
         question="Revenue?",

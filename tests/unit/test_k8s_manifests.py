@@ -31,14 +31,15 @@ KUBERNETES_VALIDATE = "kubernetes-validate==1.37.0"
 
 NAMESPACE = "beacon"
 WORKERS = frozenset({"report-writer", "rag-query", "ingestion"})
-# hitl has no Deployment until its service exists (deploy/k8s/README.md).
-SERVICES = frozenset({"gateway"}) | WORKERS
+# Services with fixed replica counts (no autoscaler): the gateway and the review queue.
+SERVICES = frozenset({"gateway", "hitl"}) | WORKERS
 # Who may open a connection to whom; "anywhere" is outside the namespace (ingress controller).
 ALLOWED_INGRESS = {
     "gateway": {"anywhere"},
     "ingestion": {"gateway", "rag-query"},
     "rag-query": {"gateway"},
-    "report-writer": set(),
+    "hitl": {"gateway"},
+    "report-writer": {"gateway"},  # its /readyz, for /admin/health
 }
 
 
@@ -274,7 +275,7 @@ def test_internal_urls_and_ports_agree(resources):
     services = _of_kind(resources, "Service")
     (config,) = _of_kind(resources, "ConfigMap").values()
     urls = {k: v for k, v in config["data"].items() if k.endswith("_URL") and "://" in v}
-    assert {"INGESTION_URL", "RAG_QUERY_URL", "HITL_URL"} <= set(urls)
+    assert {"INGESTION_URL", "RAG_QUERY_URL", "HITL_URL", "REPORT_WRITER_URL"} <= set(urls)
     for key, url in urls.items():
         parts = urlsplit(url)
         if parts.hostname in services:

@@ -62,7 +62,7 @@ async def test_query_by_id_has_the_seed_shape(client):
     assert response.status_code == 200
     body = response.json()
     assert set(body) == {"id", "question", "response", "citations", "status", "latency_ms",
-                         "workflow_trace", "metrics", "created_at", "completed_at"}
+                         "workflow_trace", "metrics", "created_at", "completed_at", "review"}
     assert body["status"] == "completed" and body["response"] == "Answer 0 [1]."
     assert body["citations"][0]["page_number"] == 45
     assert body["workflow_trace"]["nodes_executed"][-1] == "cite"

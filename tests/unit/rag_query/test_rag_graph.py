@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from beacon_contracts.events import Envelope, JobKind, JobRequested, ReviewResolved
+from beacon_contracts.events import Envelope, JobKind, JobRequested
 from beacon_rag_query.answerer import EXTRACTIVE_LABEL
 from beacon_rag_query.domain import QueryStatus
 from beacon_rag_query.graph import OUT_OF_SCOPE
@@ -140,50 +140,6 @@ async def test_company_data_without_fundamentals_falls_back_to_filings(harness):
     run = await harness.ask("What was the EPS of TCS in FY2024?")
     assert node_names(run)[:3] == ["router", "company_data", "retrieve"]
     assert run.events("node")[1]["periods_found"] == 0
-
-
-async def test_a_sensitive_question_waits_for_review(harness):
-    question = "Was there any fraud investigation at Reliance in FY2024?"
-    run = await harness.ask(question, stream=True)
-    record = await harness.repository.get(run.query_id)
-    assert record.status is QueryStatus.HITL_PENDING
-    assert record.response is None and "No material fraud" in record.generated_response
-    review, = run.of("ReviewRequired")
-    assert review.query_id == run.query_id and review.owner == "7" and review.question == question
-    assert "fraud" in review.reason and "investigation" in review.reason
-    assert review.generated_response == record.generated_response
-    assert [c["page_number"] for c in review.citations] == [88]
-    assert review.workflow_state["nodes_executed"] == GRAPH_ORDER
-    assert review.workflow_state["fact_check_result"]["confidence"] == 1.0
-    # Nothing of the answer leaves before review: no tokens, no citations.
-    assert run.events("token") == [] and run.events("citation") == []
-    assert run.events("done") == [{"id": run.query_id, "latency_ms": record.latency_ms,
-                                   "status": "hitl_pending"}]
-    completed, = run.of("JobCompleted")
-    assert completed.outcome == "completed"
-    assert completed.result == {"id": run.query_id, "status": "hitl_pending"}
-
-
-@pytest.mark.parametrize(
-    ("decision", "final", "status", "expected"),
-    [
-        ("approved", None, QueryStatus.COMPLETED, "generated"),
-        ("edited", "Reviewed answer.", QueryStatus.COMPLETED, "Reviewed answer."),
-        ("rejected", None, QueryStatus.REJECTED, None),
-    ],
-)
-async def test_review_resolution_updates_the_record(harness, decision, final, status, expected):
-    run = await harness.ask("Is there a fraud investigation at Reliance in FY2024?")
-    pending = await harness.repository.get(run.query_id)
-    resolved = ReviewResolved(review_id="r-1", query_id=run.query_id, decision=decision,
-                              final_response=final, reviewed_by="admin@example.com")
-    for _ in range(2):  # a redelivery changes nothing
-        await harness.bus.publish(Envelope.wrap(resolved, correlation_id=run.query_id))
-        await harness.bus.drain()
-    record = await harness.repository.get(run.query_id)
-    assert record.status is status
-    assert record.response == (pending.generated_response if expected == "generated" else expected)
-    assert record.review["decision"] == decision and record.completed_at is not None
 
 
 class ScriptedModel(ChatModel):

@@ -12,6 +12,8 @@ import httpx
 
 from beacon_gateway.bootstrap import build as build_gateway
 from beacon_gateway.settings import GatewaySettings
+from beacon_hitl.bootstrap import build as build_hitl
+from beacon_hitl.settings import HitlSettings
 from beacon_ingestion.bootstrap import build as build_ingestion
 from beacon_ingestion.settings import IngestionSettings
 from beacon_rag_query.bootstrap import build as build_rag_query
@@ -36,13 +38,15 @@ def build_stack(gateway_settings: GatewaySettings) -> tuple[object, list[Service
     rag_query = build_rag_query(RagQuerySettings(), bus=bus, ingestion=ingestion_client)
     rag_query.on_stop.append(ingestion_client.aclose)
     report_writer = build_report_writer(ReportWriterSettings(), bus=bus)
+    hitl = build_hitl(HitlSettings(), bus=bus)
     gateway = build_gateway(
         gateway_settings,
         bus=bus,
         jobs=build_job_store(gateway_settings),
-        internal_apps={"ingestion": ingestion.http, "rag-query": rag_query.http},
+        internal_apps={"ingestion": ingestion.http, "rag-query": rag_query.http,
+                       "hitl": hitl.http, "report-writer": report_writer.http},
     )
-    return bus, [ingestion, rag_query, report_writer, gateway]
+    return bus, [ingestion, rag_query, report_writer, hitl, gateway]
 
 
 def run() -> None:

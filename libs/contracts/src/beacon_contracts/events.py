@@ -102,6 +102,7 @@ class DocumentIngested(Payload):
 class ReviewRequired(Payload):
     EVENT_TYPE: ClassVar[str] = "ReviewRequired"
 
+    review_id: str = Field(description="Chosen by rag-query, so it can tell the analyst at once")
     query_id: str
     owner: str
     question: str

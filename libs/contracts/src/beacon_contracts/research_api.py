@@ -124,3 +124,20 @@ class QueryRequest(BaseModel):
     question: str = Field(min_length=10, max_length=2000)
     filters: QueryFilters | None = None
     stream: bool = False
+
+
+class ReviewDecisionRequest(BaseModel):
+    """Body of POST /hitl/{review_id}/approve and /reject (the body may be left out)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    notes: str | None = Field(default=None, max_length=4000)
+
+
+class ReviewEditRequest(BaseModel):
+    """Body of POST /hitl/{review_id}/edit: the text the analyst will see instead."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    edited_response: str = Field(min_length=1, max_length=20000, pattern=r"\S")
+    notes: str | None = Field(default=None, max_length=4000)

@@ -45,4 +45,5 @@ COMMAND_QUEUES: dict[str, tuple[str, ...]] = {
     "report-writer": (job_requested("generate"), job_requested("refine")),
     "rag-query": (job_requested("query"), REVIEW_RESOLVED),
     "ingestion": (job_requested("ingest"), job_requested("bootstrap")),
+    "hitl": (REVIEW_REQUIRED,),
 }

@@ -71,7 +71,8 @@ def build(
     limiter = limiter or RateLimiter(settings.redis_url, namespace=settings.redis_namespace)
     if frames is None:
         frames = (
-            RedisFrameLog(settings.redis_url, namespace=settings.redis_namespace)
+            RedisFrameLog(settings.redis_url, namespace=settings.redis_namespace,
+                          ttl_s=settings.frame_ttl_s)
             if settings.redis_url
             else InMemoryFrameLog()
         )
@@ -86,7 +87,7 @@ def build(
     keys = ApiKeyVerifier(resolve_api_keys(settings), identity, settings.api_key_cache_s)
     upstreams = upstream_clients(
         {"ingestion": settings.ingestion_url, "rag-query": settings.rag_query_url,
-         "hitl": settings.hitl_url},
+         "hitl": settings.hitl_url, "report-writer": settings.report_writer_url},
         internal_apps or {},
         settings.upstream_timeout_s,
     )

@@ -23,6 +23,12 @@ from beacon_runtime.errors import DependencyUnavailable
 TERMINAL_EVENTS = frozenset({"done", "error"})
 
 
+def is_hold(frame: Frame) -> bool:
+    """The `review` node frame with status `pending`: the answer waits for a person."""
+    return (frame.event == "node" and frame.data.get("node") == "review"
+            and frame.data.get("status") == "pending")
+
+
 @dataclass(frozen=True)
 class Frame:
     seq: int
@@ -45,18 +51,56 @@ class FrameLog(ABC):
     @abstractmethod
     async def last_attached(self, query_id: str) -> float | None: ...
 
-    async def follow(
-        self, query_id: str, *, after_seq: int = -1, idle_timeout_s: float = 60.0, block_s: float = 5.0
-    ) -> AsyncIterator[Frame]:
-        """Frames with seq > after_seq in order, until a terminal frame. Stops if nothing new
-        arrives for idle_timeout_s (the caller decides what a silent worker means)."""
-        next_seq = after_seq + 1
+    def follow(
+        self, query_id: str, *, after_seq: int = -1, idle_timeout_s: float = 60.0,
+        block_s: float = 5.0, until: float | None = None,
+    ) -> FrameReader:
+        """Frames with seq > after_seq in order, until a terminal frame (see FrameReader)."""
+        return FrameReader(self, query_id, after_seq=after_seq, idle_timeout_s=idle_timeout_s,
+                           block_s=block_s, until=until)
+
+    async def ping(self) -> bool:
+        return True
+
+    async def close(self) -> None:
+        return None
+
+
+class FrameReader:
+    """Iterates a query's frames with seq > after_seq in order, until a terminal frame.
+
+    Raises TimeoutError if nothing new arrives for `idle_timeout_s` (the caller decides what
+    a silent worker means), except while the answer is held for a review, which may take
+    hours. Stops without a terminal frame at the monotonic time `until`, if given.
+    `held` tells whether the query's latest frame (yielded, or before `after_seq`) is a hold.
+    """
+
+    def __init__(self, log: FrameLog, query_id: str, *, after_seq: int, idle_timeout_s: float,
+                 block_s: float, until: float | None) -> None:
+        self._log, self.query_id = log, query_id
+        self._after_seq, self._idle_timeout_s = after_seq, idle_timeout_s
+        self._block_s, self._until = block_s, until
+        self.held = False
+
+    def __aiter__(self) -> AsyncIterator[Frame]:
+        return self._frames()
+
+    async def _frames(self) -> AsyncIterator[Frame]:
+        next_seq = self._after_seq + 1
+        top_seq = -1
         waiting: dict[int, Frame] = {}
         cursor = None
         last_progress = time.monotonic()
         while True:
-            frames, cursor = await self._read_raw(query_id, cursor, block_s)
+            block_s = self._block_s
+            if self._until is not None:
+                block_s = min(block_s, self._until - time.monotonic())
+                if block_s <= 0:
+                    return
+            frames, cursor = await self._log._read_raw(self.query_id, cursor, block_s)
             for frame in frames:
+                if frame.seq > top_seq:
+                    top_seq, self.held = frame.seq, is_hold(frame)
                 if frame.seq >= next_seq:
                     waiting[frame.seq] = frame
             while next_seq in waiting:
@@ -66,14 +110,8 @@ class FrameLog(ABC):
                 yield frame
                 if frame.event in TERMINAL_EVENTS:
                     return
-            if time.monotonic() - last_progress > idle_timeout_s:
-                raise TimeoutError(f"no frames for query {query_id} in {idle_timeout_s}s")
-
-    async def ping(self) -> bool:
-        return True
-
-    async def close(self) -> None:
-        return None
+            if not self.held and time.monotonic() - last_progress > self._idle_timeout_s:
+                raise TimeoutError(f"no frames for query {self.query_id} in {self._idle_timeout_s}s")
 
 
 class InMemoryFrameLog(FrameLog):

@@ -60,6 +60,7 @@ POLICIES: dict[tuple[str, str], RoutePolicy] = {
     # human review
     ("GET", f"{P}/hitl/pending"): RoutePolicy(STAFF),
     ("GET", f"{P}/hitl/{{review_id}}"): RoutePolicy(STAFF),
+    ("GET", f"{P}/hitl/{{review_id}}/audit"): RoutePolicy(ADMINS),
     ("POST", f"{P}/hitl/{{review_id}}/approve"): RoutePolicy(STAFF),
     ("POST", f"{P}/hitl/{{review_id}}/reject"): RoutePolicy(STAFF),
     ("POST", f"{P}/hitl/{{review_id}}/edit"): RoutePolicy(STAFF),

@@ -36,6 +36,8 @@ class GatewaySettings(ServiceSettings):
     ingestion_url: str | None = None
     rag_query_url: str | None = None
     hitl_url: str | None = None
+    # Asked only by /api/v1/admin/health (report-writer has no public reads).
+    report_writer_url: str | None = None
     upstream_timeout_s: float = Field(default=30.0, gt=0)
 
     # Answers: how long POST /query waits, and how SSE streams behave.
@@ -45,6 +47,9 @@ class GatewaySettings(ServiceSettings):
     sse_ping_s: float = Field(default=15.0, gt=0)
     # A client that drops and does not come back within this grace stops its query.
     sse_cancel_grace_s: float = Field(default=10.0, ge=0)
+    # How long a query's frames stay replayable after its last one. Longer than hitl's
+    # REVIEW_TTL_S, so a client can re-attach to an answer that waited for its review.
+    frame_ttl_s: int = Field(default=3 * 3600, gt=0)
 
     def api_key_list(self) -> list[str]:
         return [key.strip() for key in self.api_keys.split(",") if key.strip()]

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Header, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from beacon_contracts.events import utcnow
-from beacon_rag_query.domain import Feedback, QueryRecord, QueryStatus
+from beacon_rag_query.domain import EXPIRY_REVIEWER, Feedback, QueryRecord, QueryStatus
 from beacon_rag_query.repository import QueryRepository
 from beacon_runtime.http_errors import ServiceError, install_internal_error_handlers
 from beacon_runtime.health import Check, build_health_router
@@ -55,6 +55,19 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
+def review_body(record: QueryRecord) -> dict[str, Any] | None:
+    """Why the answer was held and, once decided, who reviewed it (not in the contract)."""
+    if record.review_id is None and record.review is None:
+        return None
+    decided = record.review or {}
+    status = decided.get("decision", "pending")
+    if decided.get("reviewed_by") == EXPIRY_REVIEWER:
+        status = "expired"
+    return {"id": record.review_id or decided.get("review_id"), "status": status,
+            "reason": record.review_reason, "reviewed_by": decided.get("reviewed_by"),
+            "reviewed_at": decided.get("reviewed_at", "").replace("+00:00", "Z") or None}
+
+
 def query_body(record: QueryRecord) -> dict[str, Any]:
     """The contract's query result; `response` stays null until a review lets it out."""
     metrics = dict(record.metrics)
@@ -78,6 +91,7 @@ def query_body(record: QueryRecord) -> dict[str, Any]:
         },
         "created_at": _iso(record.created_at),
         "completed_at": _iso(record.completed_at),
+        "review": review_body(record),
     }
 
 

@@ -131,12 +131,13 @@ async def dispatch(envelope: Envelope, *, runner: QueryRunner) -> None:
     if envelope.type == "JobRequested":
         await handle_job_requested(envelope, runner=runner)
     elif envelope.type == "ReviewResolved":
-        await handle_review_resolved(envelope, repository=runner.repository)
+        await handle_review_resolved(envelope, runner=runner)
     else:
         raise Reject(f"rag-query does not handle {envelope.type}")
 
 
 def build_repository(settings: RagQuerySettings) -> QueryRepository:
     if settings.database_url:
-        return PostgresQueryRepository(settings.database_url, schema=settings.database_schema)
+        return PostgresQueryRepository(settings.database_url,
+                                       schema=settings.db_schema or settings.database_schema)
     return InMemoryQueryRepository()

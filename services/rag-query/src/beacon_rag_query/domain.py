@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from beacon_contracts.search import SearchHit
+from beacon_rag_query.text import markers
 
 
 class QueryStatus(StrEnum):
@@ -20,7 +21,7 @@ class QueryStatus(StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
     HITL_PENDING = "hitl_pending"
-    REJECTED = "rejected"
+    REJECTED = "rejected"  # no longer written: a rejected answer completes with a refusal
     CANCELLED = "cancelled"
 
 
@@ -185,6 +186,8 @@ class QueryRecord:
     review_reason: str | None = None
     review: dict[str, Any] | None = None  # decision, reviewed_by, notes once resolved
     completed_at: datetime | None = None
+    review_id: str | None = None  # set when the answer was held for review
+    frame_seq: int | None = None  # seq of the first frame sent once the review resolves
 
     @property
     def latency_ms(self) -> int | None:
@@ -203,6 +206,15 @@ class Outcome:
     metrics: dict[str, Any]
     completed_at: datetime | None  # None while a review is pending
     review_reason: str | None = None
+    review_id: str | None = None
+    frame_seq: int | None = None
+
+
+# `reviewed_by` of a review nobody decided before it expired (the hitl service's name for it).
+EXPIRY_REVIEWER = "system"
+WITHHELD = "A reviewer withheld this answer. Contact your compliance team if you need it."
+WITHHELD_UNREVIEWED = ("This answer was withheld: it needed a review, and no reviewer "
+                       "approved it in time.")
 
 
 @dataclass(frozen=True)
@@ -212,10 +224,35 @@ class ReviewDecision:
     reviewed_by: str
     notes: str | None
     reviewed_at: datetime
+    review_id: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"decision": self.decision, "reviewed_by": self.reviewed_by, "notes": self.notes,
+        return {"review_id": self.review_id, "decision": self.decision,
+                "reviewed_by": self.reviewed_by, "notes": self.notes,
                 "reviewed_at": self.reviewed_at.isoformat()}
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What the analyst finally sees of a held answer, and the decision behind it."""
+
+    response: str
+    citations: list[dict[str, Any]]
+    review: ReviewDecision
+
+
+def resolve(record: QueryRecord, review: ReviewDecision) -> Resolution:
+    """approved: the generated answer; edited: the reviewer's text, keeping the citations
+    it still marks; rejected: a refusal that says a reviewer withheld it (or that nobody
+    reviewed it in time), without citations. Every outcome completes the query."""
+    if review.decision == "rejected":
+        refusal = WITHHELD_UNREVIEWED if review.reviewed_by == EXPIRY_REVIEWER else WITHHELD
+        return Resolution(refusal, [], review)
+    if review.decision == "edited" and review.final_response:
+        used = set(markers(review.final_response))
+        kept = [c for c in record.citations if c.get("index") in used]
+        return Resolution(review.final_response, kept, review)
+    return Resolution(record.generated_response or "", list(record.citations), review)
 
 
 @dataclass(frozen=True)

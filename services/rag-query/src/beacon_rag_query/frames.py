@@ -23,9 +23,12 @@ class QueryCancelled(Exception):
 
 
 class FrameEmitter:
-    def __init__(self, bus: EventBus, origin: Envelope, query_id: str) -> None:
+    """`first_seq` is where a stream goes on: the frames after a review follow those sent
+    before it, by another handler (maybe in another process)."""
+
+    def __init__(self, bus: EventBus, origin: Envelope, query_id: str, first_seq: int = 0) -> None:
         self._bus, self._origin, self.query_id = bus, origin, query_id
-        self.seq = 0
+        self.seq = first_seq
         self.token_chars = 0
 
     async def emit(self, event: str, data: dict[str, Any]) -> None:
@@ -45,8 +48,14 @@ class FrameEmitter:
             key: citation.get(key) for key in ("index", "document_id", "document_title", "page_number")
         })
 
-    async def done(self, latency_ms: int, status: str) -> None:
-        await self.emit("done", {"id": self.query_id, "latency_ms": latency_ms, "status": status})
+    async def done(self, latency_ms: int, status: str, **data: Any) -> None:
+        await self.emit("done", {"id": self.query_id, "latency_ms": latency_ms, "status": status,
+                                 **data})
+
+    async def review_pending(self, review_id: str, reason: str) -> None:
+        """The answer waits for a reviewer: the stream stays open, `done` comes after."""
+        await self.emit("node", {"node": "review", "status": "pending", "review_id": review_id,
+                                 "reason": reason})
 
     async def error(self, code: str, message: str) -> None:
         await self.emit("error", {"code": code, "message": message})

@@ -5,7 +5,7 @@ Two adapters, one contract (tests/contract/test_query_repository_contract.py): P
 embedded mode. All SQL lives here; every method is its own transaction.
 
 Transitions are guarded so redeliveries are harmless: `finish` only moves a `processing`
-query, `resolve_review` only a `hitl_pending` one.
+query, `resolve_review` only a `hitl_pending` one (a held answer waiting for its review).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from beacon_rag_query.domain import (
     QueryRecord,
     QueryStats,
     QueryStatus,
-    ReviewDecision,
+    Resolution,
 )
 from beacon_runtime.db import PostgresStore
 
@@ -49,9 +49,9 @@ class QueryRepository(ABC):
         """Store how a processing query ended. False if it is not processing (any more)."""
 
     @abstractmethod
-    async def resolve_review(self, query_id: str, review: ReviewDecision) -> QueryRecord | None:
-        """Apply a reviewer's decision to a hitl_pending query: approved shows the generated
-        response, edited the reviewer's, rejected none. None if the query was not pending."""
+    async def resolve_review(self, query_id: str, resolution: Resolution) -> QueryRecord | None:
+        """Complete a hitl_pending query with what the review let out. None if the query was
+        not pending (unknown, or resolved already)."""
 
     @abstractmethod
     async def history(self, owner: str, limit: int, offset: int) -> tuple[int, list[QueryRecord]]:
@@ -76,17 +76,6 @@ class QueryRepository(ABC):
 
     async def ping(self) -> bool:
         return True
-
-
-def resolved(record: QueryRecord, review: ReviewDecision) -> QueryRecord:
-    if review.decision == "rejected":
-        status, response = QueryStatus.REJECTED, None
-    elif review.decision == "edited":
-        status, response = QueryStatus.COMPLETED, review.final_response or record.generated_response
-    else:
-        status, response = QueryStatus.COMPLETED, record.generated_response
-    return replace(record, status=status, response=response, review=review.as_dict(),
-                   completed_at=review.reviewed_at)
 
 
 def percentile(values: list[float], fraction: float) -> float | None:
@@ -128,14 +117,19 @@ class InMemoryQueryRepository(QueryRepository):
             generated_response=outcome.generated_response, citations=list(outcome.citations),
             workflow_trace=dict(outcome.workflow_trace), metrics=dict(outcome.metrics),
             review_reason=outcome.review_reason, completed_at=outcome.completed_at,
+            review_id=outcome.review_id, frame_seq=outcome.frame_seq,
         )
         return True
 
-    async def resolve_review(self, query_id: str, review: ReviewDecision) -> QueryRecord | None:
+    async def resolve_review(self, query_id: str, resolution: Resolution) -> QueryRecord | None:
         record = self._queries.get(query_id)
         if record is None or record.status is not QueryStatus.HITL_PENDING:
             return None
-        self._queries[query_id] = resolved(record, review)
+        self._queries[query_id] = replace(
+            record, status=QueryStatus.COMPLETED, response=resolution.response,
+            citations=list(resolution.citations), review=resolution.review.as_dict(),
+            completed_at=resolution.review.reviewed_at,
+        )
         return self._queries[query_id]
 
     async def history(self, owner: str, limit: int, offset: int) -> tuple[int, list[QueryRecord]]:
@@ -197,6 +191,8 @@ queries = sa.Table(
     sa.Column("review", JSONB),
     sa.Column("created_at", sa.DateTime(timezone=True)),
     sa.Column("completed_at", sa.DateTime(timezone=True)),
+    sa.Column("review_id", sa.String(64)),
+    sa.Column("frame_seq", sa.Integer),
 )
 query_feedback = sa.Table(
     "query_feedback", metadata,
@@ -241,23 +237,19 @@ class PostgresQueryRepository(PostgresStore, QueryRepository):
                 retrieval_score=metrics.get("retrieval_score"),
                 faithfulness_score=metrics.get("faithfulness_score"),
                 review_reason=outcome.review_reason, completed_at=outcome.completed_at,
+                review_id=outcome.review_id, frame_seq=outcome.frame_seq,
             ),
             write=True,
         )
         return count == 1
 
-    async def resolve_review(self, query_id: str, review: ReviewDecision) -> QueryRecord | None:
-        if review.decision == "rejected":
-            status, response = QueryStatus.REJECTED.value, sa.null()
-        elif review.decision == "edited" and review.final_response:
-            status, response = QueryStatus.COMPLETED.value, sa.literal(review.final_response)
-        else:
-            status, response = QueryStatus.COMPLETED.value, queries.c.generated_response
+    async def resolve_review(self, query_id: str, resolution: Resolution) -> QueryRecord | None:
         rows = await self._run(
             queries.update()
             .where(queries.c.id == query_id, queries.c.status == QueryStatus.HITL_PENDING.value)
-            .values(status=status, response=response, review=review.as_dict(),
-                    completed_at=review.reviewed_at)
+            .values(status=QueryStatus.COMPLETED.value, response=resolution.response,
+                    citations=list(resolution.citations), review=resolution.review.as_dict(),
+                    completed_at=resolution.review.reviewed_at)
             .returning(*queries.c),
             write=True,
         )
@@ -335,4 +327,5 @@ def _record(row) -> QueryRecord:
         citations=list(row["citations"] or []), workflow_trace=dict(row["workflow_trace"] or {}),
         metrics=dict(row["metrics"] or {}), review_reason=row["review_reason"],
         review=row["review"], completed_at=row["completed_at"],
+        review_id=row["review_id"], frame_seq=row["frame_seq"],
     )

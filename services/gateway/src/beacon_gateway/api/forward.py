@@ -48,6 +48,7 @@ FORWARDED: tuple[tuple[str, str, str, str, str], ...] = (
     ("GET", f"{P}/admin/stats/queries", "rag-query", "Query statistics for a period", "admin"),
     ("GET", f"{P}/hitl/pending", "hitl", "Answers waiting for review", "hitl"),
     ("GET", f"{P}/hitl/{{review_id}}", "hitl", "One review", "hitl"),
+    ("GET", f"{P}/hitl/{{review_id}}/audit", "hitl", "A review's audit trail (admins)", "hitl"),
     ("POST", f"{P}/hitl/{{review_id}}/approve", "hitl", "Approve an answer", "hitl"),
     ("POST", f"{P}/hitl/{{review_id}}/reject", "hitl", "Reject an answer", "hitl"),
     ("POST", f"{P}/hitl/{{review_id}}/edit", "hitl", "Edit and approve an answer", "hitl"),
@@ -61,9 +62,10 @@ _PASS_RESPONSE = ("content-type", "content-disposition", "content-length", "etag
 def upstream_clients(
     urls: dict[str, str | None], apps: dict[str, object], timeout_s: float
 ) -> dict[str, httpx.AsyncClient]:
-    """A client per service: over HTTP to its URL, or in-process to its ASGI app."""
+    """A client per service: over HTTP to its URL, or in-process to its ASGI app. Services
+    the gateway forwards nothing to (report-writer) get one too: /admin/health asks them."""
     clients = {}
-    for name in {n for _, _, n, _, _ in FORWARDED}:
+    for name in {n for _, _, n, _, _ in FORWARDED} | set(urls) | set(apps):
         if urls.get(name):
             clients[name] = httpx.AsyncClient(base_url=urls[name], timeout=timeout_s)
         elif apps.get(name) is not None:

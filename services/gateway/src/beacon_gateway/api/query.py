@@ -41,15 +41,17 @@ def build_query_router() -> APIRouter:
 
     @router.post("/query")
     async def submit(body: QueryRequest, request: Request) -> Response:
-        """Ask a question and wait for the answer (up to QUERY_TIMEOUT_S)."""
+        """Ask a question and wait for the answer (up to QUERY_TIMEOUT_S). An answer held
+        for a human review comes back at once with status `hitl_pending`: poll
+        GET /query/{id}, or attach to GET /query/stream/{id}, for the reviewed answer."""
         settings = request.app.state.research.settings
         query_id = await _start_query(request, body, stream=False)
+        frames = _deps(request).frames.follow(query_id, idle_timeout_s=settings.query_timeout_s)
         try:
             async with asyncio.timeout(settings.query_timeout_s):
-                async for _frame in _deps(request).frames.follow(
-                    query_id, idle_timeout_s=settings.query_timeout_s
-                ):
-                    pass
+                async for _frame in frames:
+                    if frames.held:
+                        break
         except TimeoutError:
             # Still running: the client can poll GET /query/{id} or attach to the stream.
             return JSONResponse({"id": query_id, "status": "processing"}, status_code=202)
@@ -120,25 +122,25 @@ def _relay(request: Request, query_id: str, *, after_seq: int) -> EventSourceRes
 
     async def events():
         finished = False
-        started = time.monotonic()
         await deps.frames.mark_attached(query_id)
+        # Past the lifetime cap the stream ends without `done`; the client resumes with
+        # Last-Event-ID (a review may take hours: the cap applies while one waits, too).
+        frames = deps.frames.follow(query_id, after_seq=after_seq,
+                                    idle_timeout_s=settings.sse_idle_timeout_s,
+                                    until=time.monotonic() + settings.sse_max_lifetime_s)
         try:
-            async for frame in deps.frames.follow(
-                query_id, after_seq=after_seq, idle_timeout_s=settings.sse_idle_timeout_s
-            ):
+            async for frame in frames:
                 yield {"event": frame.event, "id": str(frame.seq), "data": json.dumps(frame.data)}
                 if frame.event in TERMINAL_EVENTS:
                     finished = True
-                    return
-                if time.monotonic() - started > settings.sse_max_lifetime_s:
-                    # Cap the connection; the client resumes with Last-Event-ID.
                     return
         except TimeoutError:
             finished = True
             yield {"event": "error", "data": json.dumps(
                 {"code": "TIMEOUT", "message": "The answer stopped progressing"})}
         finally:
-            if not finished:
+            # A held answer is no longer being worked on: leaving it cancels nothing.
+            if not finished and not frames.held:
                 _cancel_later(deps, query_id, settings.sse_cancel_grace_s)
 
     return EventSourceResponse(

@@ -1,0 +1,61 @@
+"""Composition root of the review service: the one place its dependencies are wired."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from functools import partial
+
+from beacon_contracts import routing
+from beacon_contracts.events import utcnow
+from beacon_hitl.api import create_app
+from beacon_hitl.decisions import ReviewDesk, Sweeper
+from beacon_hitl.handlers import handle_review_required
+from beacon_hitl.repository import (
+    InMemoryReviewRepository,
+    PostgresReviewRepository,
+    ReviewRepository,
+)
+from beacon_hitl.settings import HitlSettings
+from beacon_runtime.bus.port import EventBus
+from beacon_runtime.service import Service
+
+CONSUMER = "hitl"
+
+
+def build(
+    settings: HitlSettings,
+    *,
+    bus: EventBus,
+    repository: ReviewRepository | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> Service:
+    """A repository passed in belongs to the caller; one built here is migrated on start
+    and closed on stop."""
+    on_start, on_stop = [], []
+    if repository is None:
+        repository = build_repository(settings)
+        on_start.append(repository.start)  # runs the schema's migrations
+        on_stop.append(repository.close)
+    desk = ReviewDesk(repository, bus, ttl_s=settings.review_ttl_s,
+                      expiry_policy=settings.review_expiry_policy, clock=clock)
+    sweeper = Sweeper(desk, settings.review_sweep_interval_s)
+    on_start.append(sweeper.start)
+    on_stop.append(sweeper.stop)  # hooks stop in reverse: the sweeper before the store
+
+    bus.subscribe(
+        CONSUMER, routing.COMMAND_QUEUES[CONSUMER], partial(handle_review_required, desk=desk),
+        concurrency=settings.worker_concurrency,
+    )
+    return Service(
+        name=settings.service_name,
+        http=create_app(desk, {"bus": bus.ping, "repository": repository.ping}),
+        on_start=on_start,
+        on_stop=on_stop,
+    )
+
+
+def build_repository(settings: HitlSettings) -> ReviewRepository:
+    if settings.database_url:
+        return PostgresReviewRepository(settings.database_url, schema=settings.schema())
+    return InMemoryReviewRepository()

@@ -1,0 +1,15 @@
+"""Distributed entry point: `python -m beacon_hitl.main`."""
+
+from __future__ import annotations
+
+from beacon_hitl.bootstrap import build
+from beacon_hitl.settings import HitlSettings
+from beacon_runtime.serve import run_service
+
+
+def run() -> None:
+    run_service(HitlSettings(), lambda settings, bus: build(settings, bus=bus))
+
+
+if __name__ == "__main__":
+    run()

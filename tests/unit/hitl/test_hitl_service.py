@@ -223,3 +223,12 @@ async def test_health_and_metrics(hitl: Hitl):
     await hitl.ask_review()
     metrics = (await hitl.client.get("/metrics")).text
     assert 'beacon_hitl_reviews_total{event="received"}' in metrics
+
+
+async def test_the_outcome_carries_when_the_review_ended(hitl: Hitl):
+    request = await hitl.ask_review()
+    hitl.clock.advance(minutes=7)
+    await hitl.client.post(f"/api/v1/hitl/{request.review_id}/approve", headers=REVIEWER)
+    await hitl.bus.drain()
+    (_, resolved), = hitl.resolved
+    assert resolved.reviewed_at.isoformat() == "2024-11-25T10:37:00+00:00"

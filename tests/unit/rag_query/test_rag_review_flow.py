@@ -3,6 +3,8 @@ for a reviewer, and finishes the stream, the record and the job when ReviewResol
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from beacon_contracts.events import Envelope, ReviewResolved
@@ -11,6 +13,7 @@ from beacon_runtime.llm.port import ChatModel, Completion, Prompt
 from rag_harness import Run, start_harness
 
 QUESTION = "Was there any fraud investigation at Reliance in FY2024?"
+REVIEWED_AT = datetime(2024, 11, 25, 11, 0, tzinfo=UTC)
 GRAPH_ORDER = ["router", "retrieve", "grade", "generate", "fact_check", "cite"]
 
 
@@ -18,7 +21,8 @@ async def resolve(harness, run: Run, decision: str, final: str | None = None, *,
                   reviewed_by: str = "rita@example.com", review_id: str | None = None) -> Run:
     review_id = review_id or run.of("ReviewRequired")[0].review_id
     resolved = ReviewResolved(review_id=review_id, query_id=run.query_id, decision=decision,
-                              final_response=final, reviewed_by=reviewed_by, notes="checked")
+                              final_response=final, reviewed_by=reviewed_by, notes="checked",
+                              reviewed_at=REVIEWED_AT)
     await harness.bus.publish(Envelope.wrap(resolved, correlation_id=run.query_id))
     await harness.bus.drain()
     return Run(run.query_id, [e for e in harness.seen if e.correlation_id == run.query_id])
@@ -64,6 +68,7 @@ async def test_the_review_completes_the_query_and_the_stream(harness, decision, 
     assert record.status is QueryStatus.COMPLETED and record.response == shown
     assert [c["page_number"] for c in record.citations] == pages
     assert record.review["decision"] == decision and record.review["reviewed_by"] == "rita@example.com"
+    assert record.completed_at == REVIEWED_AT, "when the reviewer decided, as hitl recorded it"
     assert record.generated_response == generated, "what was generated is kept"
 
     frames = run.frames

@@ -121,6 +121,7 @@ class ReviewResolved(Payload):
     final_response: str | None
     reviewed_by: str
     notes: str | None = None
+    reviewed_at: datetime | None = Field(default=None, description="When the review ended")
 
 
 class QueryFrame(Payload):

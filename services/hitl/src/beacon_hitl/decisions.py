@@ -94,7 +94,7 @@ class ReviewDesk:
         resolved = ReviewResolved(
             review_id=review.id, query_id=review.query_id, decision=decision,
             final_response=final_response, reviewed_by=review.reviewed_by or "",
-            notes=review.notes,
+            notes=review.notes, reviewed_at=review.reviewed_at,
         )
         try:
             await self._bus.publish(Envelope.wrap(resolved, correlation_id=review.correlation_id))

@@ -286,7 +286,8 @@ async def handle_review_resolved(envelope: Envelope, *, runner: QueryRunner) -> 
         if record.status is QueryStatus.HITL_PENDING:
             resolution = resolve(record, ReviewDecision(
                 decision=resolved.decision, final_response=resolved.final_response,
-                reviewed_by=resolved.reviewed_by, notes=resolved.notes, reviewed_at=utcnow(),
+                reviewed_by=resolved.reviewed_by, notes=resolved.notes,
+                reviewed_at=resolved.reviewed_at or utcnow(),
                 review_id=resolved.review_id,
             ))
             applied = await repository.resolve_review(record.id, resolution)

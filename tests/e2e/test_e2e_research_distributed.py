@@ -13,7 +13,6 @@ import pytest
 from pgtools import drop_schema
 from processes import REPO_ROOT, free_port, start, start_service, wait_http_ok
 
-pytestmark = pytest.mark.e2e
 
 ADMIN = {"email": "admin@example.com", "password": "admin-password-1"}
 QUESTION = "What was Reliance revenue from operations in FY2024?"

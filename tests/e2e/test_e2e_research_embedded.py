@@ -7,7 +7,6 @@ import httpx
 import pytest
 from processes import clean_env, start_service, stop, wait_http_ok
 
-pytestmark = pytest.mark.e2e
 
 ADMIN = {"email": "admin@example.com", "password": "admin-password-1"}
 QUESTION = "What was Reliance revenue from operations in FY2024?"

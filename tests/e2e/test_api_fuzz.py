@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import sys
-from pathlib import Path
 
 import httpx
 import pytest
@@ -20,10 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "e2e"))
-from processes import clean_env, start_service, stop, wait_http_ok  # noqa: E402
+from processes import clean_env, start_service, stop, wait_http_ok
 
-pytestmark = pytest.mark.e2e
 
 ADMIN = {"email": "fuzz-admin@example.com", "password": "fuzz-admin-password"}
 UNLIMITED = 1_000_000

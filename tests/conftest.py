@@ -17,9 +17,10 @@ import pytest
 
 pytest.register_assert_rewrite("suites")
 
-from pgtools import drop_schema  # noqa: E402  (after the rewrite hook)
+from pgtools import drop_schema  # imported after the rewrite hook
 
 LANES = ("unit", "integration", "e2e")
+E2E_TIMEOUT_S = 600  # several processes per test; the global 120 s is for the other lanes
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -28,6 +29,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if lane not in LANES:
             raise pytest.UsageError(f"{item.nodeid}: a test lives in tests/unit, tests/integration or tests/e2e")
         item.add_marker(lane)
+        if lane == "e2e":
+            item.add_marker(pytest.mark.timeout(E2E_TIMEOUT_S))
 
 
 @pytest.fixture(scope="session")

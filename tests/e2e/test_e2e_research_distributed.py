@@ -13,7 +13,6 @@ import pytest
 from pgtools import drop_schema
 from processes import REPO_ROOT, free_port, start, start_service, wait_http_ok
 
-pytestmark = pytest.mark.e2e
 
 ADMIN = {"email": "admin@example.com", "password": "admin-password-1"}
 QUESTION = "What was Reliance revenue from operations in FY2024?"
@@ -32,7 +31,7 @@ async def research(stack, database_url, tmp_path):
     ingestion = stack._track(start_service("ingestion", "beacon_ingestion.main", env=stack.distributed_env(
         **common, DB_SCHEMA=schemas[0], INGEST_SAMPLE_CORPUS=True, FILES_DIR=tmp_path / "files"),
         log_dir=stack.log_dir))
-    await wait_http_ok(ingestion, "/readyz", timeout=60)
+    await wait_http_ok(ingestion, "/readyz")
     # The stamped tokens of the test model are no claims the filings support: without a zero
     # threshold the answer would be held for a review (tests/e2e/test_e2e_review_flow.py).
     rag = stack._track(start_service("rag-query", "beacon_rag_query.main", env=stack.distributed_env(
@@ -42,7 +41,7 @@ async def research(stack, database_url, tmp_path):
                    "DEV_ADMIN_EMAIL": ADMIN["email"], "DEV_ADMIN_PASSWORD": ADMIN["password"]}
     first = stack.gateway("gateway-a", RAG_QUERY_URL=rag.url, **gateway_env)
     second = stack.gateway("gateway-b", RAG_QUERY_URL=rag.url, **gateway_env)
-    await stack.ready(rag, first, second, timeout=60)
+    await stack.ready(rag, first, second)
     try:
         yield first, second
     finally:

@@ -27,8 +27,6 @@ from review_flow import (
 
 from beacon_contracts.events import Envelope, ReviewRequired
 
-pytestmark = pytest.mark.e2e
-
 EDITED = "We do not give buy or sell advice. Reliance reported its FY2024 revenue in its annual report [1]."
 
 

@@ -9,8 +9,6 @@ from hitl_harness import ADMIN, REVIEWER, start_hitl
 from beacon_hitl.repository import PostgresReviewRepository
 from beacon_runtime.db import asyncpg_url
 
-pytestmark = pytest.mark.integration
-
 
 async def test_a_review_survives_a_restart(database_url, pg_schema):
     async for first in start_hitl(database_url=database_url, db_schema=pg_schema, repository=None):

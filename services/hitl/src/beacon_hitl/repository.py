@@ -1,6 +1,6 @@
 """Reviews and their audit trail.
 
-Two adapters, one contract (tests/contract/test_review_repository_contract.py): Postgres
+Two adapters, one contract (tests/suites/review_repository.py): Postgres
 (schema "hitl", SQLAlchemy Core over asyncpg, Alembic migrations) and in memory for embedded
 mode. All SQL lives here; every method is its own transaction, and a state change is written
 in the same transaction as its audit entry.

@@ -26,11 +26,12 @@ HOUR = timedelta(hours=1)
 ANSWER = "No material fraud was reported by the auditors during FY2024 [1]."
 
 
-@pytest.fixture(params=["memory", pytest.param("postgres", marks=pytest.mark.integration)])
-async def repo(request, database_url, unique_name):
-    if request.param == "memory":
+@pytest.fixture
+async def repo(backend, request, unique_name):
+    if backend == "memory":
         yield InMemoryReviewRepository()
         return
+    database_url = request.getfixturevalue("database_url")
     repository = PostgresReviewRepository(database_url, schema=unique_name)
     await repository.start()
     try:

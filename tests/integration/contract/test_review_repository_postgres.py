@@ -1,0 +1,9 @@
+"""The review repository contract (tests/suites/review_repository.py) on Postgres."""
+
+import pytest
+from suites.review_repository import *  # the suite's tests and fixtures
+
+
+@pytest.fixture
+def backend() -> str:
+    return "postgres"

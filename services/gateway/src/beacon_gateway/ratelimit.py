@@ -33,6 +33,14 @@ class Decision:
         return headers
 
 
+class DailyQuota(RateLimitItemPerDay):
+    """A per-user daily limit whose counter does not depend on the limit: `limits` puts the
+    amount in the key, so raising a user's daily_query_limit would restart today's count."""
+
+    def key_for(self, *identifiers: bytes | str | int | float) -> str:
+        return "/".join([self.namespace, *(str(i) for i in identifiers), "quota-day"])
+
+
 class RateLimiter:
     def __init__(self, redis_url: str | None, namespace: str = "beacon") -> None:
         if redis_url:

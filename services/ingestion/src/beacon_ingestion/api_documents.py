@@ -7,6 +7,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from beacon_contracts.search import SearchRequest, SearchResponse
+from beacon_contracts.text import Line, Text
 from beacon_runtime.errors import DependencyUnavailable
 from beacon_runtime.http_errors import ServiceError
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -35,10 +36,10 @@ def _invalid(field: str, message: str) -> ServiceError:
 class DocumentMeta(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    company_symbol: str | None = None
-    doc_type: str
-    fiscal_period: str | None = None
-    title: str | None = Field(default=None, max_length=300)
+    company_symbol: Line | None = None
+    doc_type: Line
+    fiscal_period: Line | None = None
+    title: Annotated[Text, Field(max_length=300)] | None = None
     document_date: date | None = None
 
     @field_validator("doc_type")
@@ -60,8 +61,8 @@ class DocumentMeta(BaseModel):
 
 
 class IngestBody(DocumentMeta):
-    company_symbol: str
-    source_url: str = Field(min_length=8, max_length=2000)
+    company_symbol: Line
+    source_url: Annotated[Line, Field(min_length=8, max_length=2000)]
 
     @field_validator("source_url")
     @classmethod
@@ -74,8 +75,8 @@ class IngestBody(DocumentMeta):
 class BootstrapBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    companies: list[str] = Field(min_length=1, max_length=100)
-    doc_types: list[str] = Field(min_length=1, max_length=10)
+    companies: list[Line] = Field(min_length=1, max_length=100)
+    doc_types: list[Line] = Field(min_length=1, max_length=10)
     years: list[Annotated[int, Field(ge=2000, le=2100)]] = Field(min_length=1, max_length=30)
 
     @field_validator("doc_types")

@@ -12,9 +12,10 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from beacon_contracts.events import utcnow
+from beacon_contracts.research_api import FeedbackRequest
 from beacon_rag_query.domain import Feedback, QueryRecord, QueryStatus
 from beacon_rag_query.repository import QueryRepository
 from beacon_runtime.http_errors import ServiceError, install_internal_error_handlers
@@ -42,13 +43,6 @@ def caller(
     if not x_user_id:
         raise ServiceError(401, "Missing caller identity")
     return Caller(user_id=x_user_id, role=(x_user_role or "user").lower())
-
-
-class FeedbackRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    rating: int = Field(ge=1, le=5)
-    feedback: str | None = Field(default=None, max_length=4000)
 
 
 def _iso(value: datetime | None) -> str | None:

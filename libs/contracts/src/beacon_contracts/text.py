@@ -27,6 +27,10 @@ _LINE_BAD = re.compile(f"[{_LINE_FORBIDDEN}]")
 _TEXT_BAD = re.compile(f"[{_TEXT_FORBIDDEN}]")
 
 
+def is_line(value: str) -> bool:
+    return _LINE_BAD.search(value) is None
+
+
 def check_line(value: str) -> str:
     if _LINE_BAD.search(value):
         raise ValueError("must not contain control characters")

@@ -58,9 +58,13 @@ class RateLimiter:
         return WINDOWS[window](limit, multiple)
 
     async def hit(self, bucket: str, identity: str, item: RateLimitItem) -> Decision:
-        """Count one request; the decision says whether it fits in the window."""
+        """Count one request; the decision says whether it fits in the window. A request
+        refused because the window is spent is not counted, so raising a limit later in the
+        window grants exactly the difference."""
         try:
-            allowed = await self._limiter.hit(item, bucket, identity)
+            allowed = await self._limiter.test(item, bucket, identity)
+            if allowed:
+                allowed = await self._limiter.hit(item, bucket, identity)
             stats = await self._limiter.get_window_stats(item, bucket, identity)
         except Exception as exc:  # noqa: BLE001 - wrap_exceptions makes every storage error one type
             raise DependencyUnavailable(f"rate-limit storage: {exc.__class__.__name__}") from exc

@@ -125,7 +125,7 @@ def plain_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _field_details(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     details = []
     for error in errors:
-        loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
+        loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path", "header")]
         details.append({"field": ".".join(loc) or "body", "message": error.get("msg", "invalid")})
     return details
 

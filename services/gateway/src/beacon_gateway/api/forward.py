@@ -67,7 +67,7 @@ from beacon_contracts.research_api import (
 )
 from beacon_contracts.text import Line
 from beacon_gateway.api.errors import ApiError
-from beacon_gateway.api.policy import ADMINS, EVERYONE, STAFF, PublicRoute, allow
+from beacon_gateway.api.policy import ADMINS, EVERYONE, STAFF, BodyTooLarge, PublicRoute, allow
 from beacon_runtime.logs import get_logger
 
 log = get_logger(__name__)
@@ -108,7 +108,7 @@ def build_forward_router(*, upload_max_bytes: int, import_max_bytes: int) -> API
     # documents (ingestion): everyone reads, admins add
     forward("GET", "/api/v1/documents", "ingestion", "List documents", query=DocumentListParams, response_model=DocumentList, **allow(EVERYONE, bucket="documents"))
     forward("GET", "/api/v1/documents/{document_id}", "ingestion", "One document", response_model=DocumentOut, **allow(EVERYONE, bucket="documents"))
-    forward("GET", "/api/v1/documents/{document_id}/download", "ingestion", "Download the original file", responses=PDF, **allow(EVERYONE, bucket="documents"))
+    forward("GET", "/api/v1/documents/{document_id}/download", "ingestion", "Download the original file", response_class=Response, responses=PDF, **allow(EVERYONE, bucket="documents"))
     forward("GET", "/api/v1/documents/{document_id}/ingestion-status", "ingestion", "Per-stage ingestion progress", response_model=IngestionStatus, **allow(EVERYONE, bucket="documents"))
     forward("POST", "/api/v1/documents/ingest", "ingestion", "Queue a document for ingestion from a URL", body=IngestRequest, status_code=202, response_model=DocumentAccepted, **allow(ADMINS, bucket="documents"))
     forward("POST", "/api/v1/documents/upload", "ingestion", "Upload a PDF (multipart) for ingestion", form=UploadForm, status_code=202, response_model=DocumentAccepted, **allow(ADMINS, bucket="documents", body=upload))
@@ -145,6 +145,16 @@ def upstream_clients(
             transport = httpx.ASGITransport(app=apps[name])
             clients[name] = httpx.AsyncClient(transport=transport, base_url=f"http://{name}", timeout=timeout_s)
     return clients
+
+
+async def _body_until_limit(request: Request, cut: list[BodyTooLarge]):
+    """The request body as it arrives. Past the route's limit it stops (the service sees a
+    short body) and `cut` holds the error to answer instead of the service's answer."""
+    try:
+        async for chunk in request.stream():
+            yield chunk
+    except BodyTooLarge as exc:
+        cut.append(exc)
 
 
 def _file_body(form: type[BaseModel], csv: bool) -> dict[str, Any]:
@@ -201,13 +211,17 @@ async def forward_request(
         # The raw path keeps the client's percent-encoding: a decoded path may hold control
         # characters that no URL may carry (found by schemathesis).
         path = request.scope.get("raw_path", b"").decode("latin-1") or request.url.path
-        params, content = request.query_params, (request.stream() if method in _WITH_BODY else None)
+        params = request.query_params
+        content = _body_until_limit(request, cut := []) if method in _WITH_BODY else None
     else:
-        params, content = None, None
+        params, content, cut = None, None, []
         headers = {k: v for k, v in headers.items() if k not in ("content-type", "content-length")}
     upstream = client.build_request(method, path, params=params, headers=headers, content=content)
     try:
         response = await client.send(upstream, stream=True)
+        if cut:  # the body outgrew the route's limit while streaming: not the service's answer
+            await response.aclose()
+            raise cut[0]
     except httpx.InvalidURL as exc:
         raise ApiError(400, "VALIDATION_ERROR", "The request path is not a valid URL") from exc
     except (httpx.ConnectError, httpx.TimeoutException, httpx.RemoteProtocolError) as exc:

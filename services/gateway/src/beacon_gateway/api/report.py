@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
 from beacon_contracts.events import Envelope, JobError, JobKind, JobRequested
@@ -21,7 +21,7 @@ from beacon_contracts.report_api import (
     RefineRequest,
     StatusEnvelope,
 )
-from beacon_contracts.text import Line
+from beacon_contracts.text import LINE_PATTERN, is_line
 from beacon_gateway.api.errors import ApiError
 from beacon_gateway.api.policy import API_KEY, API_KEY_AND_SESSION, PublicRoute, allow
 from beacon_gateway.api_keys import ApiKeyVerifier
@@ -33,10 +33,9 @@ from beacon_runtime.logs import get_logger
 log = get_logger(__name__)
 
 MAX_JOB_ID_LENGTH = 64
-SessionId = Annotated[Line, Header(
-    alias="Session-Id", max_length=200,
-    description="The frontend's session; the drafts of one report share it.",
-)]
+# Documented like every identifier; one that does not look like a job id is a job that does
+# not exist (404, as the contract answers for an unknown job), never looked up.
+JobId = Annotated[str, Path(json_schema_extra={"pattern": LINE_PATTERN, "maxLength": MAX_JOB_ID_LENGTH})]
 
 
 @dataclass(frozen=True)
@@ -52,22 +51,23 @@ def build_report_router() -> APIRouter:
 
     @router.post("/generate", status_code=202, response_model=AcceptedEnvelope,
                  **allow(API_KEY_AND_SESSION))
-    async def generate(body: GenerateRequest, request: Request, session_id: SessionId) -> Response:
+    async def generate(body: GenerateRequest, request: Request) -> Response:
         """Start drafting one report section; poll GET /status/{job_id}."""
-        return await _submit(request, JobKind.GENERATE, body, session_id)
+        return await _submit(request, JobKind.GENERATE, body)
 
     @router.post("/refine", status_code=202, response_model=AcceptedEnvelope,
                  **allow(API_KEY_AND_SESSION))
-    async def refine(body: RefineRequest, request: Request, session_id: SessionId) -> Response:
+    async def refine(body: RefineRequest, request: Request) -> Response:
         """Start refining a section (`original_text`, base64) as `prompt` asks."""
-        return await _submit(request, JobKind.REFINE, body, session_id)
+        return await _submit(request, JobKind.REFINE, body)
 
     @router.get("/status/{job_id}", response_model=StatusEnvelope, **allow(API_KEY), responses={
         404: {"model": ErrorEnvelope, "description": "Unknown, expired or another key's job"}})
-    async def status(job_id: Line, request: Request) -> Response:
+    async def status(job_id: JobId, request: Request) -> Response:
         """Poll a job: processing, ready (with the result) or error."""
         deps: ReportDeps = request.app.state.report
-        job = await deps.jobs.get(job_id) if len(job_id) <= MAX_JOB_ID_LENGTH else None
+        valid = len(job_id) <= MAX_JOB_ID_LENGTH and is_line(job_id)
+        job = await deps.jobs.get(job_id) if valid else None
         # Another key's job is reported exactly like a missing one: no existence oracle.
         if job is None or job.owner != request.state.owner or job.kind not in (
             JobKind.GENERATE, JobKind.REFINE
@@ -78,11 +78,10 @@ def build_report_router() -> APIRouter:
     return router
 
 
-async def _submit(request: Request, kind: JobKind, request_body: GenerateRequest,
-                  session_id: str) -> Response:
+async def _submit(request: Request, kind: JobKind, request_body: GenerateRequest) -> Response:
     deps: ReportDeps = request.app.state.report
     owner: str = request.state.owner
-    session_id = session_id.strip()
+    session_id: str = request.state.session_id  # checked by the route's policy
     body = request_body.model_dump(mode="json")
     params = {"session_id": session_id, **body}
     job = JobRecord(

@@ -170,6 +170,9 @@ async def walk(client: httpx.AsyncClient, headers: dict[str, str]) -> dict[str, 
                 if response.status_code != 404:
                     let_through.append((field.label, repr(control), response.status_code, response.text[:200]))
                 continue
+            if field.location == "header" and response.status_code == 400 \
+                    and response.text == "Invalid HTTP request received.":
+                continue  # the HTTP server (uvicorn) refuses the header before the app sees it
             expected = 422 if report else 400
             if response.status_code != expected or not named(response, field):
                 let_through.append((field.label, repr(control), response.status_code, response.text[:200]))

@@ -207,14 +207,15 @@ async def forward_request(
         headers["x-user-id"] = str(user.id)
         headers["x-user-role"] = user.role.value
         headers["x-user-email"] = user.email
+    cut: list[BodyTooLarge] = []
     if path is None:
         # The raw path keeps the client's percent-encoding: a decoded path may hold control
         # characters that no URL may carry (found by schemathesis).
         path = request.scope.get("raw_path", b"").decode("latin-1") or request.url.path
         params = request.query_params
-        content = _body_until_limit(request, cut := []) if method in _WITH_BODY else None
+        content = _body_until_limit(request, cut) if method in _WITH_BODY else None
     else:
-        params, content, cut = None, None, []
+        params, content = None, None
         headers = {k: v for k, v in headers.items() if k not in ("content-type", "content-length")}
     upstream = client.build_request(method, path, params=params, headers=headers, content=content)
     try:

@@ -28,7 +28,7 @@ from beacon_runtime.jobs.memory import InMemoryJobStore
 from beacon_runtime.serve import attach_lifespan
 
 # CI installs chromium (.ci/run), so there a missing browser fails the test.
-pytestmark = [pytest.mark.e2e, pytest.mark.skipif(
+pytestmark = [pytest.mark.skipif(
     shutil.which("chromium") is None and not os.environ.get("CI"),
     reason="needs Debian's chromium: apt-get install -y chromium")]
 

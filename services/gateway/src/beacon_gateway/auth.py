@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -61,9 +62,11 @@ class AuthService:
         argon2_time_cost: int = 3,
         argon2_memory_kib: int = 65536,
         revocations: Revocations | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.repo = repo
         self.revocations = revocations or InMemoryRevocations(access_ttl_s)
+        self._clock = clock  # when tokens are issued; PyJWT checks expiry against real time
         self._secret = secret
         self._access_ttl = access_ttl_s
         self._refresh_ttl = refresh_ttl_s
@@ -123,7 +126,7 @@ class AuthService:
     async def end_user_sessions(self, user_id: int) -> None:
         """Every session of the user ends: tokens issued until now stop working."""
         await self.repo.revoke_user_tokens(user_id)
-        await self.revocations.revoke_user(user_id, up_to=int(datetime.now(UTC).timestamp()))
+        await self.revocations.revoke_user(user_id, up_to=int(self._clock().timestamp()))
 
     def authenticate(self, access_token: str) -> Principal:
         claims = self._decode(access_token, "access")
@@ -140,7 +143,7 @@ class AuthService:
         return user
 
     async def _issue(self, user: User, family_id: str) -> TokenPair:
-        now = datetime.now(UTC)
+        now = self._clock()
         common = {"sub": str(user.id), "iss": self._issuer, "iat": now, "fam": family_id}
         access = self._encode(
             {**common, "typ": "access", "role": user.role.value, "jti": uuid.uuid4().hex,

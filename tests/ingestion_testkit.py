@@ -16,7 +16,7 @@ from beacon_contracts import routing
 from beacon_contracts.events import Envelope
 from beacon_ingestion.bootstrap import build
 from beacon_ingestion.files import InMemoryFileStore
-from beacon_ingestion.repository import InMemoryIngestionRepository
+from beacon_ingestion.repository.memory import InMemoryIngestionRepository
 from beacon_ingestion.settings import IngestionSettings
 from beacon_runtime.bus.memory import InMemoryBus
 from beacon_runtime.bus.port import RetryPolicy

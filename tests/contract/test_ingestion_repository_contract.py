@@ -23,18 +23,15 @@ from beacon_ingestion.domain import (
     StageRecord,
     StageState,
 )
-from beacon_ingestion.repository import (
-    IngestionRepository,
-    InMemoryIngestionRepository,
-    UnknownCompany,
-)
+from beacon_ingestion.repository.memory import InMemoryIngestionRepository
+from beacon_ingestion.repository.port import IngestionRepository, UnknownCompany
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 @pytest.fixture(scope="session")
 def pg_session_schema() -> Iterator[str]:
-    from beacon_ingestion.repository_postgres import MIGRATIONS
+    from beacon_ingestion.repository.postgres import MIGRATIONS
     from beacon_runtime.db import migrate
     from pgtools_ingestion import drop_schema, in_thread
 
@@ -50,7 +47,7 @@ async def repo(request) -> AsyncIterator[IngestionRepository]:
     if request.param == "memory":
         yield InMemoryIngestionRepository()
         return
-    from beacon_ingestion.repository_postgres import PostgresIngestionRepository
+    from beacon_ingestion.repository.postgres import PostgresIngestionRepository
     from pgtools_ingestion import truncate_all
 
     schema = request.getfixturevalue("pg_session_schema")

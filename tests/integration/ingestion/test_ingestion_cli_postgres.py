@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 from beacon_ingestion.cli import app
-from beacon_ingestion.repository_postgres import PostgresIngestionRepository
+from beacon_ingestion.repository.postgres import PostgresIngestionRepository
 from pgtools_ingestion import drop_schema
 from typer.testing import CliRunner
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from beacon_ingestion.domain import NewDocument, StageState
 from beacon_ingestion.files import LocalFileStore
-from beacon_ingestion.repository_postgres import PostgresIngestionRepository
+from beacon_ingestion.repository.postgres import PostgresIngestionRepository
 from ingestion_testkit import FileServer, Harness, make_pdf
 from pgtools_ingestion import drop_schema
 

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 from beacon_ingestion.domain import NewDocument, StageState
-from beacon_ingestion.pipeline import Heartbeat
+from beacon_ingestion.pipeline.runner import Heartbeat
 from ingestion_testkit import (
     ADMIN,
     CORRUPT_PDF,

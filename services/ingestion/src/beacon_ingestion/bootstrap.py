@@ -26,15 +26,19 @@ from beacon_runtime.logs import get_logger
 from beacon_runtime.service import Service
 from beacon_runtime.vectors.port import VectorStore
 
-from beacon_ingestion.api import ApiDeps, create_app
-from beacon_ingestion.company_data import import_company_data, seed_catalogue_if_empty
+from beacon_ingestion.api.app import create_app
+from beacon_ingestion.api.common import ApiDeps
+from beacon_ingestion.companies.company_data import import_company_data, seed_catalogue_if_empty
 from beacon_ingestion.documents import DocumentService
-from beacon_ingestion.download import SafeDownloader
+from beacon_ingestion.domain import utcnow
 from beacon_ingestion.files import FileStore, InMemoryFileStore, LocalFileStore
 from beacon_ingestion.handlers import handle_job_requested
-from beacon_ingestion.parsing import prewarm_parsers
-from beacon_ingestion.pipeline import Pipeline, ingest_request, utcnow
-from beacon_ingestion.repository import IngestionRepository, InMemoryIngestionRepository
+from beacon_ingestion.pipeline.download import SafeDownloader
+from beacon_ingestion.pipeline.events import ingest_request
+from beacon_ingestion.pipeline.parsing import prewarm_parsers
+from beacon_ingestion.pipeline.runner import Pipeline
+from beacon_ingestion.repository.memory import InMemoryIngestionRepository
+from beacon_ingestion.repository.port import IngestionRepository
 from beacon_ingestion.search import ChunkSearch
 from beacon_ingestion.settings import IngestionSettings
 from beacon_ingestion.sources import Bootstrapper, SourceRegistry, sample_sources, sample_text
@@ -100,7 +104,7 @@ def build(
 
 def build_repository(settings: IngestionSettings) -> IngestionRepository:
     if settings.database_url:
-        from beacon_ingestion.repository_postgres import PostgresIngestionRepository
+        from beacon_ingestion.repository.postgres import PostgresIngestionRepository
 
         return PostgresIngestionRepository(settings.database_url, settings.db_schema or SCHEMA)
     return InMemoryIngestionRepository()

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import typer
 
-from beacon_ingestion.catalogue import parse_constituents
-from beacon_ingestion.company_data import import_company_data, refresh_catalogue
-from beacon_ingestion.imports import PARSERS, InvalidImport, detect_format, parse_rows
+from beacon_ingestion.companies.catalogue import parse_constituents
+from beacon_ingestion.companies.company_data import import_company_data, refresh_catalogue
+from beacon_ingestion.companies.imports import PARSERS, InvalidImport, detect_format, parse_rows
 from beacon_ingestion.settings import IngestionSettings
 
 app = typer.Typer(help="Ingestion service operations: catalogue and company data imports.",
@@ -22,7 +22,7 @@ app = typer.Typer(help="Ingestion service operations: catalogue and company data
 
 
 def _repository():
-    from beacon_ingestion.repository_postgres import PostgresIngestionRepository
+    from beacon_ingestion.repository.postgres import PostgresIngestionRepository
 
     settings = IngestionSettings()
     if not settings.database_url:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -262,6 +262,10 @@ class NewsItem:
             "sentiment_score": self.sentiment_score,
             "published_at": iso_utc(self.published_at),
         }
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 def iso_utc(value: datetime | None) -> str | None:

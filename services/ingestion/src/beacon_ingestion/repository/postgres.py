@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from beacon_runtime.db import PostgresStore
 from sqlalchemy.dialects.postgresql import insert
 
-from beacon_ingestion import tables as t
 from beacon_ingestion.domain import (
     STAGES,
     Chunk,
@@ -24,7 +23,8 @@ from beacon_ingestion.domain import (
     StageRecord,
     StageState,
 )
-from beacon_ingestion.repository import (
+from beacon_ingestion.repository import tables as t
+from beacon_ingestion.repository.port import (
     CatalogueRefresh,
     IngestionRepository,
     UnknownCompany,

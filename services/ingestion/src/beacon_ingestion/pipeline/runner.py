@@ -25,25 +25,18 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
 from beacon_contracts.events import (
-    DocumentIngested,
     Envelope,
-    JobCompleted,
-    JobError,
-    JobKind,
-    JobProgress,
-    JobRequested,
 )
 from beacon_runtime.bus.port import EventBus
 from beacon_runtime.embeddings.port import Embedder, SparseEncoder
 from beacon_runtime.logs import get_logger
 from beacon_runtime.vectors.port import VectorPoint, VectorStore
 
-from beacon_ingestion.chunking import chunk_pages, point_id
 from beacon_ingestion.domain import (
     STAGES,
     Chunk,
@@ -51,21 +44,18 @@ from beacon_ingestion.domain import (
     DocumentStatus,
     StageRecord,
     StageState,
-    job_id_for,
+    utcnow,
 )
-from beacon_ingestion.download import SafeDownloader
-from beacon_ingestion.errors import PermanentStageError, StageStalled
 from beacon_ingestion.files import FileStore
-from beacon_ingestion.parsing import Page, parse_pdf
-from beacon_ingestion.repository import IngestionRepository
+from beacon_ingestion.pipeline.chunking import chunk_pages, point_id
+from beacon_ingestion.pipeline.download import SafeDownloader
+from beacon_ingestion.pipeline.errors import PermanentStageError, StageStalled
+from beacon_ingestion.pipeline.events import RunEvents
+from beacon_ingestion.pipeline.parsing import Page, parse_pdf
+from beacon_ingestion.repository.port import IngestionRepository
 from beacon_ingestion.settings import IngestionSettings
 
 log = get_logger(__name__)
-OWNER = "ingestion"
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def source_key(document_id: int) -> str:
@@ -149,7 +139,7 @@ class Pipeline:
         if not await self.repo.claim(document_id, owner, now + timedelta(seconds=self.settings.lease_s), now):
             log.info("ingest.held_elsewhere", document_id=document_id)
             return
-        events = _Events(self.bus, document_id, cause, owner)
+        events = RunEvents(self.bus, document_id, cause, owner)
         try:
             await self.repo.update_document(document_id, status=DocumentStatus.PROCESSING,
                                             started_at=document.started_at or now, error=None)
@@ -168,7 +158,7 @@ class Pipeline:
         finally:
             await self.repo.release(document_id, owner)
 
-    async def _run_stage(self, document: Document, record: StageRecord, events: _Events) -> StageOutcome | None:
+    async def _run_stage(self, document: Document, record: StageRecord, events: RunEvents) -> StageOutcome | None:
         fn = self._stage_fns[record.stage]
         if self.stage_wrapper is not None:
             fn = self.stage_wrapper(record.stage, fn)
@@ -208,7 +198,7 @@ class Pipeline:
             return outcome
 
     async def _watch(self, document: Document, record: StageRecord, fn: StageFn,
-                     events: _Events) -> StageOutcome:
+                     events: RunEvents) -> StageOutcome:
         """Run the stage; cancel it if it stops beating; persist heartbeats; renew the lease."""
         stall = self.settings.stage_stall_timeout_s
         interval = max(0.01, min(5.0, stall / 4))
@@ -233,7 +223,7 @@ class Pipeline:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
 
-    async def _fail(self, document: Document, record: StageRecord, reason: str, events: _Events) -> None:
+    async def _fail(self, document: Document, record: StageRecord, reason: str, events: RunEvents) -> None:
         record.state, record.error, record.finished_at = StageState.FAILED, reason, utcnow()
         await self.repo.save_stage(document.id, record)
         await self.repo.update_document(document.id, status=DocumentStatus.FAILED, error=reason,
@@ -242,7 +232,7 @@ class Pipeline:
         await events.progress(record.stage, "failed", reason)
         await events.completed(failed=reason)
 
-    async def _complete(self, document_id: int, events: _Events) -> None:
+    async def _complete(self, document_id: int, events: RunEvents) -> None:
         await self.repo.update_document(document_id, status=DocumentStatus.COMPLETED, completed_at=utcnow())
         document = await self.repo.get_document(document_id)
         assert document is not None
@@ -362,41 +352,3 @@ def chunk_payload(document: Document, chunk: Chunk) -> dict[str, Any]:
         "customer_id": document.customer_id,
         "opportunity_id": document.opportunity_id,
     }
-
-
-class _Events:
-    """The run's voice on the bus (and its lease owner name)."""
-
-    def __init__(self, bus: EventBus, document_id: int, cause: Envelope | None, owner: str) -> None:
-        self.owner = owner
-        self._bus = bus
-        self._document_id = document_id
-        self._job_id = job_id_for(document_id)
-        self._cause = cause
-
-    async def _publish(self, payload) -> None:
-        envelope = (self._cause.follow(payload) if self._cause is not None
-                    else Envelope.wrap(payload, correlation_id=self._job_id))
-        await self._bus.publish(envelope)
-
-    async def progress(self, stage: str, state: str, detail: str | None = None) -> None:
-        await self._publish(JobProgress(job_id=self._job_id, kind=JobKind.INGEST, stage=stage,
-                                        state=state, detail=detail))
-
-    async def completed(self, *, result: dict[str, Any] | None = None, failed: str | None = None) -> None:
-        await self._publish(JobCompleted(
-            job_id=self._job_id, kind=JobKind.INGEST,
-            outcome="failed" if failed else "completed", result=None if failed else result,
-            error=JobError(error_code="INGESTION_FAILED", message=failed) if failed else None))
-
-    async def ingested(self, document: Document) -> None:
-        await self._publish(DocumentIngested(
-            document_id=document.id, company_symbol=document.company_symbol,
-            doc_type=document.doc_type, fiscal_period=document.fiscal_period,
-            chunk_count=document.chunk_count, page_count=document.page_count or 0))
-
-
-def ingest_request(document_id: int, owner: str | None, correlation_id: str | None = None) -> Envelope:
-    payload = JobRequested(job_id=job_id_for(document_id), kind=JobKind.INGEST, owner=owner or OWNER,
-                           params={"document_id": document_id})
-    return Envelope.wrap(payload, correlation_id=correlation_id or job_id_for(document_id))

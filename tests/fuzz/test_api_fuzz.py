@@ -23,7 +23,8 @@ from schemathesis import GenerationMode
 sys.path.insert(0, str(Path(__file__).parents[1] / "e2e"))
 from processes import clean_env, start_service, stop, wait_http_ok  # noqa: E402
 
-pytestmark = pytest.mark.e2e
+# Hundreds of requests through the whole system: minutes on two shared, busy cores.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 ADMIN = {"email": "fuzz-admin@example.com", "password": "fuzz-admin-password"}
 UNLIMITED = 1_000_000

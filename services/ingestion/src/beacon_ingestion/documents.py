@@ -27,7 +27,7 @@ from beacon_ingestion.domain import (
 )
 from beacon_ingestion.files import FileStore
 from beacon_ingestion.pipeline.events import ingest_request
-from beacon_ingestion.pipeline.runner import source_key
+from beacon_ingestion.pipeline.stages import source_key
 from beacon_ingestion.repository.port import IngestionRepository
 
 log = get_logger(__name__)

@@ -304,6 +304,7 @@ class Document(NewDocument):
     page_count: int | None = None
     error: str | None = None
     duplicate_of: int | None = None
+    attempts: int = 0  # runs started (see pipeline/runner.py)
     created_at: datetime | None = None
     started_at: datetime | None = None
     completed_at: datetime | None = None
@@ -354,7 +355,6 @@ class StageRecord:
     attempts: int = 0
     started_at: datetime | None = None
     finished_at: datetime | None = None
-    heartbeat_at: datetime | None = None
     detail: str | None = None
     error: str | None = None
 

@@ -21,10 +21,9 @@ OWNER = "ingestion"
 
 
 class RunEvents:
-    """The run's voice on the bus (and its lease owner name)."""
+    """The run's voice on the bus."""
 
-    def __init__(self, bus: EventBus, document_id: int, cause: Envelope | None, owner: str) -> None:
-        self.owner = owner
+    def __init__(self, bus: EventBus, document_id: int, cause: Envelope | None) -> None:
         self._bus = bus
         self._document_id = document_id
         self._job_id = job_id_for(document_id)

@@ -247,6 +247,8 @@ async def parse_pdf(
                 raise ParseError(message[1])
             if kind == "meta":
                 total = message[1]
+                if on_page is not None:
+                    on_page(0, total)  # the document opened: that is progress too
             elif kind == "page":
                 pages.append(Page(number=message[1], blocks=message[2]))
                 if on_page is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+from contextlib import asynccontextmanager
 from dataclasses import fields
 from datetime import date, datetime
 
@@ -50,7 +51,7 @@ class InMemoryIngestionRepository(IngestionRepository):
         self._documents: dict[int, Document] = {}
         self._document_ids = itertools.count(1)
         self._stages: dict[tuple[int, str], StageRecord] = {}
-        self._leases: dict[int, tuple[str, datetime]] = {}
+        self._held: set[int] = set()  # documents a run holds
         self._chunks: dict[int, list[Chunk]] = {}
 
     # companies
@@ -195,26 +196,27 @@ class InMemoryIngestionRepository(IngestionRepository):
         self._stages[(document_id, record.stage)] = copy.deepcopy(record)
         self._documents[document_id].updated_at = utcnow()
 
-    async def claim(self, document_id, owner, until, now):
-        holder = self._leases.get(document_id)
-        if holder is not None and holder[0] != owner and holder[1] > now:
-            return False
-        self._leases[document_id] = (owner, until)
-        return True
+    @asynccontextmanager
+    async def hold(self, document_id):
+        if document_id in self._held:
+            yield False
+            return
+        self._held.add(document_id)
+        try:
+            yield True
+        finally:
+            self._held.discard(document_id)
 
-    async def release(self, document_id, owner):
-        holder = self._leases.get(document_id)
-        if holder is not None and holder[0] == owner:
-            del self._leases[document_id]
+    async def start_attempt(self, document_id, now):
+        document = self._documents[document_id]
+        document.attempts += 1
+        document.status, document.error = DocumentStatus.PROCESSING, None
+        document.started_at = document.started_at or now
+        document.updated_at = now
+        return document.attempts
 
-    async def stalled_documents(self, now, idle_since):
-        stalled = []
-        for document in self._documents.values():
-            lease = self._leases.get(document.id)
-            if (document.status in ACTIVE and (lease is None or lease[1] <= now)
-                    and (document.updated_at or now) <= idle_since):
-                stalled.append(document.id)
-        return sorted(stalled)
+    async def open_documents(self):
+        return sorted(d.id for d in self._documents.values() if d.status in ACTIVE)
 
     async def replace_chunks(self, document_id, chunks):
         self._chunks[document_id] = list(chunks)

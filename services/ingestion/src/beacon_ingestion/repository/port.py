@@ -8,6 +8,7 @@ the adapters; callers never see a session or a transaction.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -131,15 +132,19 @@ class IngestionRepository(ABC):
     async def save_stage(self, document_id: int, record: StageRecord) -> None: ...
 
     @abstractmethod
-    async def claim(self, document_id: int, owner: str, until: datetime, now: datetime) -> bool:
-        """Take or renew the document's lease; False if another owner holds a live one."""
+    def hold(self, document_id: int) -> AbstractAsyncContextManager[bool]:
+        """Hold the document while a run works on it: yields False if another run holds it.
+
+        The hold ends with the context, and also when its holder dies (Postgres: a session
+        advisory lock on a connection of its own), so a redelivery after a crash can run."""
 
     @abstractmethod
-    async def release(self, document_id: int, owner: str) -> None: ...
+    async def start_attempt(self, document_id: int, now: datetime) -> int:
+        """A run begins: the document becomes processing; returns its attempt number (1, 2, ...)."""
 
     @abstractmethod
-    async def stalled_documents(self, now: datetime, idle_since: datetime) -> list[int]:
-        """Pending or processing documents with no live lease, untouched since `idle_since`."""
+    async def open_documents(self) -> list[int]:
+        """Pending and processing documents, oldest first."""
 
     @abstractmethod
     async def replace_chunks(self, document_id: int, chunks: list[Chunk]) -> None: ...

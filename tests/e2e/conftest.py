@@ -86,7 +86,7 @@ class Stack:
             start(name, [str(SLOW_LLM)], env=env, log_dir=self.log_dir, port=port)
         )
 
-    async def ready(self, *procs: Process, path: str = "/readyz", timeout: float = 30.0) -> None:
+    async def ready(self, *procs: Process, path: str = "/readyz", timeout: float = 120.0) -> None:
         for proc in procs:
             await wait_http_ok(proc, path, timeout=timeout)
 

@@ -163,7 +163,7 @@ async def wait_until(
         await asyncio.sleep(interval)
 
 
-async def wait_http_ok(proc: Process, path: str = "/readyz", *, timeout: float = 30.0) -> None:
+async def wait_http_ok(proc: Process, path: str = "/readyz", *, timeout: float = 120.0) -> None:
     """Poll GET `path` until it answers 200."""
 
     async with httpx.AsyncClient(base_url=proc.url, timeout=2.0) as client:

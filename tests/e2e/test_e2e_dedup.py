@@ -13,7 +13,7 @@ from beacon_runtime.bus.rabbit import RabbitBus
 from frontend import decode, encode
 from processes import wait_until
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(90)]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
 SECTION = {
     "type": "Technical_scope",

@@ -42,9 +42,9 @@ def pg_session_schema() -> Iterator[str]:
     in_thread(asyncio.run, drop_schema(DATABASE_URL, schema))
 
 
-@pytest.fixture(params=["memory", pytest.param("postgres", marks=pytest.mark.integration)])
-async def repo(request) -> AsyncIterator[IngestionRepository]:
-    if request.param == "memory":
+@pytest.fixture
+async def repo(backend, request) -> AsyncIterator[IngestionRepository]:
+    if backend == "memory":
         yield InMemoryIngestionRepository()
         return
     from beacon_ingestion.repository.postgres import PostgresIngestionRepository
@@ -285,29 +285,6 @@ async def test_open_documents_are_pending_or_processing(repo):
     await repo.update_document(done.id, status=DocumentStatus.COMPLETED)
     await repo.update_document(failed.id, status=DocumentStatus.FAILED)
     assert await repo.open_documents() == [pending.id, running.id]
-
-
-@pytest.mark.integration
-async def test_a_hold_ends_when_its_holders_connection_dies(pg_session_schema):
-    """A crashed worker's hold must not outlive it: the lock lives on the holder's session."""
-    from beacon_ingestion.repository.postgres import PostgresIngestionRepository
-    from pgtools_ingestion import terminate_lock_holder
-
-    a, b = (PostgresIngestionRepository(DATABASE_URL, pg_session_schema) for _ in range(2))
-    await a.start(migrate=False)
-    await b.start(migrate=False)
-    try:
-        doc = await a.create_document(new_doc())
-        holder = a.hold(doc.id)
-        assert await holder.__aenter__()
-        async with b.hold(doc.id) as held:
-            assert not held
-        assert await terminate_lock_holder(DATABASE_URL, a.lock_key(doc.id)) == 1
-        async with b.hold(doc.id) as held:
-            assert held
-    finally:
-        await a.close()
-        await b.close()
 
 
 async def test_chunks_replace(repo):

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from beacon_rag_query.domain import Evidence
+from beacon_rag_query.statements import read_rows
 from beacon_rag_query.text import Amount, amounts, content_terms, markers, same_amount, sentences
 from beacon_rag_query.vocabulary import coverage
 
@@ -147,7 +148,18 @@ def _source(e: Evidence, names: Mapping[str, str]) -> _Source:
     about = " ".join(p for p in (e.document_title, e.section, e.company_symbol,
                                  names.get(e.company_symbol or "")) if p)
     return _Source(e, content_terms(f"{e.text} {about.replace('.', ' ')}"),
-                   amounts(e.text, skip_years=False))
+                   amounts(e.text, skip_years=False) + _table_percentages(e))
+
+
+def _table_percentages(e: Evidence) -> list[Amount]:
+    """Cells a table presents as percentages without a % sign on each ("Operating margin
+    (%) 20.3 21.1", "Change %: 8.9")."""
+    found: list[Amount] = []
+    for row in read_rows(e.text, section=e.section, filing_period=e.fiscal_period):
+        for cell, column in zip(row.cells, row.columns, strict=True):
+            if cell.value is not None and (row.percent or (column is not None and column.change)):
+                found += amounts(f"{cell.text.strip('()%')}%")
+    return found
 
 
 def _check(

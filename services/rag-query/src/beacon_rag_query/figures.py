@@ -28,7 +28,7 @@ from beacon_rag_query.lineitems import (
     Ratio,
 )
 from beacon_rag_query.periods import FiscalPeriod, period_from_label, previous
-from beacon_rag_query.statements import Column, Row, Unit, read_rows
+from beacon_rag_query.statements import Column, Row, Unit, declared, read_rows
 from beacon_rag_query.text import Amount, amounts, content_terms, indian_grouping, sentences
 
 _NARRATIVE = re.compile(
@@ -232,11 +232,13 @@ def evidence_rows(evidence: Sequence[Evidence]) -> list[_Sourced]:
                           filing_period=e.fiscal_period)
         parsed.append((e, found))
         key = (e.document_id, e.page_number)
+        unit, scope = declared(e.text)
         for row in found:
-            if row.unit is not None:
-                page_units.setdefault(key, row.unit)
-            if row.scope is not None:
-                page_scopes.setdefault(key, row.scope)
+            unit, scope = unit or row.unit, scope or row.scope
+        if unit is not None:
+            page_units.setdefault(key, unit)
+        if scope is not None:
+            page_scopes.setdefault(key, scope)
     for e, found in parsed:
         key = (e.document_id, e.page_number)
         for row in found:
@@ -266,12 +268,18 @@ def answer_name(label: str) -> str:
     """A row label as a sentence names it: "Basic EPS ($)" -> "basic EPS",
     "Revenue from operations" -> "revenue from operations"."""
     text = re.sub(r"\((?:[a-z]|[ivx]+|refer[^)]*|note[^)]*|\$|₹|rs\.?|in [^)]*)\)", " ", label, flags=re.I)
+    shouting = sum(1 for w in text.split() if w.isupper()) >= 2  # "PROFIT FOR THE PERIOD"
     words = []
     for word in text.split():
         letters = [c for c in word if c.isalpha()]
-        keep = len(letters) >= 2 and all(c.isupper() for c in letters)
+        acronym = len(letters) >= 2 and all(c.isupper() for c in letters)
+        keep = acronym and (not shouting or word.strip("(),.:") in _ACRONYMS)
         words.append(word if keep else word.lower())
     return " ".join(words).strip(" :-")
+
+
+_ACRONYMS = frozenset("EPS EBITDA EBIT PAT PBT OCI GST CSR FCF ROE ROA NPA CASA NIM IT US USD INR "
+                      "IFRS GAAP".split())
 
 
 def _label_score(item: LineItem, label: str) -> tuple[float, int] | None:
@@ -280,6 +288,10 @@ def _label_score(item: LineItem, label: str) -> tuple[float, int] | None:
     if item.exclude is not None and item.exclude.search(clean):
         return None
     patterns = item.labels
+    if not any(p.search(clean) for p in patterns) and _broken(clean):
+        # Text extracted with stray spaces inside words ("Ea rni ngs per equity s ha re").
+        clean = clean.replace(" ", "")
+        patterns = tuple(_squashed(p) for p in patterns)
     for rank, pattern in enumerate(patterns):
         # A heading may precede the label ("ASSETS Current assets Cash and cash equivalents"):
         # try the label from each word on.
@@ -291,6 +303,16 @@ def _label_score(item: LineItem, label: str) -> tuple[float, int] | None:
                 tight = (m.end() - m.start()) / max(len(tail), 1)
                 return (1.0 - rank / (len(patterns) + 1)) * (0.6 + 0.4 * tight), start
     return None
+
+
+def _broken(label: str) -> bool:
+    words = re.findall(r"[a-z]+", label)
+    return sum(len(w) <= 2 and w not in ("of", "and", "to", "in", "on", "at", "or", "by") for w in words) >= 2
+
+
+def _squashed(pattern: re.Pattern) -> re.Pattern:
+    source = re.sub(r"\\s[+*?]?|\\b| ", "", pattern.pattern).lstrip("^")
+    return re.compile(source, pattern.flags)
 
 
 def _terms_score(terms: frozenset[str], label: str, whole: bool = False) -> float | None:
@@ -346,6 +368,10 @@ class _Candidate:
     figure: Figure
 
 
+_BREAKDOWN_WORDS = frozenset(content_terms("segment segments business businesses division vertical "
+                                           "unit geography region market"))
+
+
 def find_item(
     item: LineItem | None,
     terms: frozenset[str],
@@ -354,44 +380,40 @@ def find_item(
     company: str | None,
     period: FiscalPeriod | None,
     scope: str | None,
-    names: Mapping[str, str],
+    named: frozenset[str] = frozenset(),
     diluted: bool = False,
+    change: bool = False,
 ) -> Figure | None:
-    """The best statement row and column for a line item of one company and period."""
+    """The best statement row and column for a line item of one company and period.
+
+    A row matches by its label (the catalogue's labels, or the question's own words), or as
+    a breakdown: a row named by the question's other words ("Retail" for "revenue of the
+    Retail segment") whose column names the item ("Revenue FY2024"). `change`: the row's
+    change column ("Change %") instead of a period's value."""
     best: _Candidate | None = None
+    leftover = terms - named - _BREAKDOWN_WORDS
     for sourced in rows:
         row, e = sourced.row, sourced.evidence
         if company is not None and e.company_symbol not in (None, company):
             continue
         if scope is not None and row.scope is not None and row.scope != scope:
             continue
-        if item is not None:
-            matched = _label_score(item, row.label)
-            exact_words = _terms_score(terms, row.label, whole=True)
-            if exact_words:
-                # The question names this row in its own words ("unbilled revenue").
-                matched = (max(exact_words, matched[0] if matched else 0.0), 0)
-            if matched is None:
-                continue
-            label_score, start = matched
-            if item.key == "eps" and diluted != bool(_DILUTED.search(row.label)):
-                label_score *= 0.5
-        else:
-            label_score = _terms_score(terms, row.label) or 0.0
-            start = 0
-            if not label_score:
-                continue
-        index = _column_for(row, period, e)
-        if index is None:
+        matched = _row_match(item, terms, leftover, row, diluted)
+        if matched is None:
+            continue
+        label_score, start, breakdown = matched
+        index = _change_column(row) if change else _column_for(row, period, e, item, breakdown)
+        if index is None or (change and period is not None and _column_for(row, period, e, item, False) is None):
             continue
         cell = row.cells[index]
         if cell.value is None:
             continue
         column = row.columns[index]
-        exact = period is not None and column_is(column, period)
-        period_text, period_label = _describe(column, period if exact or column is None else None)
-        if period is not None and not exact:
-            period_text, period_label = period.label, period.label  # the filing's own period
+        exact = period is not None and (change or column_is(column, period))
+        if period is not None:
+            period_text, period_label = _describe(column if exact and not change else None, period)
+        else:
+            period_text, period_label = _describe(None if change else column, None)
         score = (
             3.0 * label_score
             + (1.0 if exact else 0.4)
@@ -401,30 +423,82 @@ def find_item(
             + 0.3 * min(max(e.score, 0.0), 1.0)
         )
         clean = " ".join(row.label.split()[len(row.label[:start].split()):]) or row.label
+        name = item.name if item is not None and _broken(_clean_label(clean)) else answer_name(clean)
+        if breakdown and item is not None:
+            kind = next((w for w in ("segment", "business", "division", "region") if w in terms), "")
+            what = "revenue" if item.key == "revenue" else item.name
+            name = f"{what} of the {clean}{' ' + kind if kind else ''}"
         figure = Figure(
-            company=company or e.company_symbol, item=answer_name(clean), label=clean,
-            value=cell.value, text=row.render(cell), number=cell.text.strip("()"),
-            period=period_text, period_label=period_label, scope=row.scope, evidence=e.index,
-            unit=row.unit, percent=row.percent,
+            company=company or e.company_symbol, item=name, label=clean, value=cell.value,
+            text=f"{cell.text.rstrip('%')}%" if change else row.render(cell),
+            number=cell.text.strip("()%"), period=period_text, period_label=period_label,
+            scope=row.scope, evidence=e.index, unit=None if change else row.unit,
+            percent=change or row.percent, change=change,
         )
         if best is None or score > best.score:
             best = _Candidate(score, figure)
     return best.figure if best else None
 
 
-def _column_for(row: Row, period: FiscalPeriod | None, e: Evidence) -> int | None:
-    """The cell of the asked period; without one, the current period (first column)."""
+def _row_match(item: LineItem | None, terms: frozenset[str], leftover: frozenset[str], row: Row,
+               diluted: bool) -> tuple[float, int, bool] | None:
+    """(label score, where the label starts after any heading, whether a breakdown row)."""
+    if item is not None and leftover and _names_breakdown(leftover, row.label) and any(
+            c is not None and _column_names(item, c) for c in row.columns):
+        return 1.1, 0, True
+    if item is None:
+        score = _terms_score(terms, row.label)
+        return (score, 0, False) if score else None
+    matched = _label_score(item, row.label)
+    exact_words = _terms_score(terms, row.label, whole=True)
+    if exact_words:
+        # The question names this row in its own words ("unbilled revenue").
+        matched = (max(exact_words, matched[0] if matched else 0.0), 0)
+    if matched is None:
+        return None
+    score, start = matched
+    if item.key == "eps" and diluted != bool(_DILUTED.search(row.label)):
+        score *= 0.5
+    return score, start, False
+
+
+def _names_breakdown(leftover: frozenset[str], label: str) -> bool:
+    words = content_terms(_clean_label(label))
+    return bool(words) and words <= leftover | _BREAKDOWN_WORDS and bool(words & leftover)
+
+
+def _column_names(item: LineItem, column: Column) -> bool:
+    text = column.text.lower()
+    return bool(item.asked.search(text) or any(p.search(text) for p in item.labels))
+
+
+def _change_column(row: Row) -> int | None:
+    return next((i for i, c in enumerate(row.columns) if c is not None and c.change), None)
+
+
+def _column_for(row: Row, period: FiscalPeriod | None, e: Evidence, item: LineItem | None = None,
+                breakdown: bool = False) -> int | None:
+    """The cell of the asked period; without one, the current period (first column). Of two
+    columns of the period, the one whose header names the item ("Revenue FY2024")."""
+    candidates = [i for i, c in enumerate(row.columns) if c is None or not c.change]
+    if breakdown and item is not None:
+        candidates = [i for i in candidates if row.columns[i] is not None and _column_names(item, row.columns[i])]
+    if not candidates:
+        return None
     if period is None:
-        return 0 if row.cells else None
-    matches = [i for i, c in enumerate(row.columns) if column_is(c, period)]
+        return candidates[0]
+    matches = [i for i in candidates if column_is(row.columns[i], period)]
+    if len(matches) > 1 and item is not None:
+        named = [i for i in matches if _column_names(item, row.columns[i])]
+        matches = named or matches
     if matches:
         # Two columns ending the same month with no stated length: quarter columns come first
         # in Indian result formats, year-to-date ones after them.
         return matches[-1] if period.kind == "FY" and len(matches) > 1 else matches[0]
-    if all(c is None for c in row.columns):
+    if all(row.columns[i] is None for i in candidates):
         filed = period_from_label(e.fiscal_period) if e.fiscal_period else None
         if filed is not None and filed == period:
-            return 0  # an unlabelled current-period column of this period's own filing
+            return candidates[0]  # an unlabelled current-period column of this period's own filing
     return None
 
 
@@ -557,10 +631,10 @@ def find_figures(
 def _lookup(question: FigureQuestion, item: LineItem | None, company: str | None,
             period: FiscalPeriod | None, rows, evidence, names) -> Figure | None:
     figure = find_item(item, question.terms, rows, company=company, period=period,
-                       scope=question.scope, names=names, diluted=question.diluted)
+                       scope=question.scope, named=question.named, diluted=question.diluted)
     if figure is None and question.scope is not None:
         figure = find_item(item, question.terms, rows, company=company, period=period,
-                           scope=None, names=names, diluted=question.diluted)
+                           scope=None, named=question.named, diluted=question.diluted)
     if figure is None:
         figure = find_in_prose(item, question.terms, evidence, company=company, period=period)
     if figure is None and item is not None and item.parts:
@@ -570,7 +644,7 @@ def _lookup(question: FigureQuestion, item: LineItem | None, company: str | None
 
 def _sum_of_parts(question, item, company, period, rows, evidence, names) -> Figure | None:
     parts = [find_item(BY_KEY[k], question.terms, rows, company=company, period=period,
-                       scope=question.scope, names=names) for k in item.parts]
+                       scope=question.scope, named=question.named) for k in item.parts]
     found = [p for p in parts if p is not None]
     if len(found) < 2 and not (item.key == "cogs" and found and found[0].label):
         return None
@@ -657,8 +731,10 @@ def _growth(question, company, periods, rows, evidence, names, answer: FigureAns
         if base is None or base.value == 0:
             stated_period = current_period or (period_from_label(current.period_label)
                                                if current.period_label else None)
-            stated = find_in_prose(item, question.terms, evidence, company=company,
-                                   period=stated_period, percent=True)
+            stated = find_item(item, question.terms, rows, company=company, period=stated_period,
+                               scope=question.scope, named=question.named, change=True)
+            stated = stated or find_in_prose(item, question.terms, evidence, company=company,
+                                             period=stated_period, percent=True)
             if stated is not None:
                 answer.figures.append(_replace(stated, change=True))
             else:

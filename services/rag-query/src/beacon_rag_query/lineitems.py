@@ -111,7 +111,7 @@ LINE_ITEMS: tuple[LineItem, ...] = (
     LineItem(
         "net_profit", "net profit",
         _re(r"\b(net profit|profit after tax|pat|net income|net earnings|bottom[\s-]?line|"
-            r"profit for the (year|period)|earnings)\b(?!\s+per)"),
+            r"profit for the (year|period)|earnings|profits?)\b(?!\s+per)"),
         (_re(r"^(net )?profit for the (year|period)$"), _re(r"^net profit( for the (year|period))?$"),
          _re(r"^profit after tax(ation)?$"), _re(r"^net income$"),
          _re(r"^(net )?profit(/\(loss\))? for the (year|period)\b"), _re(r"^net profit\b"),

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from beacon_rag_query.periods import FiscalPeriod, period_from_label, previous
@@ -59,6 +59,7 @@ class Column:
     fiscal: str | None = None  # canonical label: FY2024, Q3FY25, H1FY24
     point: bool = False
     assumed: bool = False  # read by position from the filing's period, not from a header
+    change: bool = False  # not a period: the change between two ("Change %", "YoY growth")
 
     def describe(self) -> str:
         if self.fiscal and not self.end:
@@ -92,8 +93,10 @@ class Row:
     def render(self, cell: Cell) -> str:
         if self.percent:
             return f"{cell.text.rstrip('%')}%"
-        if self.per_share and self.unit is not None:
-            return Unit(self.unit.currency, None).render(cell.text)
+        if self.per_share:
+            own = _LABEL_CURRENCY.search(self.label)
+            currency = ("$" if own.group(1) == "$" else "₹") if own else (self.unit.currency if self.unit else None)
+            return Unit(currency, None).render(cell.text)
         return self.unit.render(cell.text) if self.unit else cell.text
 
 
@@ -109,9 +112,15 @@ _DATE = re.compile(
     rf"|(?P<dm_day>\d{{1,2}})(?:st|nd|rd|th)?[\s-]+(?:of\s+)?(?P<dm>{_MON})\.?,?[\s-]*"
     r"(?P<dm_year>(?:19|20)\d{2}|'?\d{2}\b)"
     r"|(?<![\d.,])(?P<n_day>[0-3]?\d)[./-](?P<n_month>[01]?\d)[./-](?P<n_year>(?:19|20)\d{2}|\d{2})(?![\d.,])"
-    rf"|(?<![\w-])(?P<my>{_MON})[\s'’-]+(?P<my_year>(?:19|20)\d{{2}}|\d{{2}})\b",
+    rf"|(?<![\w-])(?P<my>{_MON})(?:\s*['’-]\s*(?P<my_short>\d{{2}})|\s+(?P<my_year>(?:19|20)\d{{2}}))\b",
     re.IGNORECASE,
 )
+# Column headers printed on two lines: the months and days, then the years under them
+# ("September 30, June 30, March 31," / "2024 2024 2024").
+_DAY_MONTH = rf"(?:{_MON}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?|\d{{1,2}}(?:st|nd|rd|th)?\s+{_MON}\.?),?"
+_SPLIT_DATES = re.compile(
+    rf"(?P<days>(?:{_DAY_MONTH}\s+){{2,}})(?P<years>(?:(?:19|20)\d{{2}}\b\s*){{2,}})", re.IGNORECASE)
+_ONE_DAY = re.compile(_DAY_MONTH, re.IGNORECASE)
 _FISCAL = re.compile(
     r"(?<![\w-])(?:(?P<part>[QH])\s?(?P<num>[1-4])\s?(?:FY|F\.Y\.)?\s?'?(?P<pyear>\d{2,4})"
     r"|(?:FY|F\.Y\.)\s?'?(?P<year>\d{2,4})(?:\s?-\s?(?P<year_to>\d{2,4}))?"
@@ -134,7 +143,8 @@ _NUMBER = re.compile(
 _UNIT = re.compile(
     r"(?P<cur>₹|`|\brs\.?|\binr\b|us\$|\$|\busd\b|\bdollars?\b|\brupees?\b)\s*(?:in\s+)?"
     r"(?P<scale>crores?|cr\b|lakhs?|lacs?|millions?|mn\b|billions?|bn\b|thousands?|'000)"
-    r"|\bin\s+(?P<cur2>₹|`|rs\.?|inr|us\$|\$|usd|dollars?|rupees?)?\s*(?P<scale2>crores?|lakhs?|lacs?|millions?|billions?|thousands?)\b",
+    r"|\bin\s+(?P<cur2>₹|`|rs\.?|inr|us\$|\$|usd|dollars?|rupees?)?\s*(?P<scale2>crores?|lakhs?|lacs?|millions?|billions?|thousands?)\b"
+    r"|\(\s*(?P<scale3>crores?|lakhs?|lacs?|millions?|billions?)\s*\)",  # "( crore)": a rupee glyph lost
     re.IGNORECASE,
 )
 _SCALES = {"crore": "crore", "crores": "crore", "cr": "crore", "lakh": "lakh", "lakhs": "lakh",
@@ -151,7 +161,9 @@ _STATEMENT = re.compile(
 )
 _HEADER_WORDS = frozenset("particulars note notes no no. sr sr. audited unaudited reviewed".split())
 _ITEM_MARK = re.compile(r"^(?:\(?[ivx]{1,4}\)|\(?[a-h]\)|[A-H]\.|[IVX]{1,4}\.?|\d{1,2}\.?|\(\d{1,2}\))\s+")
-_PER_SHARE = re.compile(r"per\s+(?:equity\s+)?share|\beps\b", re.IGNORECASE)
+_CHANGE = re.compile(r"\b(change|growth|yoy|y-o-y|var(iance)?|increase)\b|%", re.IGNORECASE)
+_LABEL_CURRENCY = re.compile(r"\((\$|₹|rs\.?|inr)\)", re.IGNORECASE)
+_PER_SHARE = re.compile(r"per\s*(?:equity\s*)?share|\beps\b", re.IGNORECASE)
 _PERCENT_LABEL = re.compile(r"\(%\)|\bin\s+%|margin|\bratio\b|per\s*cent", re.IGNORECASE)
 
 
@@ -201,7 +213,8 @@ def _date(m: re.Match) -> date | None:
         if m.group("n_day"):
             return date(_year(m.group("n_year")), int(m.group("n_month")), int(m.group("n_day")))
         if m.group("my"):
-            return _month_end(_year(m.group("my_year")), _MONTHS[m.group("my")[:3].lower()])
+            year = m.group("my_year") or m.group("my_short")
+            return _month_end(_year(year), _MONTHS[m.group("my")[:3].lower()])
     except (ValueError, KeyError):
         return None
     return None
@@ -233,7 +246,21 @@ def period_marks(text: str, offset: int = 0) -> list[_Mark]:
     def free(start: int, end: int) -> bool:
         return all(end <= a or start >= b for a, b in taken)
 
+    for m in _SPLIT_DATES.finditer(text):
+        days = list(_ONE_DAY.finditer(m.group("days")))
+        years = re.findall(r"\d{4}", m.group("years"))
+        if len(days) != len(years):
+            continue
+        for day, year in zip(days, years, strict=True):
+            found = _DATE.fullmatch(f"{day.group(0).rstrip(',')}, {year}") or _DATE.fullmatch(
+                f"{day.group(0).rstrip(',')} {year}")
+            when = _date(found) if found else None
+            if when is not None:
+                marks.append(_Mark(offset + m.start() + day.start(), "date", when, f"{day.group(0)} {year}"))
+        taken.append(m.span())
     for m in _DATE.finditer(text):
+        if not free(*m.span()):
+            continue
         day = _date(m)
         if day is not None and 1990 <= day.year <= 2100:
             marks.append(_Mark(offset + m.start(), "date", day, m.group(0)))
@@ -275,7 +302,7 @@ def columns_from_marks(marks: Sequence[_Mark]) -> list[Column]:
         assigned = [str(k.value) for k in kinds]
     elif kinds:
         groups = _groups(dates)
-        if len(kinds) == 1:
+        if len(kinds) == 1 and max(groups) == 0:
             assigned = [str(kinds[0].value)] * len(dates)
         elif max(groups) + 1 == len(kinds):
             assigned = [str(kinds[g].value) for g in groups]
@@ -307,6 +334,22 @@ def fit_columns(marks: Sequence[_Mark], count: int) -> list[Column] | None:
     if len(fiscal) < count:
         return None
     return columns_from_marks(fiscal[len(fiscal) - count:])
+
+
+def _complete(columns: list[Column], filing_period: str | None) -> list[Column]:
+    """Dates whose lengths the header did not say ("Year ended" over six columns, the other
+    kinds printed elsewhere) take them from the filing's usual layout, when its column ends
+    are exactly these dates."""
+    if all(c.months is not None or c.point or c.end is None for c in columns):
+        return columns
+    assumed = assumed_columns(filing_period, len(columns))
+    if assumed is None:
+        return columns
+    for column, guess in zip(columns, assumed, strict=True):
+        end = guess.end or (period_from_label(guess.fiscal).end if guess.fiscal else None)
+        if column.end is None or end is None or (column.end.year, column.end.month) != (end.year, end.month):
+            return columns
+    return [c if c.months is not None else replace(c, months=g.months) for c, g in zip(columns, assumed, strict=True)]
 
 
 def _groups(dates: Sequence[_Mark]) -> list[int]:
@@ -376,13 +419,27 @@ class _Context:
     statements: list[tuple[int, str]] = field(default_factory=list)
 
     @staticmethod
-    def latest(items: list[tuple[int, object]], at: int):
-        """The last value declared at or before `at` (positions in the passage)."""
+    def latest(items: list[tuple[int, object]], at: int, *, or_next: bool = False):
+        """The last value declared at or before `at` (positions in the passage); with
+        `or_next`, the first after it when none precedes (some filings print a statement's
+        title and unit below its table)."""
         found = None
         for position, value in items:
             if position <= at:
                 found = value
+        if found is None and or_next:
+            after = [(p, v) for p, v in items if p > at]
+            found = min(after, key=lambda pv: pv[0])[1] if after else None
         return found
+
+
+def declared(text: str) -> tuple[Unit | None, str | None]:
+    """The first unit and the first scope a passage declares, rows or not."""
+    context = _Context()
+    _scan_context(text, 0, context)
+    unit = context.units[0][1] if context.units else None
+    scope = context.scopes[0][1] if context.scopes else None
+    return unit, scope
 
 
 def read_rows(
@@ -401,7 +458,7 @@ def read_rows(
     position = 0
     for line in text.split("\n"):
         if _is_labelled_row(line):
-            rows += _labelled_row(line, position, context, section)
+            rows += _labelled_row(line, position, context, section, filing_period)
         else:
             flat_parts.append((position, line))
         position += len(line) + 1
@@ -424,9 +481,11 @@ def _runs(parts: list[tuple[int, str]]) -> list[tuple[int, str]]:
 def _scan_context(text: str, offset: int, context: _Context) -> None:
     for m in _UNIT.finditer(text):
         currency = (m.group("cur") or m.group("cur2") or "").lower().rstrip(".")
-        scale = _SCALES.get((m.group("scale") or m.group("scale2") or "").lower())
+        scale = _SCALES.get((m.group("scale") or m.group("scale2") or m.group("scale3") or "").lower())
         symbol = {"₹": "₹", "`": "₹", "rs": "₹", "inr": "₹", "rupee": "₹", "rupees": "₹", "$": "$",
                   "us$": "$", "usd": "$", "dollar": "$", "dollars": "$"}.get(currency)
+        if symbol is None and scale in ("crore", "lakh"):
+            symbol = "₹"  # crore and lakh are rupee scales
         context.units.append((offset + m.start(), Unit(symbol, scale)))
     for m in _SCOPE.finditer(text):
         scope = "consolidated" if m.group(1).lower() == "consolidated" else "standalone"
@@ -440,25 +499,38 @@ def _is_labelled_row(line: str) -> bool:
     return len(parts) >= 2 and all(": " in p for p in parts[1:])
 
 
-def _labelled_row(line: str, at: int, context: _Context, section: str | None) -> list[Row]:
+def _labelled_row(line: str, at: int, context: _Context, section: str | None,
+                  filing_period: str | None) -> list[Row]:
+    """`Label | header: value | header: value`: each cell's own header says its period
+    ("FY2024", "March 31, 2026", "Revenue FY2024") or that it is a change ("Change %");
+    kinds missing from the headers come from the section ("3 months ended ... Year ended")."""
     label, *cells_text = line.split(" | ")
     headers = [c.rsplit(": ", 1)[0] for c in cells_text]
     values = [c.rsplit(": ", 1)[1].strip() for c in cells_text]
     if not all(_NUMBER.fullmatch(v) for v in values):
         return []
-    kinds = [m for m in period_marks(section or "") if m.kind == "label"]
-    header_marks = []
+    section_kinds = [m for m in period_marks(section or "") if m.kind == "label"]
+    per_cell = [period_marks(h) for h in headers]
+    own_kinds = [m for marks in per_cell for m in marks if m.kind == "label"]
+    periods = [[m for m in marks if m.kind != "label"] for marks in per_cell]
+    columns: list[Column | None] = [None] * len(values)
+    dated = [i for i, p in enumerate(periods) if len(p) == 1]
+    if dated:
+        kinds = own_kinds or section_kinds
+        marks = [m for i in dated for m in periods[i]]
+        built = columns_from_marks([*kinds, *marks]) if kinds else columns_from_marks(marks)
+        if len(built) == len(dated):
+            for i, column in zip(dated, built, strict=True):
+                columns[i] = replace(column, text=headers[i].strip() or column.text)
+            columns = list(_complete(columns, filing_period)) if all(columns) else columns
     for i, header in enumerate(headers):
-        header_marks += [m for m in period_marks(header, offset=i * 1000) if m.kind != "label"]
-    own_kinds = [m for i, h in enumerate(headers) for m in period_marks(h, offset=i * 1000)
-                 if m.kind == "label"]
-    columns: list[Column | None] = []
-    if header_marks and len([m for m in header_marks if m.kind == "date"]) in (0, len(values)):
-        columns = list(columns_from_marks([*(own_kinds or kinds), *header_marks]))
-    if len(columns) != len(values):
+        if columns[i] is None and _CHANGE.search(header):
+            columns[i] = Column(text=header.strip(), change=True)
+    if not any(c is not None and not c.change for c in columns):
         found = context.latest(context.headers, at)
         fitted = fit_columns(found[0], len(values)) if found else None
-        columns = list(fitted) if fitted else [None] * len(values)
+        if fitted:
+            columns = list(_complete(fitted, filing_period))
     return [_make_row(label, values, columns, at, context)]
 
 
@@ -483,9 +555,11 @@ def _flat_rows(text: str, offset: int, context: _Context, filing_period: str | N
 
     def close_header() -> None:
         nonlocal notes_column
-        if header:
+        # Kinds alone ("Three months ended Six months ended" printed below a table) are not
+        # a header of their own: the columns are still the dated ones above.
+        if any(m.kind != "label" for m in header):
             context.headers.append((header[0].at, (list(header), notes_column)))
-            header.clear()
+        header.clear()
         notes_column = False
 
     for at, kind, word in tokens:
@@ -549,7 +623,7 @@ def _flat_row(label: list[tuple[int, str]], numbers: list[str], context: _Contex
     columns: list[Column | None] | None = None
     fitted = fit_columns(marks, len(values)) if marks else None
     if fitted is not None:
-        columns = list(fitted)
+        columns = list(_complete(fitted, filing_period))
     else:
         assumed = assumed_columns(filing_period, len(values))
         columns = list(assumed) if assumed else [None] * len(values)
@@ -576,10 +650,10 @@ def _make_row(label: str, values: list[str], columns: list[Column | None], at: i
         label=label,
         cells=tuple(Cell(v, parse_number(v)) for v in values),
         columns=tuple(columns),
-        unit=context.latest(context.units, at),
-        scope=context.latest(context.scopes, at),
-        statement=context.latest(context.statements, at),
-        per_share=bool(_PER_SHARE.search(label)),
+        unit=context.latest(context.units, at, or_next=True),
+        scope=context.latest(context.scopes, at, or_next=True),
+        statement=context.latest(context.statements, at, or_next=True),
+        per_share=bool(_PER_SHARE.search(label) or _PER_SHARE.search(label.replace(" ", ""))),
         percent=bool(_PERCENT_LABEL.search(label)) or all(v.endswith("%") for v in values),
     )
 

@@ -8,7 +8,8 @@ import pytest
 from beacon_rag_query.answerer import EXTRACTIVE_LABEL, NOT_FOUND, ExtractiveAnswerer, answer_prompt
 from beacon_rag_query.domain import Evidence
 from beacon_rag_query.factcheck import fact_check
-from beacon_rag_query.figures import find_figures, read_question
+from beacon_rag_query.asked import read_question
+from beacon_rag_query.derived import find_figures
 from beacon_rag_query.periods import FiscalPeriod
 from beacon_rag_query.text import amounts, format_inr, indian_grouping, same_amount, sentences, terms
 

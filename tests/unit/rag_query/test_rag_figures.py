@@ -15,7 +15,8 @@ import pytest
 from beacon_rag_query.answerer import ExtractiveAnswerer, answer_prompt, compose
 from beacon_rag_query.domain import Evidence
 from beacon_rag_query.factcheck import fact_check
-from beacon_rag_query.figures import find_figures, read_question
+from beacon_rag_query.asked import read_question
+from beacon_rag_query.derived import find_figures
 from beacon_rag_query.periods import FiscalPeriod, parse_periods
 from beacon_rag_query.statements import assumed_columns, read_rows
 

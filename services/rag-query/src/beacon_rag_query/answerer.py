@@ -18,7 +18,8 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from beacon_rag_query.domain import Evidence
-from beacon_rag_query.figures import Computation, Figure, FigureAnswer
+from beacon_rag_query.derived import Computation, FigureAnswer
+from beacon_rag_query.figures import Figure
 from beacon_rag_query.text import amounts, content_terms, sentences
 from beacon_rag_query.vocabulary import coverage
 from beacon_runtime.llm.port import ChatModel, Completion, Prompt
@@ -230,8 +231,15 @@ def _verb(item: str) -> str:
 
 
 def _when(period: str) -> str:
-    """The period as the sentence reads it: "in FY2024 (...)" or "as at March 31, 2026"."""
-    return period if period.startswith("as at") else f"in {period}"
+    """The period as the sentence reads it: "in FY2024 (...)", "in the quarter ended ...",
+    or "as at March 31, 2026"."""
+    if period.startswith("as at"):
+        return period
+    if re.match(r"(quarter|half year|year|nine months|six months|three months|period) ended", period):
+        return f"in the {period}"
+    if re.match(r"[A-Z][a-z]+ \d{1,2}, \d{4}$", period):
+        return f"at {period}"
+    return f"in {period}"
 
 
 def _scope(figure: Figure) -> str:

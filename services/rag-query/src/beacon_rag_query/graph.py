@@ -41,7 +41,8 @@ from beacon_rag_query.domain import (
     WorkflowTrace,
 )
 from beacon_rag_query.factcheck import FactCheck, fact_check
-from beacon_rag_query.figures import FigureAnswer, FigureQuestion, find_figures, read_question
+from beacon_rag_query.asked import FigureQuestion, read_question
+from beacon_rag_query.derived import FigureAnswer, find_figures
 from beacon_rag_query.frames import CancelToken, FrameEmitter, stream_batched
 from beacon_rag_query.grading import (
     first_request,
@@ -243,7 +244,7 @@ def build_graph(deps: Deps) -> CompiledStateGraph:
             answer = _not_found(reading)
             await _say(answer, ctx, stream)
         else:
-            figures = find_figures(question, evidence, names)
+            figures = _figures(question, evidence, names)
             focus = [v for p in reading.periods for v in p.text_variants()]
             prompt = answer_prompt(reading.question, evidence, focus, question_terms(reading),
                                    figures=figures, names=names,
@@ -412,6 +413,15 @@ def _answer_passages(state: QueryState, reading: Understanding) -> list[Passage]
 def _names(reading: Understanding, matcher: CompanyMatcher) -> dict[str, str]:
     return {s: base_name(matcher.companies[s].name) for s in reading.companies
             if s in matcher.companies}
+
+
+def _figures(question: FigureQuestion, evidence: Sequence[Evidence], names: dict[str, str]) -> FigureAnswer | None:
+    """Reading figures is best effort: a page it cannot read leaves the answer to quoting."""
+    try:
+        return find_figures(question, evidence, names)
+    except Exception:  # noqa: BLE001 - a parser bug must not fail the query
+        log.exception("rag.figures_failed")
+        return None
 
 
 def _entity_words(reading: Understanding, names: dict[str, str], matcher: CompanyMatcher) -> list[str]:

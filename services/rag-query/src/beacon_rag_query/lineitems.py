@@ -206,12 +206,33 @@ LINE_ITEMS: tuple[LineItem, ...] = (
         _re(r"proceeds|sale of|disposal"),
     ),
     LineItem(
-        "dividends_paid", "dividends paid", _re(r"\bdividends? paid\b"),
-        (_re(r"^dividends? paid\b"), _re(r"dividends? paid")), _re(r"per share|non[\s-]controlling"),
+        "dividends_paid", "dividends paid",
+        _re(r"\bdividends? paid\b|\bdividends?\b[\w\s,'’]{0,40}\bpa(id|y)\b|\bpay(ment)?s? of dividends?\b"),
+        (_re(r"^dividends? paid\b"), _re(r"dividends? paid"), _re(r"payments? of dividends?"),
+         _re(r"^dividends?( \(including[^)]*\))?$")),
+        _re(r"per (equity )?share|non[\s-]controlling|declared|proposed|recommended"),
     ),
     LineItem(
-        "dividend_per_share", "dividend per share", _re(r"\bdividends? per (equity )?share\b|\bdps\b"),
-        (_re(r"dividends? per (equity )?share"),),
+        "dividend_per_share", "dividend per share",
+        _re(r"\b(final |interim |special )?dividends? per (equity )?share\b|\bdps\b|"
+            r"\b(final|interim|special) dividend\b"),
+        (_re(r"dividends? per (equity )?share"), _re(r"(final|interim|special) dividend")),
+    ),
+    LineItem(
+        "free_cash_flow", "free cash flow", _re(r"\b(free cash flows?|fcf)\b"),
+        (_re(r"^free cash flows?\b"), _re(r"\bfree cash flows?\b"), _re(r"\bfcf\b")),
+        _re(r"conversion|margin|%|yield"),
+    ),
+    LineItem(
+        "research_development", "research and development expenses",
+        _re(r"\b(research and development|r\s?&\s?d)\b"),
+        (_re(r"^research and development\b"), _re(r"\bresearch and development\b")),
+    ),
+    LineItem(
+        "employees", "employees",
+        _re(r"\b(employees|headcount|head count|workforce|staff strength|people employed)\b"),
+        (_re(r"^(total )?(number of )?employees\b"), _re(r"^headcount\b")),
+        _re(r"benefit|cost|expense|stock|share|option|welfare|provident"),
     ),
 )
 

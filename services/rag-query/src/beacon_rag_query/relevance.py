@@ -22,8 +22,7 @@ from collections.abc import Collection, Sequence
 from beacon_rag_query.answerer import is_prose
 from beacon_rag_query.domain import Evidence
 from beacon_rag_query.factcheck import FactCheck
-from beacon_rag_query.figures import FigureQuestion
-from beacon_rag_query.periods import FiscalPeriod
+from beacon_rag_query.asked import Asked, FigureQuestion
 from beacon_rag_query.text import content_terms, sentences, strip_markers
 from beacon_rag_query.vocabulary import coverage
 
@@ -73,7 +72,10 @@ def relevance(
     return round(topic * form * (0.5 + 0.5 * scope), 4)
 
 
-def _period_covered(period: FiscalPeriod, answer: str, cited: Sequence[Evidence]) -> bool:
-    if any(v.lower() in answer.lower() for v in period.text_variants()):
+def _period_covered(period: Asked, answer: str, cited: Sequence[Evidence]) -> bool:
+    lowered = answer.lower()
+    if period.fiscal is None:
+        return str(period.end_year) in answer
+    if any(v.lower() in lowered for v in period.fiscal.text_variants()):
         return True
     return any(e.fiscal_period == period.label for e in cited)

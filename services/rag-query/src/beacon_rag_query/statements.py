@@ -238,6 +238,15 @@ def _fiscal(m: re.Match) -> str | None:
     return f"FY{year}" if year == start + 1 else None
 
 
+def date_in(text: str) -> date | None:
+    """The first date written in `text` ("September 30, 2025", "31 December 2022",
+    "November 2022"), or None."""
+    for mark in period_marks(text):
+        if mark.kind == "date":
+            return mark.value  # type: ignore[return-value]
+    return None
+
+
 def period_marks(text: str, offset: int = 0) -> list[_Mark]:
     """Kinds ("Year ended", "As at"), dates and fiscal labels in `text`, in order."""
     marks: list[_Mark] = []
@@ -562,11 +571,15 @@ def _flat_rows(text: str, offset: int, context: _Context, filing_period: str | N
         header.clear()
         notes_column = False
 
+    currency: str | None = None
     for at, kind, word in tokens:
+        if kind == "currency":
+            currency = _CURRENCY_SYMBOLS.get(word.lower(), currency)
+            continue
         if kind == "mark":
             if numbers:
-                rows.extend(_flat_row(label, numbers, context, filing_period))
-                numbers = []
+                rows.extend(_flat_row(label, numbers, context, filing_period, currency))
+                numbers, currency = [], None
             # Words before a header are a title or heading, not a row's label.
             notes_column = notes_column or any(w.lower().startswith("note") for _, w in label)
             label = []
@@ -581,12 +594,12 @@ def _flat_rows(text: str, offset: int, context: _Context, filing_period: str | N
             numbers.append(word)
             continue
         if numbers:
-            rows.extend(_flat_row(label, numbers, context, filing_period))
-            numbers, label = [], []
+            rows.extend(_flat_row(label, numbers, context, filing_period, currency))
+            numbers, label, currency = [], [], None
         label.append((at, word))
     close_header()
     if label and numbers:
-        rows.extend(_flat_row(label, numbers, context, filing_period))
+        rows.extend(_flat_row(label, numbers, context, filing_period, currency))
     return rows
 
 
@@ -594,17 +607,33 @@ def _is_year(word: str) -> bool:
     return word.isdigit() and 1990 <= int(word) <= 2100
 
 
+_CURRENCY_TOKEN = re.compile(r"(?:US)?\$|₹|€|£|Rs\.?|INR|USD", re.IGNORECASE)
+_CURRENCY_SYMBOLS = {"$": "$", "us$": "$", "usd": "$", "₹": "₹", "rs": "₹", "rs.": "₹", "inr": "₹",
+                     "€": "€", "£": "£"}
+
+
 def _tokens(text: str, offset: int) -> list[tuple[int, str, str]]:
+    """Words, numbers and currency signs ("$ 402,392", "$24,048": US statements print the
+    sign before the first and total rows' figures)."""
     out = []
     for m in re.finditer(r"\S+", text):
         word = m.group(0)
-        kind = "number" if _NUMBER.fullmatch(word) else "word"
-        out.append((offset + m.start(), kind, word))
+        at = offset + m.start()
+        attached = re.fullmatch(r"(\(?)([$₹€£])(.+)", word)
+        if attached and _NUMBER.fullmatch(attached.group(1) + attached.group(3)):
+            out.append((at, "currency", attached.group(2)))
+            out.append((at + 1, "number", attached.group(1) + attached.group(3)))
+        elif _CURRENCY_TOKEN.fullmatch(word):
+            out.append((at, "currency", word))
+        else:
+            out.append((at, "number" if _NUMBER.fullmatch(word) else "word", word))
     return out
 
 
 def _flat_row(label: list[tuple[int, str]], numbers: list[str], context: _Context,
-              filing_period: str | None) -> list[Row]:
+              filing_period: str | None, currency: str | None = None) -> list[Row]:
+    if not label:
+        return []  # figures with no label before them (a wrapped row's tail)
     at = label[0][0]
     words = [w for _, w in label]
     # Header words before the first real label word ("(Audited) (Unaudited) Revenue ...").
@@ -629,7 +658,7 @@ def _flat_row(label: list[tuple[int, str]], numbers: list[str], context: _Contex
         columns = list(assumed) if assumed else [None] * len(values)
     if len(values) < 2 and fitted is None:
         return []
-    return [_make_row(text, values, columns, at, context)]
+    return [_make_row(text, values, columns, at, context, currency)]
 
 
 def _shorter(value: str, others: Sequence[str]) -> bool:
@@ -644,13 +673,16 @@ def _note_like(value: str) -> bool:
 
 
 def _make_row(label: str, values: list[str], columns: list[Column | None], at: int,
-              context: _Context) -> Row:
+              context: _Context, currency: str | None = None) -> Row:
     label = _ITEM_MARK.sub("", " ".join(label.split())).strip(" :-")
+    unit = context.latest(context.units, at, or_next=True)
+    if currency and (unit is None or unit.currency is None):
+        unit = Unit(currency, unit.scale if unit else None)
     return Row(
         label=label,
         cells=tuple(Cell(v, parse_number(v)) for v in values),
         columns=tuple(columns),
-        unit=context.latest(context.units, at, or_next=True),
+        unit=unit,
         scope=context.latest(context.scopes, at, or_next=True),
         statement=context.latest(context.statements, at, or_next=True),
         per_share=bool(_PER_SHARE.search(label) or _PER_SHARE.search(label.replace(" ", ""))),

@@ -1,6 +1,6 @@
 """The bus, measured: FastStream's public API vs aio-pika directly, and our adapter (not a test).
 
-    uv run python bench/bus_bench.py [--messages 2000] [--rounds 3] [--before REF] [--no-callgrind]
+    uv run --group bench python bench/bus_bench.py [--messages 2000] [--rounds 3] [--before REF] [--no-callgrind]
 
 Four implementations move the same message (a JobRequested envelope, ~350 bytes of JSON,
 persistent, mandatory, with a traceparent header and the same AMQP properties) through the
@@ -244,6 +244,7 @@ def load_adapter(ref: str | None) -> Any:
     spec = importlib.util.spec_from_file_location(f"rabbit_{ref}", path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
@@ -517,7 +518,7 @@ async def main() -> None:
         return
     impls = args.impl or ["faststream", "aio-pika", "adapter"] + (
         [f"adapter@{args.before}"] if args.before else [])
-    command = " ".join(["uv run python bench/bus_bench.py", shlex.join(sys.argv[1:])]).strip()
+    command = " ".join(["uv run --group bench python bench/bus_bench.py", shlex.join(sys.argv[1:])]).strip()
     rounds: dict[str, list[dict]] = {impl: [] for impl in impls}
     for n in range(args.rounds):
         for impl in impls:

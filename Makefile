@@ -19,11 +19,12 @@ dev: sync
 test: sync
 	$(UV) run --frozen pytest
 
+# One folder per lane (tests/conftest.py marks each test by its folder).
 test-unit: sync
-	$(UV) run --frozen pytest tests/unit tests/contract -m "not integration"
+	$(UV) run --frozen pytest tests/unit
 
 test-integration: sync
-	$(UV) run --frozen pytest -m integration
+	$(UV) run --frozen pytest tests/integration
 
 test-e2e: sync
 	$(UV) run --frozen pytest tests/e2e

@@ -1,7 +1,11 @@
 """Fixtures shared by every lane: where the real servers are, and throwaway namespaces.
 
-Integration and e2e tests use the servers on this machine (or the URLs in the environment);
-nothing here fakes Redis, RabbitMQ or Postgres.
+A test's folder is its lane and gives its marker: `tests/unit` needs no server,
+`tests/integration` talks to the real Redis, RabbitMQ or Postgres of this machine (or the URLs
+in the environment), `tests/e2e` starts services as separate processes. Nothing here fakes
+Redis, RabbitMQ or Postgres. Suites run in more than one lane (a port's twin in unit, its
+real adapter in integration) live in `tests/suites/` and are imported by one small test file
+per lane.
 """
 
 from __future__ import annotations
@@ -11,7 +15,22 @@ import uuid
 
 import pytest
 
-from pgtools import drop_schema
+pytest.register_assert_rewrite("suites")
+
+from pgtools import drop_schema  # imported after the rewrite hook
+
+LANES = ("unit", "integration", "e2e")
+E2E_TIMEOUT_S = 600  # several processes per test; the global 120 s is for the other lanes
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        lane = item.path.relative_to(item.config.rootpath / "tests").parts[0]
+        if lane not in LANES:
+            raise pytest.UsageError(f"{item.nodeid}: a test lives in tests/unit, tests/integration or tests/e2e")
+        item.add_marker(lane)
+        if lane == "e2e":
+            item.add_marker(pytest.mark.timeout(E2E_TIMEOUT_S))
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,16 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 from frontend import ReportClient
-from processes import Process, clean_env, free_port, start, start_service, stop, wait_http_ok
+from processes import (
+    READY_TIMEOUT_S,
+    Process,
+    clean_env,
+    free_port,
+    start,
+    start_service,
+    stop,
+    wait_http_ok,
+)
 
 # Retry settings given to every process, so teardown knows which delay queues exist.
 BUS_MAX_ATTEMPTS = 3
@@ -86,7 +95,9 @@ class Stack:
             start(name, [str(SLOW_LLM)], env=env, log_dir=self.log_dir, port=port)
         )
 
-    async def ready(self, *procs: Process, path: str = "/readyz", timeout: float = 30.0) -> None:
+    async def ready(
+        self, *procs: Process, path: str = "/readyz", timeout: float = READY_TIMEOUT_S
+    ) -> None:
         for proc in procs:
             await wait_http_ok(proc, path, timeout=timeout)
 

@@ -27,6 +27,9 @@ T = TypeVar("T")
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
+# A deadline against hangs, not a speed claim: processes start slowly on a loaded machine.
+READY_TIMEOUT_S = 120.0
+
 
 def free_port() -> int:
     """A TCP port nobody listens on right now (the kernel's pick, on loopback)."""
@@ -163,7 +166,9 @@ async def wait_until(
         await asyncio.sleep(interval)
 
 
-async def wait_http_ok(proc: Process, path: str = "/readyz", *, timeout: float = 30.0) -> None:
+async def wait_http_ok(
+    proc: Process, path: str = "/readyz", *, timeout: float = READY_TIMEOUT_S
+) -> None:
     """Poll GET `path` until it answers 200."""
 
     async with httpx.AsyncClient(base_url=proc.url, timeout=2.0) as client:

@@ -6,14 +6,12 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-import pytest
 from beacon_contracts.events import Envelope, JobCompleted, JobKind
 from beacon_runtime.bus.port import RetryPolicy
 from beacon_runtime.bus.rabbit import RabbitBus
 from frontend import decode, encode
 from processes import wait_until
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(90)]
 
 SECTION = {
     "type": "Technical_scope",

@@ -8,7 +8,6 @@ import httpx
 import pytest
 from pgtools import drop_schema
 
-pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture

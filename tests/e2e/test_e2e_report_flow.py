@@ -3,11 +3,9 @@ and the single embedded process with no servers at all."""
 
 from __future__ import annotations
 
-import pytest
 from beacon_report_writer.drafter import OFFLINE_LABEL
 from frontend import ReportClient, decode
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(90)]
 
 OPPORTUNITY = {"type": "Feasibility_report", "customer_id": "cust-42", "opportunity_id": "opp-7"}
 REFINE_PROMPT = "Make it shorter, as bullet points"

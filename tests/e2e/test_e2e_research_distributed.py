@@ -13,7 +13,6 @@ import pytest
 from pgtools import drop_schema
 from processes import REPO_ROOT, free_port, start, start_service, wait_http_ok
 
-pytestmark = pytest.mark.e2e
 
 ADMIN = {"email": "admin@example.com", "password": "admin-password-1"}
 QUESTION = "What was Reliance revenue from operations in FY2024?"
@@ -32,14 +31,14 @@ async def research(stack, database_url, tmp_path):
     ingestion = stack._track(start_service("ingestion", "beacon_ingestion.main", env=stack.distributed_env(
         **common, DB_SCHEMA=schemas[0], INGEST_SAMPLE_CORPUS=True, FILES_DIR=tmp_path / "files"),
         log_dir=stack.log_dir))
-    await wait_http_ok(ingestion, "/readyz", timeout=60)
+    await wait_http_ok(ingestion, "/readyz")
     rag = stack._track(start_service("rag-query", "beacon_rag_query.main", env=stack.distributed_env(
         **common, DB_SCHEMA=schemas[1], INGESTION_URL=ingestion.url), log_dir=stack.log_dir))
     gateway_env = {**common, "DB_SCHEMA": schemas[2], "INGESTION_URL": ingestion.url,
                    "DEV_ADMIN_EMAIL": ADMIN["email"], "DEV_ADMIN_PASSWORD": ADMIN["password"]}
     first = stack.gateway("gateway-a", RAG_QUERY_URL=rag.url, **gateway_env)
     second = stack.gateway("gateway-b", RAG_QUERY_URL=rag.url, **gateway_env)
-    await stack.ready(rag, first, second, timeout=60)
+    await stack.ready(rag, first, second)
     try:
         yield first, second
     finally:

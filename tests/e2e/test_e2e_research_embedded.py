@@ -7,7 +7,6 @@ import httpx
 import pytest
 from processes import clean_env, start_service, stop, wait_http_ok
 
-pytestmark = pytest.mark.e2e
 
 ADMIN = {"email": "admin@example.com", "password": "admin-password-1"}
 QUESTION = "What was Reliance revenue from operations in FY2024?"
@@ -20,7 +19,7 @@ async def embedded(tmp_path):
                      "ARGON2_MEMORY_KIB": 8192})
     proc = start_service("embedded", "beacon_embedded.main", env=env, log_dir=tmp_path)
     try:
-        await wait_http_ok(proc, "/readyz", timeout=60)
+        await wait_http_ok(proc, "/readyz")
         async with httpx.AsyncClient(base_url=proc.url, timeout=30) as client:
             yield client
     finally:

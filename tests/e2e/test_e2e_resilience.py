@@ -9,7 +9,6 @@ import pytest
 from frontend import decode
 from processes import kill, stop, wait_until
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(90)]
 
 SECTION = {
     "type": "Feasibility_report",

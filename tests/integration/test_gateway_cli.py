@@ -8,7 +8,6 @@ from typer.testing import CliRunner
 
 from beacon_gateway.cli import app
 
-pytestmark = pytest.mark.integration
 
 
 @pytest.fixture

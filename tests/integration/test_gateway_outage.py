@@ -6,18 +6,13 @@ through a TCP proxy that the test cuts.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 from netproxy import TcpProxy
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "unit" / "gateway"))
-from research_stack import bearer, research_stack  # noqa: E402
+from research_stack import bearer, research_stack
 
-from beacon_gateway.repository import Role  # noqa: E402
+from beacon_gateway.repository import Role
 
-pytestmark = pytest.mark.integration
 
 
 @pytest.fixture

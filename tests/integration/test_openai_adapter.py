@@ -25,7 +25,6 @@ from beacon_report_writer.repository import InMemorySessionDrafts
 from beacon_runtime.llm.openai_compat import OpenAIChatModel
 from beacon_runtime.llm.port import LLMError, LLMTimeout, Prompt
 
-pytestmark = pytest.mark.integration
 
 PROMPT = Prompt(system="You are terse.", user="Say hello to the integration test.")
 

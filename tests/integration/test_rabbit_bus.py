@@ -31,7 +31,6 @@ from beacon_runtime.bus.rabbit import (
     RabbitBus,
 )
 
-pytestmark = pytest.mark.integration
 
 AMQP_URL = (
     os.environ.get("AMQP_URL")

@@ -18,7 +18,6 @@ from beacon_runtime.errors import DependencyUnavailable
 from beacon_runtime.jobs.port import JobStoreUnavailable
 from beacon_runtime.jobs.redis import RedisJobStore
 
-pytestmark = pytest.mark.integration
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 CLOSED_PORT_URL = "redis://127.0.0.1:6390/0"

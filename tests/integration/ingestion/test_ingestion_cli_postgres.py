@@ -4,13 +4,11 @@ import asyncio
 import os
 import uuid
 
-import pytest
 from beacon_ingestion.cli import app
 from beacon_ingestion.repository_postgres import PostgresIngestionRepository
 from pgtools_ingestion import drop_schema
 from typer.testing import CliRunner
 
-pytestmark = pytest.mark.integration
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 

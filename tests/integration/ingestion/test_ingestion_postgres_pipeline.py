@@ -15,7 +15,6 @@ from beacon_ingestion.repository_postgres import PostgresIngestionRepository
 from ingestion_testkit import FileServer, Harness, make_pdf
 from pgtools_ingestion import drop_schema
 
-pytestmark = pytest.mark.integration
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 

@@ -25,7 +25,6 @@ from beacon_runtime.bus.port import RetryPolicy
 from beacon_runtime.bus.rabbit import RabbitBus
 from beacon_runtime.llm.port import ChatModel, Completion, Prompt
 
-pytestmark = pytest.mark.integration
 
 QUESTION = "What was Reliance's revenue in FY2024?"
 PASSAGES = [

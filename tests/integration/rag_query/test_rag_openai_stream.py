@@ -31,7 +31,6 @@ from beacon_rag_query.sources import InMemoryCatalogue, InMemoryFundamentals, In
 from beacon_runtime.bus.memory import InMemoryBus
 from beacon_runtime.llm.openai_compat import OpenAIChatModel
 
-pytestmark = pytest.mark.integration
 
 ANSWER = ("Reliance's total revenue from operations for FY2024 was ₹9,74,864 crore [{n}]. "
           "That was an increase of 2.6% over the previous year [{n}].")

@@ -28,7 +28,7 @@ from beacon_runtime.bus.memory import InMemoryBus
 from beacon_runtime.vectors.edge import EdgeVectorStore
 
 # One ingestion service (and event loop) for the module: ingesting the corpus is the slow part.
-pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 SAMPLE_DOCUMENTS = 6
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import date
 
-import pytest
 from ingestion_testkit import USER, Harness, make_pdf
 
 from beacon_contracts.events import Envelope, JobKind, JobRequested
@@ -21,7 +20,6 @@ from beacon_rag_query.repository import InMemoryQueryRepository
 from beacon_rag_query.settings import RagQuerySettings
 from beacon_runtime.bus.memory import InMemoryBus
 
-pytestmark = pytest.mark.integration
 
 
 async def _upload(h: Harness, pdf: bytes, **meta) -> int:

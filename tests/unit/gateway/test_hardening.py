@@ -1,8 +1,11 @@
-"""CORS is configurable, oversized bodies get 413 in each contract's format."""
+"""CORS is configurable, oversized bodies get 413 in each contract's format, odd paths are
+forwarded as sent."""
 
 from __future__ import annotations
 
-from research_stack import research_stack
+from research_stack import bearer, research_stack
+
+from beacon_gateway.repository import Role
 
 
 async def test_cors_allows_only_configured_origins():
@@ -44,3 +47,18 @@ async def test_chunked_oversized_body_is_413_too():
                                      headers={"Content-Type": "application/json"})
         assert response.status_code == 413
         assert response.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
+async def test_control_characters_in_forwarded_paths_are_not_a_500():
+    from fastapi import FastAPI
+
+    upstream = FastAPI()
+
+    @upstream.get("/api/v1/companies/{symbol}")
+    async def company(symbol: str):
+        return {"symbol": symbol}
+
+    async with research_stack(internal_apps={"ingestion": upstream}) as (client, tokens, _):
+        response = await client.get("/api/v1/companies/%C3%8DC%15%C3%99", headers=bearer(tokens[Role.USER]))
+        assert response.status_code == 200
+        assert response.json() == {"symbol": "ÍC\x15Ù"}, "the upstream sees exactly what the client sent"

@@ -10,7 +10,7 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI, Header
-from sse_client import read_events
+from sse_client import read_events, sse_events
 
 from beacon_contracts.events import Envelope, JobCompleted, JobKind, QueryFrame
 from beacon_gateway.bootstrap import build
@@ -58,6 +58,24 @@ class ScriptedWorker:
         self.cancelled.append(envelope.payload["job_id"])
 
 
+class GraceClock:
+    """Stands in for the cancel grace period's sleep: it ends when the test says so."""
+
+    def __init__(self) -> None:
+        self.started = asyncio.Event()
+        self._over = asyncio.Event()
+
+    async def __call__(self, seconds: float) -> None:
+        self.started.set()
+        await self._over.wait()
+
+    async def run_out(self, deps) -> None:
+        """End the grace period and wait for the gateway's decision to be taken."""
+        await self.started.wait()
+        self._over.set()
+        await asyncio.gather(*deps.pending_cancels)
+
+
 def rag_query_stub() -> FastAPI:
     app = FastAPI()
 
@@ -69,12 +87,18 @@ def rag_query_stub() -> FastAPI:
 
 
 @pytest.fixture
-async def server():
+def grace() -> GraceClock:
+    return GraceClock()
+
+
+@pytest.fixture
+async def server(grace):
     bus = InMemoryBus()
     worker = ScriptedWorker(bus)
     settings = GatewaySettings(api_keys="k", jwt_secret="s" * 40, argon2_time_cost=1,
-                               argon2_memory_kib=8192, sse_cancel_grace_s=0.2, sse_ping_s=0.5)
+                               argon2_memory_kib=8192, sse_ping_s=0.5)
     service = build(settings, bus=bus, jobs=InMemoryJobStore(), internal_apps={"rag-query": rag_query_stub()})
+    service.http.state.query.sleep = grace
     attach_lifespan(service.http, bus=bus, services=[service])
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
@@ -90,13 +114,13 @@ async def server():
         await auth.create_user(f"{role.value}@x.io", "password-1", role.value, role, 100)
         tokens[role] = {"Authorization": f"Bearer {(await auth.login(f'{role.value}@x.io', 'password-1')).access_token}"}
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-        yield client, tokens, worker
+        yield client, tokens, worker, service.http.state.query
     uv.should_exit = True
     await task
 
 
 async def test_stream_relays_frames_in_order_once(server):
-    client, tokens, _ = server
+    client, tokens, *_ = server
     async with client.stream("POST", "/api/v1/query/stream", headers=tokens[Role.USER],
                              json={"question": QUESTION, "stream": True}) as response:
         assert response.status_code == 200
@@ -109,7 +133,7 @@ async def test_stream_relays_frames_in_order_once(server):
 
 
 async def test_resume_with_last_event_id_loses_nothing(server):
-    client, tokens, worker = server
+    client, tokens, worker, _ = server
     worker.hold.clear()
     async with client.stream("POST", "/api/v1/query/stream", headers=tokens[Role.USER],
                              json={"question": QUESTION}) as response:
@@ -124,7 +148,7 @@ async def test_resume_with_last_event_id_loses_nothing(server):
 
 
 async def test_another_user_cannot_attach(server):
-    client, tokens, worker = server
+    client, tokens, worker, _ = server
     async with client.stream("POST", "/api/v1/query/stream", headers=tokens[Role.USER],
                              json={"question": QUESTION}) as response:
         query_id = response.headers["x-query-id"]
@@ -135,23 +159,21 @@ async def test_another_user_cannot_attach(server):
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "NOT_FOUND"
 
 
-async def test_disconnect_without_return_cancels_the_query(server):
-    client, tokens, worker = server
+async def test_disconnect_without_return_cancels_the_query(server, grace):
+    client, tokens, worker, deps = server
     worker.hold.clear()
     async with client.stream("POST", "/api/v1/query/stream", headers=tokens[Role.USER],
                              json={"question": QUESTION}) as response:
         query_id = response.headers["x-query-id"]
         await read_events(response, stop_after=2)
-    for _ in range(100):
-        if worker.cancelled:
-            break
-        await asyncio.sleep(0.05)
+    await grace.run_out(deps)
     worker.hold.set()
+    await worker.bus.drain()
     assert worker.cancelled == [query_id]
 
 
-async def test_disconnect_then_prompt_resume_does_not_cancel(server):
-    client, tokens, worker = server
+async def test_disconnect_then_prompt_resume_does_not_cancel(server, grace):
+    client, tokens, worker, deps = server
     worker.hold.clear()
     async with client.stream("POST", "/api/v1/query/stream", headers=tokens[Role.USER],
                              json={"question": QUESTION}) as response:
@@ -159,14 +181,18 @@ async def test_disconnect_then_prompt_resume_does_not_cancel(server):
         seen = await read_events(response, stop_after=2)
     async with client.stream("GET", f"/api/v1/query/stream/{query_id}",
                              headers={**tokens[Role.USER], "Last-Event-ID": seen[-1].id}) as response:
-        await asyncio.sleep(0.5)  # well past the grace period, still attached
+        events = sse_events(response)
+        resumed = [await anext(events)]  # attached again
+        await grace.run_out(deps)  # the grace period ends while the client is attached
         worker.hold.set()
-        await read_events(response)
+        rest = [event async for event in events]
+    await worker.bus.drain()
+    assert [e.id for e in seen + resumed + rest] == [str(i) for i in range(6)]
     assert worker.cancelled == []
 
 
 async def test_sync_query_waits_for_the_answer_and_returns_the_record(server):
-    client, tokens, _ = server
+    client, tokens, *_ = server
     response = await client.post("/api/v1/query", headers=tokens[Role.USER], json={"question": QUESTION})
     assert response.status_code == 200
     body = response.json()
@@ -175,14 +201,14 @@ async def test_sync_query_waits_for_the_answer_and_returns_the_record(server):
 
 
 async def test_short_question_is_a_validation_error(server):
-    client, tokens, _ = server
+    client, tokens, *_ = server
     response = await client.post("/api/v1/query/stream", headers=tokens[Role.USER], json={"question": "short"})
     assert response.status_code == 400
     assert response.json()["error"]["details"][0]["field"] == "question"
 
 
 async def test_query_rate_limit_counts_in_auth_me(server):
-    client, tokens, _ = server
+    client, tokens, *_ = server
     await client.post("/api/v1/query", headers=tokens[Role.USER], json={"question": QUESTION})
     response = await client.post("/api/v1/query", headers=tokens[Role.USER], json={"question": QUESTION})
     assert response.headers["x-ratelimit-limit"] == "100"

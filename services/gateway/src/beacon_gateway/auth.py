@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -56,8 +57,10 @@ class AuthService:
         issuer: str = "beacon",
         argon2_time_cost: int = 3,
         argon2_memory_kib: int = 65536,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.repo = repo
+        self._clock = clock  # when tokens are issued; PyJWT checks expiry against real time
         self._secret = secret
         self._access_ttl = access_ttl_s
         self._refresh_ttl = refresh_ttl_s
@@ -120,7 +123,7 @@ class AuthService:
         return user
 
     async def _issue(self, user: User, family_id: str) -> TokenPair:
-        now = datetime.now(UTC)
+        now = self._clock()
         common = {"sub": str(user.id), "iss": self._issuer, "iat": now, "fam": family_id}
         access = self._encode(
             {**common, "typ": "access", "role": user.role.value, "jti": uuid.uuid4().hex,

@@ -7,6 +7,7 @@ import asyncio
 import json
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from fastapi import APIRouter, Depends, Header, Request
@@ -34,6 +35,7 @@ class QueryDeps:
     bus: EventBus
     frames: FrameLog
     pending_cancels: set[asyncio.Task]
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # the grace period's clock
 
 
 def build_query_router() -> APIRouter:
@@ -152,7 +154,7 @@ def _cancel_later(deps: QueryDeps, query_id: str, grace_s: float) -> None:
     left_at = time.time()
 
     async def cancel() -> None:
-        await asyncio.sleep(grace_s)
+        await deps.sleep(grace_s)
         attached = await deps.frames.last_attached(query_id)
         if attached is not None and attached > left_at:
             return

@@ -9,11 +9,12 @@ import pytest
 from beacon_gateway.frames import Frame, InMemoryFrameLog, RedisFrameLog
 
 
-@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.integration)])
-async def log(request, redis_url, unique_name):
-    if request.param == "memory":
+@pytest.fixture
+async def log(backend, request, unique_name):
+    if backend == "memory":
         yield InMemoryFrameLog()
         return
+    redis_url = request.getfixturevalue("redis_url")
     frame_log = RedisFrameLog(redis_url, namespace=unique_name)
     yield frame_log
     import redis.asyncio as redis

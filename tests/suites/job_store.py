@@ -106,11 +106,9 @@ class RedisHarness(Harness):
         await self.admin.aclose()
 
 
-@pytest.fixture(
-    params=["memory", pytest.param("redis", marks=pytest.mark.integration)],
-)
-async def harness(request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
-    h: Harness = MemoryHarness() if request.param == "memory" else RedisHarness()
+@pytest.fixture
+async def harness(backend: str) -> AsyncIterator[Harness]:
+    h: Harness = MemoryHarness() if backend == "memory" else RedisHarness()
     try:
         yield h
     finally:

@@ -24,11 +24,12 @@ from beacon_rag_query.repository import InMemoryQueryRepository, PostgresQueryRe
 T0 = datetime(2024, 11, 25, 10, 30, tzinfo=UTC)
 
 
-@pytest.fixture(params=["memory", pytest.param("postgres", marks=pytest.mark.integration)])
-async def repo(request, database_url, unique_name):
-    if request.param == "memory":
+@pytest.fixture
+async def repo(backend, request, unique_name):
+    if backend == "memory":
         yield InMemoryQueryRepository()
         return
+    database_url = request.getfixturevalue("database_url")
     repository = PostgresQueryRepository(database_url, schema=unique_name)
     await repository.start()
     try:

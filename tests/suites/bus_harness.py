@@ -1,4 +1,4 @@
-"""Shared fixtures for the bus contract suite: one harness per adapter."""
+"""The bus contract suite's harness: `backend` (set by the lane's test file) picks the adapter."""
 
 from __future__ import annotations
 
@@ -64,9 +64,9 @@ class BusHarness:
                 await bus.delete_topology()  # type: ignore[attr-defined]
 
 
-@pytest.fixture(params=["memory", pytest.param("rabbit", marks=pytest.mark.integration)])
-async def harness(request) -> AsyncIterator[BusHarness]:
-    h = BusHarness(kind=request.param, namespace=f"test-{uuid.uuid4().hex[:12]}")
+@pytest.fixture
+async def harness(backend: str) -> AsyncIterator[BusHarness]:
+    h = BusHarness(kind=backend, namespace=f"test-{uuid.uuid4().hex[:12]}")
     try:
         yield h
     finally:

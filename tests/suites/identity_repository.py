@@ -19,11 +19,12 @@ from beacon_gateway.repository import (
 )
 
 
-@pytest.fixture(params=["memory", pytest.param("postgres", marks=pytest.mark.integration)])
-async def repo(request, database_url, unique_name):
-    if request.param == "memory":
+@pytest.fixture
+async def repo(backend, request, unique_name):
+    if backend == "memory":
         yield InMemoryIdentityRepository()
         return
+    database_url = request.getfixturevalue("database_url")
     repository = PostgresIdentityRepository(database_url, schema=unique_name)
     await repository.start()
     yield repository

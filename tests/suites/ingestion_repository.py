@@ -45,9 +45,9 @@ def pg_session_schema() -> Iterator[str]:
     in_thread(asyncio.run, drop_schema(DATABASE_URL, schema))
 
 
-@pytest.fixture(params=["memory", pytest.param("postgres", marks=pytest.mark.integration)])
-async def repo(request) -> AsyncIterator[IngestionRepository]:
-    if request.param == "memory":
+@pytest.fixture
+async def repo(backend, request) -> AsyncIterator[IngestionRepository]:
+    if backend == "memory":
         yield InMemoryIngestionRepository()
         return
     from beacon_ingestion.repository_postgres import PostgresIngestionRepository

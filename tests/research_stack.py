@@ -21,6 +21,7 @@ from beacon_runtime.jobs.memory import InMemoryJobStore
 from beacon_runtime.serve import attach_lifespan
 
 PASSWORD = "correct horse battery"
+SECRET = "s" * 40  # the JWT signing key
 DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -29,7 +30,7 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 async def research_stack(backend: str = "memory", *, database_url=DATABASE_URL, redis_url=REDIS_URL,
                          internal_apps=None, **settings):
     bus = InMemoryBus()
-    base = {"api_keys": "k", "jwt_secret": "s" * 40, "argon2_time_cost": 1, "argon2_memory_kib": 8192}
+    base = {"api_keys": "k", "jwt_secret": SECRET, "argon2_time_cost": 1, "argon2_memory_kib": 8192}
     adapters = {}
     namespace = "t" + uuid.uuid4().hex[:12]
     if backend == "real":
@@ -74,5 +75,3 @@ async def _cleanup(database_url: str, redis_url: str, namespace: str) -> None:
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
-
-BACKENDS = ["memory", "real"]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
-from research_stack import PASSWORD, bearer, research_stack
+from datetime import UTC, datetime, timedelta
 
+import pytest
+from research_stack import PASSWORD, SECRET, bearer, research_stack
+
+from beacon_gateway.auth import AuthService
 from beacon_gateway.repository import Role
 
 
@@ -85,14 +88,18 @@ async def test_logout_revokes_the_session(stack):
     assert again.status_code == 401
 
 
-async def test_expired_access_token_is_401(backend):
-    async with research_stack(backend, access_token_ttl_s=1) as (client, tokens, _):
-        import asyncio
-
-        await asyncio.sleep(2.1)
-        response = await client.get("/api/v1/auth/me", headers=bearer(tokens[Role.USER]))
-        assert response.status_code == 401
-        assert response.json()["error"]["message"] == "Token expired"
+async def test_expired_access_token_is_401(stack):
+    client, _, service = stack
+    # Tokens issued by the same secret two hours ago (TTL one hour): expired now, no waiting.
+    two_hours_ago = datetime.now(UTC) - timedelta(hours=2)
+    issuer = AuthService(service.http.state.research.auth.repo, secret=SECRET,
+                         argon2_time_cost=1, argon2_memory_kib=8192, clock=lambda: two_hours_ago)
+    pair = await issuer.login("user@example.com", PASSWORD)
+    response = await client.get("/api/v1/auth/me", headers=bearer(pair.access_token))
+    assert response.status_code == 401
+    assert response.json()["error"]["message"] == "Token expired"
+    fresh = (await login(client)).json()["access_token"]
+    assert (await client.get("/api/v1/auth/me", headers=bearer(fresh))).status_code == 200
 
 
 async def test_admin_creates_lists_and_disables_users(stack):

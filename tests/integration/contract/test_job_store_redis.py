@@ -1,0 +1,9 @@
+"""The job store contract (tests/suites/job_store.py) on Redis."""
+
+import pytest
+from suites.job_store import *  # the suite's tests and fixtures
+
+
+@pytest.fixture
+def backend() -> str:
+    return "redis"

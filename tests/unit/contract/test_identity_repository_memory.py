@@ -1,0 +1,9 @@
+"""The identity repository contract (tests/suites/identity_repository.py) in memory."""
+
+import pytest
+from suites.identity_repository import *  # the suite's tests and fixtures
+
+
+@pytest.fixture
+def backend() -> str:
+    return "memory"

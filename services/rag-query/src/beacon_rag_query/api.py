@@ -68,7 +68,7 @@ def query_body(record: QueryRecord) -> dict[str, Any]:
         "metrics": {
             key: metrics.get(key)
             for key in ("latency_ms", "token_count_input", "token_count_output",
-                        "retrieval_score", "faithfulness_score")
+                        "retrieval_score", "faithfulness_score", "relevance_score")
         },
         "created_at": _iso(record.created_at),
         "completed_at": _iso(record.completed_at),

@@ -1,6 +1,6 @@
 """PDF to pages of blocks (text lines and tables), page by page, never hanging.
 
-pypdf runs in a child process (`python -m beacon_ingestion.parse_worker`) that writes one JSON
+pypdf runs in a child process (`python -m beacon_ingestion.pipeline.parse_worker`) that writes one JSON
 line per page; the parent kills it when a page takes longer than `page_timeout_s` or the whole document longer
 than `document_timeout_s`. Encrypted (with a password), corrupt, image-only and empty PDFs
 fail with a clear message (PermanentStageError).
@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from beacon_ingestion.errors import PermanentStageError
+from beacon_ingestion.pipeline.errors import PermanentStageError
 
 _CELL_SPLIT = re.compile(r"\s{2,}")
 _NUMERIC = re.compile(r"^[-+(]?[₹$]?\s?\d[\d,]*(\.\d+)?%?\)?$")
@@ -156,7 +156,7 @@ class _Children:
     @staticmethod
     def _spawn() -> subprocess.Popen:
         return subprocess.Popen(
-            [sys.executable, "-m", "beacon_ingestion.parse_worker"],
+            [sys.executable, "-m", "beacon_ingestion.pipeline.parse_worker"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
         )
 
@@ -217,7 +217,7 @@ async def parse_pdf(
     max_pages: int = 3000,
     on_page: Callable[[int, int], None] | None = None,
 ) -> list[Page]:
-    """Parse in a child process (`python -m beacon_ingestion.parse_worker`), killed on
+    """Parse in a child process (`python -m beacon_ingestion.pipeline.parse_worker`), killed on
     overrun. Raises ParseError for bad documents, RuntimeError if the child crashed."""
     process = await asyncio.to_thread(_CHILDREN.take)
     started = time.monotonic()
@@ -247,6 +247,8 @@ async def parse_pdf(
                 raise ParseError(message[1])
             if kind == "meta":
                 total = message[1]
+                if on_page is not None:
+                    on_page(0, total)  # the document opened: that is progress too
             elif kind == "page":
                 pages.append(Page(number=message[1], blocks=message[2]))
                 if on_page is not None:

@@ -23,7 +23,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
 
-from beacon_ingestion.errors import PermanentStageError
+from beacon_ingestion.pipeline.errors import PermanentStageError
 
 PDF_TYPES = frozenset({"application/pdf", "application/x-pdf", "application/octet-stream",
                        "binary/octet-stream", "application/download", ""})

@@ -1,18 +1,16 @@
-"""Where the ingestion service keeps its rows: the port and its in-memory twin.
+"""The in-memory twin of the ingestion repository (embedded mode and fast tests).
 
-The Postgres adapter lives in `repository_postgres.py`; one contract suite
-(tests/contract/test_ingestion_repository_contract.py) runs against both. All SQL lives in
-the adapters; callers never see a session or a transaction.
+One contract suite (tests/contract/test_ingestion_repository_contract.py) runs against it and
+the Postgres adapter.
 """
 
 from __future__ import annotations
 
 import copy
 import itertools
-from abc import ABC, abstractmethod
-from dataclasses import dataclass, field, fields
-from datetime import UTC, date, datetime
-from typing import Any
+from contextlib import asynccontextmanager
+from dataclasses import fields
+from datetime import date, datetime
 
 from beacon_ingestion.domain import (
     STAGES,
@@ -26,139 +24,13 @@ from beacon_ingestion.domain import (
     Price,
     StageRecord,
 )
-
-ACTIVE = (DocumentStatus.PENDING, DocumentStatus.PROCESSING)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass
-class CatalogueRefresh:
-    added: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    deactivated: list[str] = field(default_factory=list)
-    total: int = 0
-
-
-class UnknownCompany(Exception):
-    def __init__(self, symbols: list[str]) -> None:
-        super().__init__(", ".join(symbols))
-        self.symbols = symbols
-
-
-class IngestionRepository(ABC):
-    # ------------------------------------------------------------ companies
-    @abstractmethod
-    async def refresh_companies(self, companies: list[Company]) -> CatalogueRefresh:
-        """Upsert by symbol; companies absent from the list stay (documents refer to them)
-        but become inactive and leave the listing."""
-
-    @abstractmethod
-    async def count_companies(self) -> int: ...
-
-    @abstractmethod
-    async def list_companies(
-        self, *, sector: str | None = None, limit: int = 50, offset: int = 0
-    ) -> tuple[int, list[Company]]:
-        """Active companies by market-cap rank (nulls last), then symbol."""
-
-    @abstractmethod
-    async def get_company(self, symbol: str) -> Company | None: ...
-
-    # ------------------------------------------------------------ company data
-    @abstractmethod
-    async def upsert_fundamentals(self, rows: list[Fundamentals]) -> int:
-        """Raises UnknownCompany (and writes nothing) if a symbol is not in the catalogue."""
-
-    @abstractmethod
-    async def list_fundamentals(
-        self, symbol: str, *, period_type: str | None = None, limit: int = 8
-    ) -> list[Fundamentals]:
-        """Newest period first."""
-
-    @abstractmethod
-    async def upsert_prices(self, rows: list[Price]) -> int: ...
-
-    @abstractmethod
-    async def list_prices(
-        self, symbol: str, *, date_from: date | None = None, date_to: date | None = None,
-        limit: int = 5000,
-    ) -> list[Price]:
-        """Newest day first."""
-
-    @abstractmethod
-    async def latest_price(self, symbol: str) -> tuple[Price, float | None] | None:
-        """The latest day and the close of the trading day before it."""
-
-    @abstractmethod
-    async def upsert_news(self, rows: list[NewsItem]) -> int:
-        """Keyed by (company, url): a re-import updates, never duplicates."""
-
-    @abstractmethod
-    async def list_news(self, symbol: str, *, limit: int = 10) -> list[NewsItem]: ...
-
-    # ------------------------------------------------------------ documents
-    @abstractmethod
-    async def create_document(self, new: NewDocument) -> Document: ...
-
-    @abstractmethod
-    async def get_document(self, document_id: int) -> Document | None: ...
-
-    @abstractmethod
-    async def update_document(self, document_id: int, **changes: Any) -> None: ...
-
-    @abstractmethod
-    async def find_live_by_source(
-        self, source_url: str, company_symbol: str | None, doc_type: str, fiscal_period: str | None
-    ) -> Document | None:
-        """A document for the same source and metadata that has not failed."""
-
-    @abstractmethod
-    async def find_completed_by_sha(self, sha256: str, *, exclude: int | None = None) -> Document | None:
-        """An original (not a duplicate) completed document with these bytes."""
-
-    @abstractmethod
-    async def list_documents(
-        self, *, symbol: str | None = None, status: str | None = None,
-        doc_type: str | None = None, limit: int = 50, offset: int = 0,
-    ) -> tuple[int, list[Document]]:
-        """Newest first."""
-
-    @abstractmethod
-    async def stages(self, document_id: int) -> dict[str, StageRecord]:
-        """Every stage, in pipeline order; stages never saved are pending."""
-
-    @abstractmethod
-    async def save_stage(self, document_id: int, record: StageRecord) -> None: ...
-
-    @abstractmethod
-    async def claim(self, document_id: int, owner: str, until: datetime, now: datetime) -> bool:
-        """Take or renew the document's lease; False if another owner holds a live one."""
-
-    @abstractmethod
-    async def release(self, document_id: int, owner: str) -> None: ...
-
-    @abstractmethod
-    async def stalled_documents(self, now: datetime, idle_since: datetime) -> list[int]:
-        """Pending or processing documents with no live lease, untouched since `idle_since`."""
-
-    @abstractmethod
-    async def replace_chunks(self, document_id: int, chunks: list[Chunk]) -> None: ...
-
-    @abstractmethod
-    async def chunks(self, document_id: int) -> list[Chunk]: ...
-
-    @abstractmethod
-    async def ingestion_stats(self, since: datetime) -> dict[str, Any]:
-        """Counts for GET /admin/stats/ingestion; `since` bounds `last_24h`."""
-
-    async def ping(self) -> bool:
-        return True
-
-    async def close(self) -> None:
-        return None
+from beacon_ingestion.repository.port import (
+    ACTIVE,
+    CatalogueRefresh,
+    IngestionRepository,
+    UnknownCompany,
+    utcnow,
+)
 
 
 def sort_companies(companies: list[Company]) -> list[Company]:
@@ -179,7 +51,7 @@ class InMemoryIngestionRepository(IngestionRepository):
         self._documents: dict[int, Document] = {}
         self._document_ids = itertools.count(1)
         self._stages: dict[tuple[int, str], StageRecord] = {}
-        self._leases: dict[int, tuple[str, datetime]] = {}
+        self._held: set[int] = set()  # documents a run holds
         self._chunks: dict[int, list[Chunk]] = {}
 
     # companies
@@ -324,26 +196,27 @@ class InMemoryIngestionRepository(IngestionRepository):
         self._stages[(document_id, record.stage)] = copy.deepcopy(record)
         self._documents[document_id].updated_at = utcnow()
 
-    async def claim(self, document_id, owner, until, now):
-        holder = self._leases.get(document_id)
-        if holder is not None and holder[0] != owner and holder[1] > now:
-            return False
-        self._leases[document_id] = (owner, until)
-        return True
+    @asynccontextmanager
+    async def hold(self, document_id):
+        if document_id in self._held:
+            yield False
+            return
+        self._held.add(document_id)
+        try:
+            yield True
+        finally:
+            self._held.discard(document_id)
 
-    async def release(self, document_id, owner):
-        holder = self._leases.get(document_id)
-        if holder is not None and holder[0] == owner:
-            del self._leases[document_id]
+    async def start_attempt(self, document_id, now):
+        document = self._documents[document_id]
+        document.attempts += 1
+        document.status, document.error = DocumentStatus.PROCESSING, None
+        document.started_at = document.started_at or now
+        document.updated_at = now
+        return document.attempts
 
-    async def stalled_documents(self, now, idle_since):
-        stalled = []
-        for document in self._documents.values():
-            lease = self._leases.get(document.id)
-            if (document.status in ACTIVE and (lease is None or lease[1] <= now)
-                    and (document.updated_at or now) <= idle_since):
-                stalled.append(document.id)
-        return sorted(stalled)
+    async def open_documents(self):
+        return sorted(d.id for d in self._documents.values() if d.status in ACTIVE)
 
     async def replace_chunks(self, document_id, chunks):
         self._chunks[document_id] = list(chunks)

@@ -19,7 +19,7 @@ import re
 import uuid
 from dataclasses import dataclass
 
-from beacon_ingestion.parsing import Page
+from beacon_ingestion.pipeline.parsing import Page
 
 POINT_NAMESPACE = uuid.UUID("8a7d3c52-4f0e-4b7e-9a51-2f6c1d0b9e11")
 _NUMBERED = re.compile(r"^(\d+(\.\d+)*\.?|[A-Z]\.|[IVX]+\.)\s+\S")

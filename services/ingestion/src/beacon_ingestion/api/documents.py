@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from beacon_ingestion.api import ApiDeps, read_file_body, require_admin, since_24h
+from beacon_ingestion.api.common import ApiDeps, read_file_body, require_admin, since_24h
 from beacon_ingestion.documents import default_title
 from beacon_ingestion.domain import (
     DOC_TYPES,
@@ -23,7 +23,7 @@ from beacon_ingestion.domain import (
     normalize_symbol,
     parse_period,
 )
-from beacon_ingestion.download import DownloadRefused
+from beacon_ingestion.pipeline.download import DownloadRefused
 
 _TAG = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 

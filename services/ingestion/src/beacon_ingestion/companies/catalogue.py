@@ -13,8 +13,8 @@ import re
 from collections import Counter
 from importlib import resources
 
+from beacon_ingestion.companies.imports import InvalidImport, RowError
 from beacon_ingestion.domain import Company, company_aliases, normalize_symbol
-from beacon_ingestion.imports import InvalidImport, RowError
 
 _ISIN = re.compile(r"^IN[A-Z0-9]{9}\d$")
 _REQUIRED = ("Company Name", "Industry", "Symbol")

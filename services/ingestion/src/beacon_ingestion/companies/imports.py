@@ -17,8 +17,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
+from beacon_ingestion.companies.sentiment import score_sentiment
 from beacon_ingestion.domain import Fundamentals, NewsItem, Price, normalize_symbol, parse_period
-from beacon_ingestion.sentiment import score_sentiment
 
 T = TypeVar("T")
 MAX_ROWS = 200_000

@@ -1,4 +1,7 @@
-"""SQLAlchemy Core tables of the `ingestion` schema, matching migrations/versions."""
+"""The `ingestion` schema, written once: SQLAlchemy Core tables the adapter queries and the
+migrations are checked against (tests/integration/ingestion/test_ingestion_schema.py runs
+them into an empty schema and compares with Alembic's autogenerate). A change here needs a
+migration: `beacon-ingestion new-migration "what changed"` writes it from the difference."""
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
@@ -38,6 +41,7 @@ fundamentals = sa.Table(
     sa.Column("pe_ratio", sa.Float),
     sa.Column("roe", sa.Float),
     sa.Column("debt_to_equity", sa.Float),
+    sa.CheckConstraint("period_type in ('annual', 'quarterly')", name="fundamentals_period_type"),
 )
 
 prices = sa.Table(
@@ -64,6 +68,7 @@ news = sa.Table(
     sa.Column("published_at", TS, nullable=False),
     sa.Column("created_at", TS, nullable=False, server_default=sa.func.now()),
     sa.UniqueConstraint("company_id", "url", name="news_company_url"),
+    sa.Index("news_company_published", "company_id", "published_at"),
 )
 
 documents = sa.Table(
@@ -88,12 +93,16 @@ documents = sa.Table(
     sa.Column("owner", sa.String(200)),
     sa.Column("error", sa.Text),
     sa.Column("duplicate_of", sa.BigInteger),
-    sa.Column("lease_owner", sa.String(200)),
-    sa.Column("lease_until", TS),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("created_at", TS, nullable=False, server_default=sa.func.now()),
     sa.Column("started_at", TS),
     sa.Column("completed_at", TS),
     sa.Column("updated_at", TS, nullable=False, server_default=sa.func.now()),
+    sa.CheckConstraint("status in ('pending', 'processing', 'completed', 'failed')", name="documents_status"),
+    sa.Index("documents_sha256", "sha256"),
+    sa.Index("documents_source_url", "source_url"),
+    sa.Index("documents_company_symbol", "company_symbol"),
+    sa.Index("documents_status", "status"),
 )
 
 document_stages = sa.Table(
@@ -104,7 +113,6 @@ document_stages = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("started_at", TS),
     sa.Column("finished_at", TS),
-    sa.Column("heartbeat_at", TS),
     sa.Column("detail", sa.Text),
     sa.Column("error", sa.Text),
 )

@@ -3,14 +3,17 @@ asyncpg, migrated by its own Alembic scripts at start-up. Each method is one tra
 
 from __future__ import annotations
 
+import zlib
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from beacon_runtime.db import PostgresStore
+from beacon_runtime.db import PostgresStore, asyncpg_url, check_schema
+from beacon_runtime.errors import DependencyUnavailable
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.pool import NullPool
 
-from beacon_ingestion import tables as t
 from beacon_ingestion.domain import (
     STAGES,
     Chunk,
@@ -24,7 +27,8 @@ from beacon_ingestion.domain import (
     StageRecord,
     StageState,
 )
-from beacon_ingestion.repository import (
+from beacon_ingestion.repository import tables as t
+from beacon_ingestion.repository.port import (
     CatalogueRefresh,
     IngestionRepository,
     UnknownCompany,
@@ -36,12 +40,15 @@ _BATCH = 1000
 
 _COMPANY_FIELDS = ("symbol", "nse_symbol", "name", "sector", "industry", "market_cap_rank",
                    "isin", "bse_code", "website", "ir_page_url", "aliases")
-_DOCUMENT_FIELDS = {c.name for c in t.documents.c} - {"lease_owner", "lease_until"}
+_DOCUMENT_FIELDS = {c.name for c in t.documents.c}
 
 
 class PostgresIngestionRepository(PostgresStore, IngestionRepository):
     def __init__(self, database_url: str, schema: str = SCHEMA, *, pool_size: int = 5) -> None:
         super().__init__(database_url, schema, migrations=MIGRATIONS, pool_size=pool_size)
+        self._lock_engine = None
+        # Advisory locks are per database: the first key names the schema, the second the document.
+        self._lock_space = zlib.crc32(schema.encode()) - 2**31
 
     async def refresh_companies(self, companies: list[Company]) -> CatalogueRefresh:
         result = CatalogueRefresh(total=len(companies))
@@ -261,14 +268,14 @@ class PostgresIngestionRepository(PostgresStore, IngestionRepository):
             result[stage] = StageRecord(stage=stage) if row is None else StageRecord(
                 stage=stage, state=StageState(row.state), attempts=row.attempts,
                 started_at=row.started_at, finished_at=row.finished_at,
-                heartbeat_at=row.heartbeat_at, detail=row.detail, error=row.error,
+                detail=row.detail, error=row.error,
             )
         return result
 
     async def save_stage(self, document_id, record):
         values = {"document_id": document_id, "stage": record.stage, "state": record.state.value,
                   "attempts": record.attempts, "started_at": record.started_at,
-                  "finished_at": record.finished_at, "heartbeat_at": record.heartbeat_at,
+                  "finished_at": record.finished_at,
                   "detail": record.detail, "error": record.error}
         stmt = insert(t.document_stages).values(values)
         async with self.transaction() as conn:
@@ -278,30 +285,54 @@ class PostgresIngestionRepository(PostgresStore, IngestionRepository):
             await conn.execute(t.documents.update().where(t.documents.c.id == document_id)
                                .values(updated_at=sa.func.now()))
 
-    async def claim(self, document_id, owner, until, now):
-        d = t.documents
-        async with self.transaction() as conn:
-            result = await conn.execute(
-                d.update().where(
-                    d.c.id == document_id,
-                    sa.or_(d.c.lease_owner.is_(None), d.c.lease_owner == owner,
-                           d.c.lease_until.is_(None), d.c.lease_until <= now),
-                ).values(lease_owner=owner, lease_until=until))
-            return result.rowcount == 1
+    @asynccontextmanager
+    async def hold(self, document_id):
+        # A session advisory lock on a connection of its own (no pool): it ends when the
+        # connection closes, so also when the holding process dies.
+        async with self._locks() as conn:
+            held = (await conn.execute(
+                sa.select(sa.func.pg_try_advisory_lock(*self.lock_key(document_id))))).scalar_one()
+            await conn.commit()
+            yield bool(held)
 
-    async def release(self, document_id, owner):
-        d = t.documents
-        async with self.transaction() as conn:
-            await conn.execute(d.update().where(d.c.id == document_id, d.c.lease_owner == owner)
-                               .values(lease_owner=None, lease_until=None))
+    def lock_key(self, document_id: int) -> tuple[int, int]:
+        return self._lock_space, (document_id % 2**32) - 2**31
 
-    async def stalled_documents(self, now, idle_since):
+    @asynccontextmanager
+    async def _locks(self):
+        import sqlalchemy.exc
+        from sqlalchemy.ext.asyncio import create_async_engine
+
+        if self._lock_engine is None:
+            self._lock_engine = create_async_engine(
+                asyncpg_url(self._url), poolclass=NullPool,
+                connect_args={"timeout": 5, "command_timeout": 30})
+        try:
+            async with self._lock_engine.connect() as conn:
+                yield conn
+        except (OSError, sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError) as exc:
+            raise DependencyUnavailable(f"postgres: {exc.__class__.__name__}") from exc
+
+    async def close(self) -> None:
+        if self._lock_engine is not None:
+            await self._lock_engine.dispose()
+            self._lock_engine = None
+        await super().close()
+
+    async def start_attempt(self, document_id, now):
         d = t.documents
         async with self.transaction() as conn:
+            return (await conn.execute(
+                d.update().where(d.c.id == document_id)
+                .values(attempts=d.c.attempts + 1, status=DocumentStatus.PROCESSING.value, error=None,
+                        started_at=sa.func.coalesce(d.c.started_at, now), updated_at=sa.func.now())
+                .returning(d.c.attempts))).scalar_one()
+
+    async def open_documents(self):
+        d = t.documents
+        async with self.transaction(write=False) as conn:
             rows = await conn.execute(sa.select(d.c.id).where(
                 d.c.status.in_([DocumentStatus.PENDING.value, DocumentStatus.PROCESSING.value]),
-                sa.or_(d.c.lease_until.is_(None), d.c.lease_until <= now),
-                d.c.updated_at <= idle_since,
             ).order_by(d.c.id))
             return [row.id for row in rows]
 
@@ -347,6 +378,18 @@ class PostgresIngestionRepository(PostgresStore, IngestionRepository):
         }
 
 
+async def drop_schema(database_url: str, schema: str) -> None:
+    """Drop a scratch schema (the migration command's)."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(asyncpg_url(database_url), poolclass=NullPool)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{check_schema(schema)}" CASCADE'))
+    finally:
+        await engine.dispose()
+
+
 def _batches(values: list[dict[str, Any]], size: int = _BATCH):
     for start in range(0, len(values), size):
         yield values[start:start + size]
@@ -365,7 +408,5 @@ def _company(row) -> Company:
 
 def _document(row) -> Document:
     m = dict(row._mapping)
-    m.pop("lease_owner", None)
-    m.pop("lease_until", None)
     m["status"] = DocumentStatus(m["status"])
     return Document(**m)

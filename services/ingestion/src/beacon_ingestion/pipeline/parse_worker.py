@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 
-from beacon_ingestion.parsing import parse_stream
+from beacon_ingestion.pipeline.parsing import parse_stream
 
 
 def main() -> None:

@@ -7,9 +7,15 @@ from typing import Any
 
 from beacon_runtime.logs import get_logger
 
-from beacon_ingestion.catalogue import bundled_constituents_csv, parse_constituents
-from beacon_ingestion.imports import PARSERS, InvalidImport, RowError, detect_format, parse_rows
-from beacon_ingestion.repository import CatalogueRefresh, IngestionRepository, UnknownCompany
+from beacon_ingestion.companies.catalogue import bundled_constituents_csv, parse_constituents
+from beacon_ingestion.companies.imports import (
+    PARSERS,
+    InvalidImport,
+    RowError,
+    detect_format,
+    parse_rows,
+)
+from beacon_ingestion.repository.port import CatalogueRefresh, IngestionRepository, UnknownCompany
 
 log = get_logger(__name__)
 

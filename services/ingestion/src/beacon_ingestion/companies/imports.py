@@ -71,13 +71,17 @@ def records(text: str, fmt: str) -> Iterator[tuple[int, str, dict[str, Any]]]:
         for index, item in enumerate(data, start=1):
             yield index, "record", item if isinstance(item, dict) else {"__invalid__": item}
         return
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    if not reader.fieldnames:
-        raise InvalidImport([RowError(1, "file", "empty file")])
-    for row in reader:
-        clean = {(k or "").strip().lower(): (v.strip() if isinstance(v, str) else v)
-                 for k, v in row.items()}
-        yield reader.line_num, "line", clean
+    # newline="": the csv module reads line ends itself (a bare CR is a line end, not an error).
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    try:
+        if not reader.fieldnames:
+            raise InvalidImport([RowError(1, "file", "empty file")])
+        for row in reader:
+            clean = {(k or "").strip().lower(): (v.strip() if isinstance(v, str) else v)
+                     for k, v in row.items()}
+            yield reader.line_num, "line", clean
+    except csv.Error as exc:  # malformed CSV is the client's error, not ours
+        raise InvalidImport([RowError(reader.line_num or 1, "file", f"invalid CSV: {exc}")]) from exc
 
 
 def parse_rows(

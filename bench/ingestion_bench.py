@@ -60,7 +60,7 @@ async def pipeline_bench(pages: int) -> dict:
     from beacon_contracts import routing
     from beacon_ingestion.bootstrap import build
     from beacon_ingestion.domain import NewDocument
-    from beacon_ingestion.parsing import extract_plain_text
+    from beacon_ingestion.pipeline.parsing import extract_plain_text
     from beacon_ingestion.settings import IngestionSettings
     from beacon_runtime.bus.memory import InMemoryBus
 

@@ -272,7 +272,7 @@ async def sample_corpus_run() -> dict:
     from beacon_ingestion.bootstrap import build as build_ingestion
     from beacon_ingestion.domain import DocumentStatus
     from beacon_ingestion.files import InMemoryFileStore
-    from beacon_ingestion.repository import InMemoryIngestionRepository
+    from beacon_ingestion.repository.memory import InMemoryIngestionRepository
     from beacon_ingestion.settings import IngestionSettings
     from beacon_rag_query.sources import HttpIngestion
     from beacon_runtime.vectors.edge import EdgeVectorStore

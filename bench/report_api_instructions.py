@@ -51,6 +51,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=300, help="measured requests per endpoint")
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--ready-timeout", type=float, default=600,
+                        help="seconds a server may take to start under valgrind (more on a busy machine)")
     parser.add_argument("--out", type=Path, default=BENCH / "results" / "report_api_instructions.md")
     rb.add_server_args(parser)
     return parser.parse_args()
@@ -170,7 +172,7 @@ async def main() -> None:
         for name, (argv, env) in servers.items():  # one at a time, alone on the machine
             proc = start_under_callgrind(name, argv, env, log_dir)
             run.procs.append(proc)
-            await wait_http_ok(proc, "/readyz", timeout=600)
+            await wait_http_ok(proc, "/readyz", timeout=args.ready_timeout)
             results[name] = await measure(args, proc, log_dir)
             stop(proc, timeout=30)
     finally:

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import httpx
 from beacon_contracts import routing
-from beacon_contracts.events import Envelope
+from beacon_contracts.events import Envelope, JobKind
 from beacon_ingestion.bootstrap import build
 from beacon_ingestion.files import InMemoryFileStore
-from beacon_ingestion.repository import InMemoryIngestionRepository
+from beacon_ingestion.repository.memory import InMemoryIngestionRepository
 from beacon_ingestion.settings import IngestionSettings
 from beacon_runtime.bus.memory import InMemoryBus
 from beacon_runtime.bus.port import RetryPolicy
@@ -132,6 +132,26 @@ class FileServer:
         self.httpd.server_close()
 
 
+def keepalive(fn):
+    """A stage that beats on its own while it runs, so that only a stage a test makes silent
+    can stall, however slow the machine is (a parser child may boot for seconds under load)."""
+    import asyncio
+
+    async def wrapped(document, heartbeat):
+        async def beat():
+            while True:
+                heartbeat.beat()
+                await asyncio.sleep(0.05)
+
+        beating = asyncio.create_task(beat())
+        try:
+            return await fn(document, heartbeat)
+        finally:
+            beating.cancel()
+
+    return wrapped
+
+
 class Recorder:
     def __init__(self) -> None:
         self.events: list[Envelope] = []
@@ -151,18 +171,20 @@ class Harness:
                  **overrides) -> None:
         values = dict(
             ingest_allowed_hosts=f"127.0.0.1:{server.port}" if server else "",
-            stage_retry_base_delay_s=0.01, stage_stall_timeout_s=10.0, lease_s=30.0,
-            reaper_interval_s=3600, ingest_sample_corpus=False, seed_catalogue=True,
+            stage_stall_timeout_s=60.0, bus_max_attempts=3, ingest_sample_corpus=False,
+            seed_catalogue=True,
         )
         values.update(overrides)
         self.settings = IngestionSettings(**values)
-        self.bus = InMemoryBus(retry=RetryPolicy(max_attempts=3, base_delay_s=0.01, max_delay_s=0.05))
+        self.bus = InMemoryBus(retry=RetryPolicy(max_attempts=self.settings.bus_max_attempts,
+                                                 base_delay_s=0.01, max_delay_s=0.05))
         self.repo = repo or InMemoryIngestionRepository()
         self.files = files or InMemoryFileStore()
         self.vectors = EdgeVectorStore(tmp_path / "vectors")
         self.recorder = Recorder()
         self.bus.subscribe("test-recorder", [routing.JOB_PROGRESS, routing.JOB_COMPLETED,
-                                             routing.DOCUMENT_INGESTED], self.recorder)
+                                             routing.DOCUMENT_INGESTED,
+                                             routing.job_requested(JobKind.INGEST)], self.recorder)
         self.service = build(self.settings, bus=self.bus, repo=self.repo, vectors=self.vectors,
                              files=self.files)
         self.pipeline = self.service.pipeline

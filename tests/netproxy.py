@@ -7,13 +7,23 @@ import asyncio
 
 
 class TcpProxy:
-    """Forwards 127.0.0.1:<port> to `target` until cut()."""
+    """Forwards 127.0.0.1:<port> to `target` until cut() (connections refused and closed).
+    freeze() instead keeps every connection open but holds the bytes back, like a server
+    or network that stopped answering; thaw() lets them through again."""
 
     def __init__(self, target: tuple[str, int]) -> None:
         self.target = target
         self.port = 0
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._flowing = asyncio.Event()
+        self._flowing.set()
+
+    def freeze(self) -> None:
+        self._flowing.clear()
+
+    def thaw(self) -> None:
+        self._flowing.set()
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
@@ -36,6 +46,7 @@ class TcpProxy:
         async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
             try:
                 while data := await src.read(65536):
+                    await self._flowing.wait()
                     dst.write(data)
                     await dst.drain()
             except (ConnectionError, OSError):

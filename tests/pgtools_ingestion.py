@@ -32,6 +32,19 @@ async def truncate_all(database_url: str, schema: str) -> None:
         await conn.close()
 
 
+async def terminate_lock_holder(database_url: str, key: tuple[int, int]) -> int:
+    """End the session holding the two-key advisory lock `key` (as if its process died)."""
+    conn = await asyncpg.connect(_dsn(database_url))
+    try:
+        rows = await conn.fetch(
+            "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
+            "AND classid = $1::bigint::oid AND objid = $2::bigint::oid AND objsubid = 2 AND granted",
+            key[0] % 2**32, key[1] % 2**32)
+        return sum(1 for row in rows if row[0])
+    finally:
+        await conn.close()
+
+
 def in_thread(fn, *args):
     """Run a blocking call that starts its own event loop, from wherever we are."""
     with ThreadPoolExecutor(max_workers=1) as pool:

@@ -28,18 +28,24 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 @asynccontextmanager
 async def research_stack(backend: str = "memory", *, database_url=DATABASE_URL, redis_url=REDIS_URL,
-                         internal_apps=None, **settings):
+                         internal_apps=None, namespace: str | None = None, **settings):
+    """With `namespace` (backend "real"), a second gateway replica sharing that namespace's
+    Postgres schema and Redis keys with the stack that created it; it creates no users and
+    cleans nothing up."""
     bus = InMemoryBus()
     base = {"api_keys": "k", "jwt_secret": SECRET, "argon2_time_cost": 1, "argon2_memory_kib": 8192}
     adapters = {}
-    namespace = "t" + uuid.uuid4().hex[:12]
+    replica = namespace is not None
+    namespace = namespace or "t" + uuid.uuid4().hex[:12]
     if backend == "real":
+        from beacon_gateway.revocations import RedisRevocations
         from beacon_runtime.jobs.redis import RedisJobStore
 
         adapters = {
             "identity": PostgresIdentityRepository(database_url, schema=namespace),
             "limiter": RateLimiter(redis_url, namespace=namespace),
             "jobs": RedisJobStore(redis_url, namespace=namespace),
+            "revocations": RedisRevocations(redis_url, namespace=namespace, ttl_s=3600),
         }
     jobs = adapters.pop("jobs", None) or InMemoryJobStore()
     service = build(GatewaySettings(**{**base, **settings}), bus=bus, jobs=jobs,
@@ -49,15 +55,16 @@ async def research_stack(backend: str = "memory", *, database_url=DATABASE_URL, 
         async with service.http.router.lifespan_context(service.http):
             auth = service.http.state.research.auth
             tokens = {}
-            for role in Role:
+            for role in Role if not replica else ():
                 await auth.create_user(f"{role.value}@example.com", PASSWORD, role.value.title(), role, 100)
                 pair = await auth.login(f"{role.value}@example.com", PASSWORD)
                 tokens[role] = pair.access_token
+            service.namespace = namespace
             transport = httpx.ASGITransport(app=service.http)
             async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
                 yield client, tokens, service
     finally:
-        if backend == "real":
+        if backend == "real" and not replica:
             await _cleanup(database_url, redis_url, namespace)
 
 

@@ -96,3 +96,19 @@ async def test_stream_resumes_on_another_gateway(research):
         record = await client.get(f"{first.url}/api/v1/query/{query_id}", headers=headers)
     assert record.status_code == 200
     assert record.json()["workflow_trace"]["nodes_executed"][:3] == ["router", "retrieve", "grade"]
+
+
+async def test_every_text_field_refuses_control_characters_as_in_embedded_mode(research, stack):
+    """The walk of tests/e2e/test_api_fuzz.py (embedded mode), here through a gateway process
+    in front of ingestion and rag-query processes on Postgres and Redis."""
+    import text_walker
+
+    first, _ = research
+    async with httpx.AsyncClient(base_url=first.url, timeout=60) as client:
+        token = (await client.post("/api/v1/auth/login", json=ADMIN)).json()["access_token"]
+        found = await text_walker.walk(client, {"Authorization": f"Bearer {token}",
+                                                "X-API-Key": stack.api_key, "Session-Id": "s"})
+    assert found["untyped"] == []
+    assert len(found["fields"]) >= 60
+    assert found["let_through"] == []
+    assert found["refused_free_text"] == []

@@ -186,9 +186,7 @@ async def test_message_in_flight_when_consumer_dies_is_redelivered_to_a_new_inst
     assert await asyncio.wait_for(redelivered, 5) == envelope
     assert await second.dead_letters("c") == []
 
-    t0 = time.monotonic()
-    await first.stop()  # the hung handler is cancelled after stop_timeout_s
-    assert time.monotonic() - t0 < 3
+    await first.stop()  # returns: the hung handler is cancelled after stop_timeout_s
 
 
 async def test_two_instances_of_one_consumer_compete(buses):
@@ -286,7 +284,8 @@ async def test_broker_outage_publish_fails_fast_then_bus_recovers(proxy, buses):
         got.append(envelope)
         arrived.set()
 
-    bus = buses.new(proxied, publish_timeout_s=0.5)
+    # A publish timeout longer than the test's own: failing at all proves it did not wait.
+    bus = buses.new(proxied, publish_timeout_s=3600)
     bus.subscribe("c", ["job.started"], handler)
     await bus.start()
     assert await bus.ping()
@@ -297,10 +296,8 @@ async def test_broker_outage_publish_fails_fast_then_bus_recovers(proxy, buses):
         return not await bus.ping()
 
     await eventually(down)
-    t0 = time.monotonic()
     with pytest.raises(BusUnavailable):
         await bus.publish(started("lost"))
-    assert time.monotonic() - t0 < 2
 
     await proxy.start()  # same port: the robust connection reconnects on its own
     await eventually(bus.ping, timeout=10)
@@ -308,6 +305,43 @@ async def test_broker_outage_publish_fails_fast_then_bus_recovers(proxy, buses):
     await bus.publish(envelope)
     await asyncio.wait_for(arrived.wait(), 5)
     assert got == [envelope]
+
+
+async def test_unanswering_broker_publish_times_out_and_ping_reports_it(proxy, buses):
+    """A broker that stops answering without closing the connection (a hung node, a
+    network black hole): no confirm comes, so publish() gives up after its timeout and the
+    round-trip ping fails; both recover once bytes flow again."""
+    url = URL(AMQP_URL)
+    proxied = str(url.with_port(proxy.port))
+    got: list[Envelope] = []
+    arrived = asyncio.Event()
+
+    async def handler(envelope: Envelope) -> None:
+        got.append(envelope)
+        arrived.set()
+
+    bus = buses.new(proxied, publish_timeout_s=0.3)
+    bus.subscribe("c", ["job.started"], handler)
+    await bus.start()
+    assert await bus.ping()
+
+    proxy.freeze()
+    with pytest.raises(BusUnavailable):
+        await bus.publish(started("unconfirmed"))
+    assert not await bus.ping()
+
+    proxy.thaw()
+    await eventually(bus.ping, timeout=10)
+    envelope = started("after")
+    await bus.publish(envelope)
+
+    async def delivered() -> bool:
+        return envelope in got
+
+    await eventually(delivered)
+    # The unconfirmed message may still have reached the broker (its confirm was what got
+    # lost): at-least-once, never anything else.
+    assert {e.payload["job_id"] for e in got} <= {"unconfirmed", "after"}
 
 
 async def test_transient_subscription_queue_disappears_with_its_consumer(unique_name):

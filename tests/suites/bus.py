@@ -13,13 +13,14 @@ from collections.abc import Awaitable, Callable
 from beacon_contracts.events import (
     DocumentIngested,
     Envelope,
+    JobCancelled,
     JobKind,
     JobRequested,
     JobStarted,
     ReviewRequired,
     ReviewResolved,
 )
-from beacon_runtime.bus.port import Reject
+from beacon_runtime.bus.port import Reject, RetryLater
 
 
 class Recorder:
@@ -89,6 +90,11 @@ def review_resolved() -> Envelope:
         review_id="r1", query_id="q1", decision="approved", final_response=None, reviewed_by="u"
     )
     return Envelope.wrap(payload, correlation_id="q1")
+
+
+def cancelled(job_id: str) -> Envelope:
+    payload = JobCancelled(job_id=job_id, kind=JobKind.QUERY, reason="client left")
+    return Envelope.wrap(payload, correlation_id=job_id)
 
 
 def ids(envelopes: list[Envelope]) -> list[str]:
@@ -259,3 +265,120 @@ async def test_dead_letters_of_unknown_consumer_is_empty(harness):
     bus.subscribe("known", ["job.started"], Recorder())
     await bus.start()
     assert await bus.dead_letters("nobody") == []
+
+
+async def test_retry_later_waits_without_using_up_attempts(harness):
+    """A dependency outage (RetryLater) outlasting the retry budget: the message waits with
+    back-off for as long as it takes, then is handled; it is never dead-lettered, and real
+    failures after the outage still get every attempt."""
+    retry = harness.retry
+    waits = retry.max_attempts + 2  # more deliveries than the attempts a failure gets
+
+    async def outage_then_fails(envelope: Envelope, n: int) -> None:
+        if envelope.payload["job_id"] == "sentinel":
+            return
+        if n <= waits:
+            raise RetryLater("store down")
+        raise RuntimeError("a real failure")
+
+    bus = harness.new()
+    handler = Recorder(outage_then_fails)
+    bus.subscribe("waiting", ["job.started"], handler)
+    await bus.start()
+    pub = await harness.publisher_for(bus)
+
+    envelope = started()
+    await pub.publish(envelope)
+
+    async def dead() -> bool:
+        return bool(await bus.dead_letters("waiting"))
+
+    await eventually(dead)
+    assert ids(handler.seen) == ids([envelope] * (waits + retry.max_attempts))
+    assert ids(await bus.dead_letters("waiting")) == ids([envelope])
+    gaps = [b - a for a, b in zip(handler.times, handler.times[1:waits + 1], strict=False)]
+    for n, gap in enumerate(gaps, start=1):
+        assert gap >= retry.wait_delay(n) * 0.8, (n, gaps)
+
+
+async def test_retry_later_then_success_is_handled_once_more_and_never_dead_lettered(harness):
+    async def recovers(envelope: Envelope, n: int) -> None:
+        if envelope.payload["job_id"] != "sentinel" and n <= harness.retry.max_attempts + 1:
+            raise RetryLater("store down")
+
+    bus = harness.new()
+    handler = Recorder(recovers)
+    bus.subscribe("recovering", ["job.started"], handler)
+    await bus.start()
+    pub = await harness.publisher_for(bus)
+
+    envelope = started()
+    await pub.publish(envelope)
+    await handler.wait_for(harness.retry.max_attempts + 2)
+    sentinel = started("sentinel")
+    await pub.publish(sentinel)
+    await handler.wait_for(harness.retry.max_attempts + 3)
+
+    assert ids(handler.seen) == ids([envelope] * (harness.retry.max_attempts + 2) + [sentinel])
+    assert await bus.dead_letters("recovering") == []
+
+
+async def test_transient_subscription_gets_only_what_is_published_while_it_runs(harness):
+    bus = harness.new()
+    signals = Recorder()
+    bus.subscribe("signals-a", ["job.cancelled"], signals, transient=True)
+    await bus.start()
+    pub = await harness.publisher_for(bus)
+
+    first = cancelled("q1")
+    await pub.publish(first)
+    assert ids(await signals.wait_for(1)) == ids([first])
+
+    await bus.stop()
+    await pub.publish(cancelled("while-stopped"))  # nobody is listening: not kept
+    await bus.start()
+    last = cancelled("q2")
+    await pub.publish(last)
+
+    await signals.wait_for(2)
+    assert ids(signals.seen) == ids([first, last])
+
+
+async def test_transient_failures_are_neither_retried_nor_dead_lettered(harness):
+    async def fails(envelope: Envelope, n: int) -> None:
+        job_id = envelope.payload["job_id"]
+        if job_id == "crash":
+            raise RuntimeError("handler bug")
+        if job_id == "wait":
+            raise RetryLater("dependency down")
+        if job_id == "reject":
+            raise Reject("never")
+
+    bus = harness.new()
+    signals = Recorder(fails)
+    bus.subscribe("signals-b", ["job.cancelled"], signals, transient=True)
+    await bus.start()
+    pub = await harness.publisher_for(bus)
+
+    sent = [cancelled("crash"), cancelled("wait"), cancelled("reject"), cancelled("sentinel")]
+    for envelope in sent:
+        await pub.publish(envelope)
+
+    await signals.wait_for(4)
+    assert ids(signals.seen) == ids(sent)  # each once: the sentinel came last
+    assert await bus.dead_letters("signals-b") == []
+
+
+async def test_transient_and_durable_consumers_each_get_a_copy(harness):
+    bus = harness.new()
+    signals, durable = Recorder(), Recorder()
+    bus.subscribe("signals-c", ["job.cancelled"], signals, transient=True)
+    bus.subscribe("durable-c", ["job.*"], durable)
+    await bus.start()
+    pub = await harness.publisher_for(bus)
+
+    envelope = cancelled("q1")
+    await pub.publish(envelope)
+
+    assert ids(await signals.wait_for(1)) == ids([envelope])
+    assert ids(await durable.wait_for(1)) == ids([envelope])

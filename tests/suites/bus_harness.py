@@ -17,7 +17,7 @@ AMQP_URL = (
     or os.environ.get("TEST_AMQP_URL")
     or "amqp://guest:guest@127.0.0.1:5672/"
 )
-FAST_RETRY = RetryPolicy(max_attempts=3, base_delay_s=0.05, max_delay_s=0.2)
+FAST_RETRY = RetryPolicy(max_attempts=3, base_delay_s=0.05, max_delay_s=0.2, max_wait_delay_s=0.2)
 
 
 @dataclass

@@ -16,6 +16,7 @@ from beacon_gateway.repository import (
     PostgresIdentityRepository,
     RefreshToken,
     Role,
+    UserChanges,
 )
 
 
@@ -98,3 +99,25 @@ async def test_api_keys_by_hash_and_revocation(repo):
     again = await repo.revoke_api_key(key.id)
     assert again.revoked_at == revoked.revoked_at, "revocation time is kept"
     assert [k.name for k in await repo.list_api_keys()] == ["frontend"]
+
+
+async def test_update_user_changes_only_what_is_given(repo):
+    user = await repo.add_user(new_user())
+    updated = await repo.update_user(user.id, UserChanges(daily_query_limit=250))
+    assert (updated.daily_query_limit, updated.full_name, updated.role) == (250, "Ana Analyst", Role.USER)
+    promoted = await repo.update_user(user.id, UserChanges(role=Role.REVIEWER, full_name="Ana B."))
+    assert (promoted.role, promoted.full_name, promoted.daily_query_limit) == (Role.REVIEWER, "Ana B.", 250)
+    assert await repo.user_by_id(user.id) == promoted
+    assert await repo.update_user(user.id, UserChanges()) == promoted
+    assert await repo.update_user(999_999, UserChanges(daily_query_limit=5)) is None
+
+
+async def test_revoke_user_tokens_ends_every_family_of_that_user_only(repo):
+    ana, bob = await repo.add_user(new_user()), await repo.add_user(new_user("bob@example.com"))
+    expires = utcnow() + timedelta(hours=1)
+    for jti, family, owner in (("a1", "fa", ana), ("a2", "fb", ana), ("b1", "fc", bob)):
+        await repo.add_refresh_token(RefreshToken(jti, family, owner.id, expires))
+    assert await repo.revoke_user_tokens(ana.id) == 2
+    assert (await repo.use_refresh_token("a1")).revoked_at is not None
+    assert (await repo.use_refresh_token("a2")).revoked_at is not None
+    assert (await repo.use_refresh_token("b1")).revoked_at is None

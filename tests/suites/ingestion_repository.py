@@ -23,18 +23,15 @@ from beacon_ingestion.domain import (
     StageRecord,
     StageState,
 )
-from beacon_ingestion.repository import (
-    IngestionRepository,
-    InMemoryIngestionRepository,
-    UnknownCompany,
-)
+from beacon_ingestion.repository.memory import InMemoryIngestionRepository
+from beacon_ingestion.repository.port import IngestionRepository, UnknownCompany
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 @pytest.fixture(scope="session")
 def pg_session_schema() -> Iterator[str]:
-    from beacon_ingestion.repository_postgres import MIGRATIONS
+    from beacon_ingestion.repository.postgres import MIGRATIONS
     from beacon_runtime.db import migrate
     from pgtools_ingestion import drop_schema, in_thread
 
@@ -50,7 +47,7 @@ async def repo(backend, request) -> AsyncIterator[IngestionRepository]:
     if backend == "memory":
         yield InMemoryIngestionRepository()
         return
-    from beacon_ingestion.repository_postgres import PostgresIngestionRepository
+    from beacon_ingestion.repository.postgres import PostgresIngestionRepository
     from pgtools_ingestion import truncate_all
 
     schema = request.getfixturevalue("pg_session_schema")
@@ -251,38 +248,43 @@ async def test_stages_default_pending_and_round_trip(repo):
     assert all(s.state == StageState.PENDING and s.attempts == 0 for s in stages.values())
     now = datetime(2024, 11, 25, 10, tzinfo=UTC)
     await repo.save_stage(doc.id, StageRecord("parse", StageState.FAILED, attempts=2, started_at=now,
-                                              heartbeat_at=now, error="boom", detail="page 3"))
-    await repo.save_stage(doc.id, StageRecord("download", StageState.COMPLETED, 1, now, now, now))
+                                              error="boom", detail="page 3"))
+    await repo.save_stage(doc.id, StageRecord("download", StageState.COMPLETED, 1, now, now))
     stages = await repo.stages(doc.id)
     assert stages["parse"].state == StageState.FAILED and stages["parse"].attempts == 2
     assert stages["parse"].error == "boom" and stages["parse"].started_at == now
     assert stages["download"].finished_at == now and stages["chunk"].state == StageState.PENDING
 
 
-async def test_lease_claim_renew_release(repo):
+async def test_a_document_is_held_by_one_run_at_a_time(repo):
+    first, second = await repo.create_document(new_doc()), await repo.create_document(new_doc())
+    async with repo.hold(first.id) as held:
+        assert held
+        async with repo.hold(first.id) as again:
+            assert not again
+        async with repo.hold(second.id) as other:
+            assert other  # holds are per document
+    async with repo.hold(first.id) as after:
+        assert after  # released with its context
+
+
+async def test_a_run_counts_its_attempts_and_marks_the_document_processing(repo):
     doc = await repo.create_document(new_doc())
-    now = datetime.now(UTC)
-    assert await repo.claim(doc.id, "w1", now + timedelta(seconds=30), now)
-    assert not await repo.claim(doc.id, "w2", now + timedelta(seconds=30), now)
-    assert await repo.claim(doc.id, "w1", now + timedelta(seconds=60), now)  # renew
-    # An expired lease can be taken over.
-    later = now + timedelta(seconds=61)
-    assert await repo.claim(doc.id, "w2", later + timedelta(seconds=30), later)
-    await repo.release(doc.id, "w1")  # not the holder: no effect
-    assert not await repo.claim(doc.id, "w1", later + timedelta(seconds=30), later)
-    await repo.release(doc.id, "w2")
-    assert await repo.claim(doc.id, "w1", later + timedelta(seconds=30), later)
+    first = datetime(2024, 11, 25, 10, tzinfo=UTC)
+    assert await repo.start_attempt(doc.id, first) == 1
+    await repo.update_document(doc.id, error="embed: timeout")
+    assert await repo.start_attempt(doc.id, first + timedelta(minutes=1)) == 2
+    stored = await repo.get_document(doc.id)
+    assert stored.status == DocumentStatus.PROCESSING and stored.attempts == 2
+    assert stored.started_at == first and stored.error is None
 
 
-async def test_stalled_documents(repo):
-    idle = await repo.create_document(new_doc())
-    leased = await repo.create_document(new_doc())
-    done = await repo.create_document(new_doc())
+async def test_open_documents_are_pending_or_processing(repo):
+    pending, running, done, failed = [await repo.create_document(new_doc()) for _ in range(4)]
+    await repo.start_attempt(running.id, datetime.now(UTC))
     await repo.update_document(done.id, status=DocumentStatus.COMPLETED)
-    now = datetime.now(UTC) + timedelta(minutes=10)
-    await repo.claim(leased.id, "w1", now + timedelta(minutes=1), now)
-    assert await repo.stalled_documents(now, now) == [idle.id]
-    assert await repo.stalled_documents(now, now - timedelta(hours=1)) == []
+    await repo.update_document(failed.id, status=DocumentStatus.FAILED)
+    assert await repo.open_documents() == [pending.id, running.id]
 
 
 async def test_chunks_replace(repo):

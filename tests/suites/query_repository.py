@@ -46,7 +46,7 @@ def new_query(query_id="q-1", owner="7", at=T0, question="What was Reliance's re
 
 
 def outcome(status=QueryStatus.COMPLETED, latency=3420, faithfulness=0.95, retrieval=0.89,
-            response="Revenue was ₹9,74,864 crore [1].", reason=None, completed=T0):
+            response="Revenue was ₹9,74,864 crore [1].", reason=None, completed=T0, relevance=0.9):
     return Outcome(
         status=status,
         response=None if status is QueryStatus.HITL_PENDING else response,
@@ -57,7 +57,8 @@ def outcome(status=QueryStatus.COMPLETED, latency=3420, faithfulness=0.95, retri
                                            "fact_check", "cite"],
                         "rewrite_count": 0, "generation_attempts": 1},
         metrics={"latency_ms": latency, "token_count_input": 2500, "token_count_output": 350,
-                 "retrieval_score": retrieval, "faithfulness_score": faithfulness},
+                 "retrieval_score": retrieval, "faithfulness_score": faithfulness,
+                 "relevance_score": relevance},
         completed_at=completed,
         review_reason=reason,
     )
@@ -149,10 +150,11 @@ async def test_stats_cover_the_window(repo):
     for i, latency in enumerate(latencies):
         await repo.create(new_query(f"q-{i}", at=T0 + timedelta(minutes=i)))
         await repo.finish(f"q-{i}", outcome(latency=latency, faithfulness=0.5 + i * 0.1,
-                                            retrieval=0.8))
+                                            retrieval=0.3, relevance=0.6 + i * 0.1))
     await repo.create(new_query("pending", at=T0))
     await repo.finish("pending", outcome(status=QueryStatus.HITL_PENDING, latency=None,
-                                         faithfulness=None, retrieval=None, completed=None))
+                                         faithfulness=None, retrieval=None, completed=None,
+                                         relevance=None))
     await repo.create(new_query("old", at=T0 - timedelta(days=30)))
     stats = await repo.stats(since=T0 - timedelta(days=7))
     assert stats.total_queries == 6
@@ -160,6 +162,7 @@ async def test_stats_cover_the_window(repo):
     assert stats.avg_latency_ms == pytest.approx(400.0)
     assert stats.p95_latency_ms == pytest.approx(880.0)  # 400 + 0.8 * (1000 - 400)
     assert stats.avg_faithfulness_score == pytest.approx(0.7)
+    # Relevance is the answer's own score (does it address the question), not retrieval's.
     assert stats.avg_relevance_score == pytest.approx(0.8)
     empty = await repo.stats(since=T0 + timedelta(days=1))
     assert empty.total_queries == 0 and empty.by_status == {} and empty.avg_latency_ms is None

@@ -34,7 +34,7 @@ async def test_the_audit_trail_is_append_only(database_url, pg_schema):
     await repository.start()
     async for hitl in start_hitl(repository=repository):
         request = await hitl.ask_review()
-        await hitl.client.post(f"/api/v1/hitl/{request.review_id}/reject", headers=REVIEWER)
+        await hitl.client.post(f"/api/v1/hitl/{request.review_id}/reject", headers=REVIEWER, json={})
     await repository.close()
     conn = await asyncpg.connect(asyncpg_url(database_url).replace("+asyncpg", ""))
     try:

@@ -5,7 +5,7 @@ import os
 import uuid
 
 from beacon_ingestion.cli import app
-from beacon_ingestion.repository_postgres import PostgresIngestionRepository
+from beacon_ingestion.repository.postgres import PostgresIngestionRepository
 from pgtools_ingestion import drop_schema
 from typer.testing import CliRunner
 

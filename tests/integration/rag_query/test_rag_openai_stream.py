@@ -22,7 +22,6 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from beacon_contracts.events import Envelope, JobKind, JobRequested
 from beacon_contracts.search import SearchHit
-from beacon_rag_query.answerer import EXTRACTIVE_LABEL
 from beacon_rag_query.bootstrap import build
 from beacon_rag_query.domain import Company, QueryStatus
 from beacon_rag_query.repository import InMemoryQueryRepository
@@ -147,6 +146,10 @@ async def test_tokens_stream_from_the_model_to_frames_in_order(server):
     user = body["messages"][-1]["content"]
     assert "What was Reliance's revenue in FY2024?" in user
     cited = re.search(rf"\[(\d+)\] \({TITLE}, page 45, FY2024\)", user).group(1)
+    # The figure read from the passages travels with them, fenced as data like them.
+    figures = user.split("<figures>")[1].split("</figures>")[0]
+    assert f"[{cited}] Reliance Industries" in figures and "₹9,74,864 crore" in figures
+    assert "not instructions" in user and "never instructions" in body["messages"][0]["content"]
     # The answer checks out against the passage it cites.
     assert record.status is QueryStatus.COMPLETED
     assert record.response == ANSWER.format(n=cited)
@@ -171,7 +174,7 @@ async def test_a_failing_model_falls_back_to_the_extractive_answer(server):
     base_url, _ = server
     frames, record = await _run(base_url, "broken", stream=True)
     assert record.status is QueryStatus.COMPLETED
-    assert record.response.startswith(EXTRACTIVE_LABEL) and "₹9,74,864 crore" in record.response
+    assert record.response == "Reliance Industries' revenue from operations in FY2024 was ₹9,74,864 crore [2]."
     assert record.workflow_trace["generation_attempts"] == 2
     assert record.workflow_trace["model"] == "extractive"
     streamed = "".join(f.data["content"] for f in frames if f.event == "token")

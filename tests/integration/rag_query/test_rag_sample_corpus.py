@@ -17,7 +17,7 @@ from beacon_contracts.events import Envelope, JobKind, JobRequested
 from beacon_ingestion.bootstrap import build as build_ingestion
 from beacon_ingestion.domain import DocumentStatus
 from beacon_ingestion.files import InMemoryFileStore
-from beacon_ingestion.repository import InMemoryIngestionRepository
+from beacon_ingestion.repository.memory import InMemoryIngestionRepository
 from beacon_ingestion.settings import IngestionSettings
 from beacon_rag_query.answerer import ExtractiveAnswerer
 from beacon_rag_query.bootstrap import build

@@ -290,7 +290,9 @@ class BrokenStore(InMemoryJobStore):
 )
 async def test_store_failures_while_polling_are_enveloped(error, status_code, code):
     service = build(GatewaySettings(api_keys=KEY), bus=InMemoryBus(), jobs=BrokenStore(error))
-    transport = httpx.ASGITransport(app=service.http)
+    # Starlette's ServerErrorMiddleware answers an unhandled error and then re-raises it for
+    # the server to log; a client only ever sees the answer.
+    transport = httpx.ASGITransport(app=service.http, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         response = await client.get("/status/some-job", headers=HEADERS)
     assert response.status_code == status_code
@@ -337,3 +339,23 @@ async def test_openapi_documents_the_report_operations_completely(stack):
     # Every reference in the document resolves.
     refs = set(re.findall(r'"\$ref": ?"#/components/schemas/([^"]+)"', json.dumps(spec)))
     assert refs and refs <= set(spec["components"]["schemas"])
+
+
+async def test_control_characters_in_report_fields_are_422_and_in_a_job_id_404(stack):
+    client, _, _, published = stack
+    body = {**BODY, "customer_id": "cust\x00-1", "section_title": "Executive\x1bSummary"}
+    response = await client.post("/generate", headers=HEADERS, json=body)
+    assert response.status_code == 422
+    assert {tuple(d["loc"]) for d in response.json()["data"]["details"]} == {
+        ("body", "customer_id"), ("body", "section_title")}
+    session = await client.post("/generate", headers={**HEADERS, "Session-Id": "s\x7f1"}, json=BODY)
+    assert session.status_code == 422
+    assert session.json()["data"]["details"][0]["loc"] == ["header", "Session-Id"]
+    refine = {**BODY, "prompt": "Shorter,\tplease.\r\n", "original_text": base64.b64encode(b"# A\x00").decode()}
+    response = await client.post("/refine", headers=HEADERS, json=refine)
+    assert response.status_code == 422
+    assert response.json()["data"]["details"][0]["loc"] == ["body", "original_text"]
+    refine["original_text"] = base64.b64encode(b"# A\tB\r\n").decode()
+    assert (await client.post("/refine", headers=HEADERS, json=refine)).status_code == 202
+    assert (await client.get("/status/abc%00def", headers=HEADERS)).status_code == 404
+    assert len(published) == 0 or all("\x00" not in str(e.payload) for e in published)

@@ -72,9 +72,11 @@ async def test_a_decision_answers_the_seed_shape_and_reaches_rag_query(
     assert detail["status"] == decision and detail["notes"] == body["notes"]
 
 
-async def test_approve_and_reject_need_no_body(hitl: Hitl):
+async def test_approve_and_reject_take_an_empty_object(hitl: Hitl):
     request = await hitl.ask_review()
-    response = await hitl.client.post(f"/api/v1/hitl/{request.review_id}/approve", headers=REVIEWER)
+    url = f"/api/v1/hitl/{request.review_id}/approve"
+    assert (await hitl.client.post(url, headers=REVIEWER)).status_code == 400, "a body is required"
+    response = await hitl.client.post(url, headers=REVIEWER, json={})
     assert response.status_code == 200 and response.json()["status"] == "approved"
 
 
@@ -164,7 +166,7 @@ async def test_expiry_leaves_the_list_resolves_by_policy_and_refuses_decisions(h
     hitl.clock.advance(minutes=1)
     # Due but not swept yet: not listed, and a decision is already too late.
     assert (await hitl.client.get("/api/v1/hitl/pending", headers=REVIEWER)).json()["total"] == 0
-    late = await hitl.client.post(f"/api/v1/hitl/{request.review_id}/approve", headers=REVIEWER)
+    late = await hitl.client.post(f"/api/v1/hitl/{request.review_id}/approve", headers=REVIEWER, json={})
     assert late.status_code == 409 and "expired" in late.json()["error"]["message"]
     assert await hitl.sweep() == (1, 1)
     detail = (await hitl.client.get(f"/api/v1/hitl/{request.review_id}", headers=REVIEWER)).json()
@@ -174,7 +176,7 @@ async def test_expiry_leaves_the_list_resolves_by_policy_and_refuses_decisions(h
     assert (resolved.decision, resolved.final_response, resolved.reviewed_by) == (
         "rejected", None, "system")
     assert await hitl.sweep() == (0, 0), "resolved once"
-    late = await hitl.client.post(f"/api/v1/hitl/{request.review_id}/reject", headers=REVIEWER)
+    late = await hitl.client.post(f"/api/v1/hitl/{request.review_id}/reject", headers=REVIEWER, json={})
     assert late.status_code == 409
 
 
@@ -200,7 +202,7 @@ async def test_a_redelivered_request_creates_no_second_review(hitl: Hitl):
 
 async def test_a_request_for_an_ended_review_gets_its_outcome_again(hitl: Hitl):
     request = await hitl.ask_review()
-    await hitl.client.post(f"/api/v1/hitl/{request.review_id}/reject", headers=REVIEWER)
+    await hitl.client.post(f"/api/v1/hitl/{request.review_id}/reject", headers=REVIEWER, json={})
     await hitl.bus.drain()
     await hitl.ask_review(query_id=request.query_id, review_id=request.review_id)
     assert [r.decision for _, r in hitl.resolved] == ["rejected", "rejected"]
@@ -209,7 +211,7 @@ async def test_a_request_for_an_ended_review_gets_its_outcome_again(hitl: Hitl):
 async def test_a_broker_outage_delays_the_outcome_and_loses_nothing(hitl: Hitl):
     request = await hitl.ask_review()
     hitl.bus.down = True
-    response = await hitl.client.post(f"/api/v1/hitl/{request.review_id}/approve", headers=REVIEWER)
+    response = await hitl.client.post(f"/api/v1/hitl/{request.review_id}/approve", headers=REVIEWER, json={})
     assert response.status_code == 200, "the decision is recorded whatever the broker does"
     assert await hitl.sweep() == (0, 0), "still down: nothing published"
     hitl.bus.down = False
@@ -228,7 +230,7 @@ async def test_health_and_metrics(hitl: Hitl):
 async def test_the_outcome_carries_when_the_review_ended(hitl: Hitl):
     request = await hitl.ask_review()
     hitl.clock.advance(minutes=7)
-    await hitl.client.post(f"/api/v1/hitl/{request.review_id}/approve", headers=REVIEWER)
+    await hitl.client.post(f"/api/v1/hitl/{request.review_id}/approve", headers=REVIEWER, json={})
     await hitl.bus.drain()
     (_, resolved), = hitl.resolved
     assert resolved.reviewed_at.isoformat() == "2024-11-25T10:37:00+00:00"

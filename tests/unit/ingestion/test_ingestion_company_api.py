@@ -6,9 +6,10 @@ import json
 
 import httpx
 import pytest
-from beacon_ingestion.api import ApiDeps, create_app
-from beacon_ingestion.company_data import seed_catalogue_if_empty
-from beacon_ingestion.repository import InMemoryIngestionRepository
+from beacon_ingestion.api.app import create_app
+from beacon_ingestion.api.common import ApiDeps
+from beacon_ingestion.companies.company_data import seed_catalogue_if_empty
+from beacon_ingestion.repository.memory import InMemoryIngestionRepository
 from beacon_ingestion.settings import IngestionSettings
 
 ADMIN = {"X-User-Id": "1", "X-User-Role": "admin"}

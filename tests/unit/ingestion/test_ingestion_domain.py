@@ -1,10 +1,10 @@
 from datetime import date
 
 import pytest
-from beacon_ingestion.catalogue import bundled_constituents_csv, parse_constituents
+from beacon_ingestion.companies.catalogue import bundled_constituents_csv, parse_constituents
+from beacon_ingestion.companies.imports import InvalidImport
+from beacon_ingestion.companies.sentiment import score_sentiment
 from beacon_ingestion.domain import fiscal_year_of, normalize_symbol, parse_period
-from beacon_ingestion.imports import InvalidImport
-from beacon_ingestion.sentiment import score_sentiment
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
 import pytest
-from beacon_ingestion.chunking import chunk_pages, is_heading, point_id, table_lines
-from beacon_ingestion.download import DownloadRefused, SafeDownloader, is_public
-from beacon_ingestion.parsing import Page, blocks_from_layout
+from beacon_ingestion.pipeline.chunking import chunk_pages, is_heading, point_id, table_lines
+from beacon_ingestion.pipeline.download import DownloadRefused, SafeDownloader, is_public
+from beacon_ingestion.pipeline.parsing import Page, blocks_from_layout
 
 LAYOUT = """
                  2. Financial Highlights

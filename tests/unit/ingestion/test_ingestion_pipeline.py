@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 from beacon_ingestion.domain import NewDocument, StageState
-from beacon_ingestion.pipeline import Heartbeat
+from beacon_ingestion.pipeline.stages import Heartbeat
 from ingestion_testkit import (
     ADMIN,
     CORRUPT_PDF,
@@ -17,6 +17,7 @@ from ingestion_testkit import (
     Route,
     encrypted_pdf,
     image_only_pdf,
+    keepalive,
     make_pdf,
 )
 
@@ -175,20 +176,16 @@ async def test_redelivery_after_a_crash_resumes_at_the_interrupted_stage(tmp_pat
                 doc_type="annual_report", title="AR", company_symbol="RELIANCE.NS", source_url=url))
         crashed = asyncio.create_task(h.pipeline.run(document.id))
         await asyncio.wait_for(entered.wait(), 30)
-        crashed.cancel()  # a process crash: the lease stays until it expires
+        crashed.cancel()  # the run ends without acknowledging its message
         await asyncio.gather(crashed, return_exceptions=True)
         stages = await h.repo.stages(document.id)
         assert stages["embed"].state == StageState.IN_PROGRESS
         assert stages["chunk"].state == StageState.COMPLETED
 
-        h.settings.stage_stall_timeout_s = 0.0  # everything idle counts as stalled now
-        await h.repo.release(document.id, h.pipeline.worker)  # as if the lease had expired
-        requeued = await h.service.background.reap_once()
-        assert requeued == [document.id]
-        h.settings.stage_stall_timeout_s = 10.0
-        await h.drain()
+        await h.pipeline.run(document.id)  # the bus delivers the message again
         assert (await h.status(document.id))["status"] == "completed"
         assert calls == {"download": 1, "parse": 1, "chunk": 1, "embed": 2, "index": 1}
+        assert (await h.repo.get_document(document.id)).attempts == 2
 
 
 async def test_two_deliveries_of_one_document_never_run_side_by_side(tmp_path, server):
@@ -221,15 +218,14 @@ async def test_two_deliveries_of_one_document_never_run_side_by_side(tmp_path, s
 async def test_a_stage_that_stops_making_progress_is_cancelled_and_retried(tmp_path, server):
     url = server.serve("/a.pdf", make_pdf(1))
     calls = {"chunk": 0}
-    # The stall timeout must exceed the real stages' quiet spells (starting the parser child).
-    async with Harness(tmp_path, server, stage_stall_timeout_s=3.0) as h:
+    async with Harness(tmp_path, server, stage_stall_timeout_s=1.0) as h:
         def wrapper(stage, fn):
             async def wrapped(document, heartbeat):
                 if stage == "chunk":
                     calls["chunk"] += 1
                     if calls["chunk"] == 1:
                         await asyncio.Event().wait()  # hangs without a heartbeat
-                return await fn(document, heartbeat)
+                return await keepalive(fn)(document, heartbeat)
             return wrapped
 
         h.pipeline.stage_wrapper = wrapper
@@ -239,11 +235,59 @@ async def test_a_stage_that_stops_making_progress_is_cancelled_and_retried(tmp_p
         chunk = [p for p in h.recorder.of("JobProgress", f"doc-{document_id}") if p["stage"] == "chunk"]
         assert chunk[1]["state"] == "failed" and "no progress" in chunk[1]["detail"]
         assert (await h.repo.stages(document_id))["chunk"].attempts == 2
+        # The retry was the bus's: one more delivery of the same message, no new message.
+        assert len(h.recorder.of("JobRequested", f"doc-{document_id}")) == 1
+        assert await h.bus.dead_letters("ingestion") == []
+
+
+async def test_a_stage_silent_on_the_last_attempt_fails_the_document(tmp_path, server):
+    url = server.serve("/a.pdf", make_pdf(1))
+    async with Harness(tmp_path, server, stage_stall_timeout_s=1.0, bus_max_attempts=1) as h:
+        def wrapper(stage, fn):
+            async def wrapped(document, heartbeat):
+                if stage == "embed":
+                    await asyncio.Event().wait()
+                return await keepalive(fn)(document, heartbeat)
+            return wrapped
+
+        h.pipeline.stage_wrapper = wrapper
+        document_id = (await h.ingest(url)).json()["document_id"]
+        await h.drain()
+        status = await h.status(document_id)
+        assert status["status"] == "failed"
+        assert status["error"] == "embed failed after 1 attempt: no progress for 1s"
+        assert await h.bus.dead_letters("ingestion") == []  # settled, not dead-lettered
+
+
+async def test_documents_waiting_in_the_queue_are_never_requeued(tmp_path, server):
+    """Issue: 74 filings at once, 47 re-queued as stalled while they only waited their turn.
+    One worker slot, five documents, the first holding the slot (making progress) for several
+    stall timeouts: each document gets exactly one message and one run."""
+    urls = [server.serve(f"/q{i}.pdf", make_pdf(1, marker=f"doc {i}")) for i in range(5)]
+    stall = 1.0
+    async with Harness(tmp_path, server, worker_concurrency=1, stage_stall_timeout_s=stall) as h:
+        def wrapper(stage, fn):
+            async def wrapped(document, heartbeat):
+                if stage == "download" and document.source_url == urls[0]:
+                    for _ in range(int(3 * stall / 0.05)):  # busy, and saying so
+                        await asyncio.sleep(0.05)
+                        heartbeat.beat("working")
+                return await keepalive(fn)(document, heartbeat)
+            return wrapped
+
+        h.pipeline.stage_wrapper = wrapper
+        ids = [(await h.ingest(url)).json()["document_id"] for url in urls]
+        await h.drain()
+        for document_id in ids:
+            assert (await h.status(document_id))["status"] == "completed"
+            assert len(h.recorder.of("JobRequested", f"doc-{document_id}")) == 1
+            assert (await h.repo.get_document(document_id)).attempts == 1
+            assert (await h.repo.stages(document_id))["download"].attempts == 1
 
 
 async def test_after_the_last_attempt_the_document_fails_with_the_reason(tmp_path, server):
     url = server.serve("/a.pdf", make_pdf(1))
-    async with Harness(tmp_path, server, stage_max_attempts=2) as h:
+    async with Harness(tmp_path, server, bus_max_attempts=2) as h:
         def wrapper(stage, fn):
             async def wrapped(document, heartbeat):
                 if stage == "index":
@@ -318,7 +362,7 @@ async def test_reindexing_the_same_bytes_writes_no_duplicate_points(tmp_path, se
         chunks = await h.repo.chunks(document_id)
         assert points == len(chunks)
         document = await h.repo.get_document(document_id)
-        await h.pipeline._index(document, Heartbeat())
+        await h.pipeline.stages.index(document, Heartbeat())
         assert await h.vectors.count(collection) == points
         assert [c.id for c in await h.repo.chunks(document_id)] == [c.id for c in chunks]
 

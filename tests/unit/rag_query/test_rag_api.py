@@ -40,7 +40,7 @@ async def repo() -> InMemoryQueryRepository:
                             "node_latencies_ms": [{"node": "router", "latency_ms": 1}],
                             "route": "vector_store"},
             metrics={"latency_ms": latency, "token_count_input": 2500, "token_count_output": 350,
-                     "retrieval_score": 0.8, "faithfulness_score": 0.9},
+                     "retrieval_score": 0.3, "faithfulness_score": 0.9, "relevance_score": 0.8},
             completed_at=None if pending else now,
         ))
     return repo
@@ -68,7 +68,8 @@ async def test_query_by_id_has_the_seed_shape(client):
     assert body["workflow_trace"]["nodes_executed"][-1] == "cite"
     assert set(body["workflow_trace"]) >= {"nodes_executed", "rewrite_count", "generation_attempts"}
     assert set(body["metrics"]) == {"latency_ms", "token_count_input", "token_count_output",
-                                    "retrieval_score", "faithfulness_score"}
+                                    "retrieval_score", "faithfulness_score", "relevance_score"}
+    assert body["metrics"]["relevance_score"] == 0.8
     assert body["created_at"].endswith("Z") and body["completed_at"].endswith("Z")
 
 

@@ -8,6 +8,9 @@ import pytest
 from beacon_rag_query.answerer import EXTRACTIVE_LABEL, NOT_FOUND, ExtractiveAnswerer, answer_prompt
 from beacon_rag_query.domain import Evidence
 from beacon_rag_query.factcheck import fact_check
+from beacon_rag_query.asked import read_question
+from beacon_rag_query.derived import find_figures
+from beacon_rag_query.periods import FiscalPeriod
 from beacon_rag_query.text import amounts, format_inr, indian_grouping, same_amount, sentences, terms
 
 
@@ -110,7 +113,9 @@ def test_a_wrong_figure_or_a_wrong_citation_is_unsupported():
               "Net profit for FY2024 was ₹80,000 crore [2]. "
               "Net profit for FY2024 was ₹79,020 crore [1].")
     result = fact_check(answer, EVIDENCE)
-    assert result.faithfulness_score == pytest.approx(1 / 3, abs=1e-4)
+    # Claims are sentences and their numbers: 2 of 2, 1 of 2 (wrong figure), 0 of 2 (the
+    # cited passage holds neither the words nor the figure).
+    assert result.faithfulness_score == pytest.approx(3 / 6, abs=1e-4)
     assert result.unsupported == ["Net profit for FY2024 was ₹80,000 crore [2].",
                                   "Net profit for FY2024 was ₹79,020 crore [1]."]
     assert result.response == "Revenue from operations for FY2024 was ₹9,74,864 crore [1]."
@@ -135,7 +140,9 @@ def test_figures_only_in_structured_data_are_reconciled():
                            None, "Reliance Industries: company fundamentals (FY2024)", None)]
     passages = [Evidence(1, "Revenue from operations grew in FY2024.", 123, "RIL AR", 45)]
     answer = "Revenue from operations in FY2024 was ₹9,74,864 crore [1]."
-    assert fact_check(answer, passages).faithfulness_score == 0.0
+    unreconciled = fact_check(answer, passages)
+    assert unreconciled.faithfulness_score == 0.5  # the words are there, the figure is not
+    assert unreconciled.response == ""
     reconciled = fact_check(answer, passages, structured=structured)
     assert reconciled.faithfulness_score == 1.0 and reconciled.reconciled_numbers == 1
 
@@ -185,11 +192,18 @@ async def test_the_extractive_answerer_matches_the_terms_it_is_given():
         f"{EXTRACTIVE_LABEL} Attrition fell to 12.3% [1].")
 
 
-async def test_the_extractive_answer_leaves_out_much_weaker_sentences():
+async def test_a_table_row_is_read_not_quoted():
     table = ("Revenue from operations | FY2024: 2,40,893 | FY2023: 2,25,458\n"
              "Operating profit | FY2024: 59,311 | FY2023: 54,237\n"
              "Net profit | FY2024: 45,908 | FY2023: 42,147")
-    evidence = [Evidence(1, table, 3, "TCS Annual Report FY2024", 2)]
-    prompt = answer_prompt("What was TCS net profit in FY2024?", evidence, terms=["net", "profit"])
+    evidence = [Evidence(1, table, 3, "TCS Annual Report FY2024", 2, "TCS.NS", "FY2024")]
+    question = "What was TCS net profit in FY2024?"
+    asked = read_question(question, ["TCS.NS"], [FiscalPeriod(2024, "FY")], entity_words=["TCS"])
+    figures = find_figures(asked, evidence, {"TCS.NS": "TCS"})
+    prompt = answer_prompt(question, evidence, terms=["net", "profit"], figures=figures,
+                           names={"TCS.NS": "TCS"})
     assert (await ExtractiveAnswerer().complete(prompt)).text == (
-        f"{EXTRACTIVE_LABEL} Net profit | FY2024: 45,908 | FY2023: 42,147 [1].")
+        "TCS's net profit in FY2024 was 45,908 [1].")
+    # Without the figures (a narrative reading), table rows are never quoted as sentences.
+    plain = answer_prompt(question, evidence, terms=["net", "profit"])
+    assert (await ExtractiveAnswerer().complete(plain)).text == NOT_FOUND

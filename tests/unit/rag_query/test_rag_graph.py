@@ -6,9 +6,8 @@ from __future__ import annotations
 import pytest
 
 from beacon_contracts.events import Envelope, JobKind, JobRequested
-from beacon_rag_query.answerer import EXTRACTIVE_LABEL
 from beacon_rag_query.domain import QueryStatus
-from beacon_rag_query.graph import OUT_OF_SCOPE
+from beacon_rag_query.graph import NOT_CONFIDENT, OUT_OF_SCOPE
 from beacon_contracts.search import SearchHit, SearchRequest
 from beacon_rag_query.sources import PassageSearch
 from beacon_runtime.errors import DependencyUnavailable
@@ -36,8 +35,8 @@ async def test_answers_cite_the_page_that_holds_the_answer(harness, question, do
     run = await harness.ask(question)
     record = await harness.repository.get(run.query_id)
     assert record.status is QueryStatus.COMPLETED
-    assert record.response.startswith(EXTRACTIVE_LABEL)
     assert figure in record.response
+    assert record.metrics["faithfulness_score"] == 1.0 and record.metrics["relevance_score"] == 1.0
     assert (document_id, page) in [(c["document_id"], c["page_number"]) for c in record.citations]
     first = record.citations[0]
     assert set(first) == {"index", "document_id", "document_title", "source_text", "page_number"}
@@ -102,7 +101,7 @@ async def test_too_few_relevant_passages_rewrite_at_most_twice(harness):
     run = await harness.ask("What was the Reliance dividend policy in FY2024?")
     record = await harness.repository.get(run.query_id)
     assert node_names(run) == ["router", "retrieve", "grade", "rewrite", "retrieve", "grade",
-                               "rewrite", "retrieve", "grade", "generate"]
+                               "rewrite", "retrieve", "grade", "generate", "fact_check", "cite"]
     assert record.workflow_trace["rewrite_count"] == 2
     assert record.response == "I could not find this in the indexed filings for Reliance Industries (FY2024)."
     assert record.citations == [] and record.metrics["faithfulness_score"] is None
@@ -166,10 +165,11 @@ async def test_unsupported_sentences_are_removed_and_low_faithfulness_goes_to_re
         run = await h.ask("What was Reliance's revenue in FY2024?", stream=False)
         record = await h.repository.get(run.query_id)
         fact = [d for d in run.events("node") if d["node"] == "fact_check"][0]
-        assert fact["faithfulness_score"] == pytest.approx(1 / 3, abs=1e-3)
+        # Claims are sentences and numbers: 2 of the first, none of the other two (2 + 1).
+        assert fact["faithfulness_score"] == pytest.approx(2 / 5, abs=1e-3)
         assert fact["unsupported_sentences"] == 2
         assert record.status is QueryStatus.HITL_PENDING
-        assert record.review_reason == "Weakly supported answer: faithfulness 0.33 below 0.60"
+        assert record.review_reason == "Weakly supported answer: faithfulness 0.40 below 0.60"
         assert record.generated_response == "Revenue from operations for FY2024 was ₹9,74,864 crore [1]."
         assert record.metrics["token_count_input"] == 11 and record.metrics["token_count_output"] == 7
         review, = run.of("ReviewRequired")
@@ -213,3 +213,34 @@ async def test_an_unreachable_ingestion_service_fails_the_query_cleanly():
         assert record.status is QueryStatus.FAILED
         assert record.workflow_trace["error"]["code"] == "SERVICE_UNAVAILABLE"
         assert await h.bus.dead_letters("rag-query") == [], "a failed query is not redelivered"
+
+
+async def test_a_faithful_but_off_topic_answer_says_it_is_not_confident():
+    # Quoted word for word from a passage (faithful), about something else than asked.
+    answer = ("Our teams delivered another year of progress across energy, retail and digital "
+              "services.")
+    async for h in start_harness(chat_model=ScriptedModel(answer)):
+        run = await h.ask("What are the main risks Reliance highlights for FY2024?", stream=False)
+        record = await h.repository.get(run.query_id)
+        fact = [d for d in run.events("node") if d["node"] == "fact_check"][0]
+        assert fact["faithfulness_score"] == 1.0
+        assert fact["relevance_score"] < 0.5 and fact["confident"] is False
+        assert record.response == f"{NOT_CONFIDENT} {answer}"
+        assert record.metrics["relevance_score"] == fact["relevance_score"]
+        assert record.status is QueryStatus.COMPLETED, "low relevance alone is not a review"
+
+
+async def test_a_heading_is_not_an_answer():
+    async for h in start_harness(chat_model=ScriptedModel("Consolidated Statement of Profit and Loss")):
+        run = await h.ask("What was Reliance's revenue in FY2024?", stream=False)
+        record = await h.repository.get(run.query_id)
+        assert record.metrics["relevance_score"] < 0.5
+        assert (record.response or record.generated_response).startswith(NOT_CONFIDENT)
+
+
+async def test_a_well_supported_figure_answer_is_completed_not_reviewed(harness):
+    run = await harness.ask("What was Reliance's revenue in FY2024?")
+    record = await harness.repository.get(run.query_id)
+    assert record.status is QueryStatus.COMPLETED and record.review_reason is None
+    assert record.response == "Reliance Industries' revenue from operations in FY2024 was ₹9,74,864 crore [1]."
+    assert record.metrics["relevance_score"] == 1.0

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from beacon_contracts.sections import SECTIONS, ReportType, canonical_section
+from beacon_contracts.text import Line, Text, check_text
 
 EnvelopeStatus = Literal["ok", "processing", "ready", "busy", "error"]
 
-_ID = Field(min_length=1, max_length=200)
+ShortField = Annotated[Line, Field(min_length=1, max_length=200)]
 
 
 class GenerateRequest(BaseModel):
@@ -20,9 +21,9 @@ class GenerateRequest(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
     type: ReportType
-    customer_id: str = _ID
-    opportunity_id: str = _ID
-    section_title: str = Field(min_length=1, max_length=200)
+    customer_id: ShortField
+    opportunity_id: ShortField
+    section_title: ShortField
 
     @model_validator(mode="after")
     def _canonical_title(self) -> GenerateRequest:
@@ -39,18 +40,22 @@ class GenerateRequest(BaseModel):
 
 class RefineRequest(GenerateRequest):
     original_text: str = Field(min_length=1, description="base64-encoded markdown or text")
-    prompt: str = Field(min_length=1, max_length=4000)
+    prompt: Annotated[Text, Field(min_length=1, max_length=4000)]
 
     @field_validator("original_text")
     @classmethod
     def _is_base64_text(cls, value: str) -> str:
         try:
             decoded = base64.b64decode(value, validate=True)
-            decoded.decode("utf-8")
+            text = decoded.decode("utf-8")
         except (binascii.Error, ValueError) as exc:
             raise ValueError("original_text must be base64-encoded UTF-8 text") from exc
-        if not decoded.strip():
+        if not text.strip():
             raise ValueError("original_text decodes to empty text")
+        try:
+            check_text(text)
+        except ValueError as exc:
+            raise ValueError(f"original_text, decoded, {exc}") from None
         return value
 
     @field_validator("prompt")
@@ -72,15 +77,37 @@ class ApiEnvelope(BaseModel):
     data: dict[str, Any] = Field(default_factory=dict)
 
 
+JobState = Literal["pending", "processing", "completed", "failed"]
+
+
 class JobAccepted(BaseModel):
     job_id: str
-    status: Literal["pending", "processing", "completed", "failed"]
+    status: JobState
+
+
+class AcceptedEnvelope(BaseModel):
+    """202 of POST /generate and /refine: "Job queued", or "Identical job already queued"
+    with the job of an identical request still in flight."""
+
+    status: Literal["processing"]
+    message: str
+    data: JobAccepted
 
 
 class ErrorData(BaseModel):
     error_code: str
     path: str
-    details: list[dict[str, Any]] | None = None
+    details: list[dict[str, Any]] | None = Field(
+        default=None, description="Pydantic's error list (422) or the JSON parser's (400)"
+    )
+
+
+class ErrorEnvelope(BaseModel):
+    """Every error of the report API: HTTP 4xx/5xx with `status` "error"."""
+
+    status: Literal["error"]
+    message: str
+    data: ErrorData
 
 
 class SectionResult(BaseModel):
@@ -94,3 +121,23 @@ class SectionResult(BaseModel):
 
     def public(self) -> dict[str, Any]:
         return self.model_dump(exclude_none=True)
+
+
+class JobFailure(BaseModel):
+    error_code: str
+    message: str
+
+
+class JobStatusData(BaseModel):
+    job_id: str
+    status: JobState
+    result: SectionResult | None = Field(default=None, description="Once completed")
+    error: JobFailure | None = Field(default=None, description="Once failed")
+
+
+class StatusEnvelope(BaseModel):
+    """200 of GET /status/{job_id}: processing (pending or running), ready or error."""
+
+    status: Literal["processing", "ready", "error"]
+    message: str
+    data: JobStatusData

@@ -48,16 +48,30 @@ def create_engine(url: str, schema: str, *, pool_size: int = 5):
     )
 
 
-def migrate(url: str, migrations_dir: Path, schema: str, revision: str = "head") -> None:
-    """Run a service's Alembic migrations into its schema (blocking; call at start-up)."""
-    from alembic import command
+def _alembic_config(url: str, migrations_dir: Path, schema: str):
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(migrations_dir))
     config.attributes["url"] = asyncpg_url(url)
     config.attributes["schema"] = check_schema(schema)
-    command.upgrade(config, revision)
+    return config
+
+
+def migrate(url: str, migrations_dir: Path, schema: str, revision: str = "head") -> None:
+    """Run a service's Alembic migrations into its schema (blocking; call at start-up)."""
+    from alembic import command
+
+    command.upgrade(_alembic_config(url, migrations_dir, schema), revision)
+
+
+def write_migration(url: str, migrations_dir: Path, schema: str, message: str, rev_id: str) -> None:
+    """Write the next migration from the difference between `schema` (at head) and the
+    table definition its env.py passes to `run_alembic_env` (Alembic autogenerate)."""
+    from alembic import command
+
+    command.revision(_alembic_config(url, migrations_dir, schema), message=message,
+                     autogenerate=True, rev_id=rev_id)
 
 
 async def migrate_async(url: str, migrations_dir: Path, schema: str) -> None:
@@ -67,9 +81,10 @@ async def migrate_async(url: str, migrations_dir: Path, schema: str) -> None:
         raise DependencyUnavailable(f"postgres: {exc}") from exc
 
 
-def run_alembic_env() -> None:
+def run_alembic_env(target_metadata=None) -> None:
     """The body of every service's migrations/env.py: online migrations over asyncpg,
-    into the schema given by the caller of `migrate()`."""
+    into the schema given by the caller of `migrate()`. `target_metadata` (the service's
+    table definition) lets `write_migration` derive a migration from it."""
     from alembic import context
     from sqlalchemy import pool, text
     from sqlalchemy.ext.asyncio import create_async_engine
@@ -85,9 +100,11 @@ def run_alembic_env() -> None:
         connection.commit()
         context.configure(
             connection=connection,
-            target_metadata=None,
+            target_metadata=target_metadata,
             version_table="alembic_version",
             version_table_schema=schema,
+            # Autogenerate compares the service's tables, not Alembic's own.
+            include_name=lambda name, kind, _parent: not (kind == "table" and name == "alembic_version"),
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -17,6 +17,7 @@ def retry_policy(settings: ServiceSettings) -> RetryPolicy:
         max_attempts=settings.bus_max_attempts,
         base_delay_s=settings.bus_retry_base_delay_s,
         max_delay_s=settings.bus_retry_max_delay_s,
+        max_wait_delay_s=settings.bus_wait_max_delay_s,
     )
 
 
@@ -30,6 +31,7 @@ def build_bus(settings: ServiceSettings) -> EventBus:
             prefetch=settings.bus_prefetch,
             namespace=settings.bus_namespace,
             declare=COMMAND_QUEUES,
+            publish_timeout_s=settings.bus_publish_timeout_s,
         )
     from beacon_runtime.bus.memory import InMemoryBus
 

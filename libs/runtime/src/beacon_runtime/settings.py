@@ -39,7 +39,11 @@ class ServiceSettings(BaseSettings):
     bus_max_attempts: int = Field(default=5, ge=1)
     bus_retry_base_delay_s: float = Field(default=0.5, ge=0)
     bus_retry_max_delay_s: float = Field(default=30.0, ge=0)
+    # Back-off cap while a handler's dependency is down (RetryLater: waits, never dead-letters).
+    bus_wait_max_delay_s: float = Field(default=5.0, gt=0)
     bus_prefetch: int = Field(default=8, ge=1)
+    # A publish the broker does not confirm within this fails (a POST answers 503).
+    bus_publish_timeout_s: float = Field(default=2.0, gt=0)
 
     job_ttl_s: int = Field(default=24 * 3600, gt=0)
 

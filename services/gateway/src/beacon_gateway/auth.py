@@ -2,7 +2,9 @@
 
 Refresh tokens are single-use and belong to a family (one login). Presenting a token that
 was already used means it leaked: the whole family is revoked, and the legitimate holder
-must log in again. Logout revokes the family too.
+must log in again. Logout revokes the family too. Revoking a family (or all of a user's,
+when an admin disables the user) also stops its access tokens at once on every replica,
+through the revocation entries every authenticated request checks (revocations.py).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
 from beacon_gateway.repository import IdentityRepository, NewUser, RefreshToken, Role, User
+from beacon_gateway.revocations import InMemoryRevocations, Revocations
 
 ALGORITHM = "HS256"
 
@@ -44,6 +47,7 @@ class Principal:
     user_id: int
     role: Role
     family_id: str
+    issued_at: int  # epoch seconds
 
 
 class AuthService:
@@ -57,9 +61,11 @@ class AuthService:
         issuer: str = "beacon",
         argon2_time_cost: int = 3,
         argon2_memory_kib: int = 65536,
+        revocations: Revocations | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.repo = repo
+        self.revocations = revocations or InMemoryRevocations(access_ttl_s)
         self._clock = clock  # when tokens are issued; PyJWT checks expiry against real time
         self._secret = secret
         self._access_ttl = access_ttl_s
@@ -97,26 +103,40 @@ class AuthService:
         if stored is None:
             raise InvalidToken("unknown refresh token")
         if stored.used_at is not None or stored.revoked_at is not None:
-            await self.repo.revoke_family(stored.family_id)
+            await self.end_session(stored.family_id)
             raise InvalidToken("refresh token reuse detected; session revoked")
         user = await self.repo.user_by_id(stored.user_id)
         if user is None or user.disabled:
-            await self.repo.revoke_family(stored.family_id)
+            await self.end_session(stored.family_id)
             raise InvalidToken("user is disabled")
         return await self._issue(user, family_id=stored.family_id)
 
     async def logout(self, principal: Principal) -> None:
-        await self.repo.revoke_family(principal.family_id)
+        await self.end_session(principal.family_id)
 
     async def logout_with_refresh(self, refresh_token: str) -> None:
         claims = self._decode(refresh_token, "refresh")
-        await self.repo.revoke_family(claims["fam"])
+        await self.end_session(claims["fam"])
+
+    async def end_session(self, family_id: str) -> None:
+        """One login's refresh tokens and access tokens stop working."""
+        await self.repo.revoke_family(family_id)
+        await self.revocations.revoke_family(family_id)
+
+    async def end_user_sessions(self, user_id: int) -> None:
+        """Every session of the user ends: tokens issued until now stop working."""
+        await self.repo.revoke_user_tokens(user_id)
+        await self.revocations.revoke_user(user_id, up_to=int(self._clock().timestamp()))
 
     def authenticate(self, access_token: str) -> Principal:
         claims = self._decode(access_token, "access")
-        return Principal(user_id=int(claims["sub"]), role=Role(claims["role"]), family_id=claims["fam"])
+        return Principal(user_id=int(claims["sub"]), role=Role(claims["role"]),
+                         family_id=claims["fam"], issued_at=int(claims["iat"]))
 
     async def current_user(self, principal: Principal) -> User:
+        if await self.revocations.is_revoked(principal.family_id, principal.user_id,
+                                             principal.issued_at):
+            raise InvalidToken("session has ended")
         user = await self.repo.user_by_id(principal.user_id)
         if user is None or user.disabled:
             raise InvalidToken("user is disabled")
@@ -142,7 +162,7 @@ class AuthService:
         try:
             claims = jwt.decode(
                 token, self._secret, algorithms=[ALGORITHM], issuer=self._issuer,
-                options={"require": ["exp", "sub", "jti", "typ", "fam"]},
+                options={"require": ["exp", "iat", "sub", "jti", "typ", "fam"]},
             )
         except jwt.ExpiredSignatureError as exc:
             raise InvalidToken("token expired") from exc

@@ -8,7 +8,7 @@ from functools import partial
 from beacon_contracts import routing
 from beacon_gateway.api.app import create_app
 from beacon_gateway.api.forward import upstream_clients
-from beacon_gateway.api.guard import ResearchDeps
+from beacon_gateway.api.policy import ResearchDeps
 from beacon_gateway.api.query import QueryDeps
 from beacon_gateway.api.report import ReportDeps
 from beacon_gateway.api_keys import ApiKeyVerifier
@@ -23,6 +23,7 @@ from beacon_gateway.repository import (
     PostgresIdentityRepository,
     Role,
 )
+from beacon_gateway.revocations import InMemoryRevocations, RedisRevocations, Revocations
 from beacon_gateway.settings import GatewaySettings
 from beacon_runtime.bus.port import EventBus
 from beacon_runtime.jobs.port import JobStore
@@ -61,6 +62,7 @@ def build(
     limiter: RateLimiter | None = None,
     internal_apps: dict[str, object] | None = None,
     frames: FrameLog | None = None,
+    revocations: Revocations | None = None,
 ) -> Service:
     if identity is None:
         identity = (
@@ -76,6 +78,13 @@ def build(
             if settings.redis_url
             else InMemoryFrameLog()
         )
+    if revocations is None:
+        ttl = settings.access_token_ttl_s
+        revocations = (
+            RedisRevocations(settings.redis_url, namespace=settings.redis_namespace, ttl_s=ttl)
+            if settings.redis_url
+            else InMemoryRevocations(ttl)
+        )
     auth = AuthService(
         identity,
         secret=resolve_jwt_secret(settings),
@@ -83,6 +92,7 @@ def build(
         refresh_ttl_s=settings.refresh_token_ttl_s,
         argon2_time_cost=settings.argon2_time_cost,
         argon2_memory_kib=settings.argon2_memory_kib,
+        revocations=revocations,
     )
     keys = ApiKeyVerifier(resolve_api_keys(settings), identity, settings.api_key_cache_s)
     upstreams = upstream_clients(
@@ -120,6 +130,7 @@ def build(
         for client in upstreams.values():
             await client.aclose()
         await identity.close()
+        await revocations.close()
         await frames.close()
         await jobs.close()
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from beacon_contracts.events import Envelope, JobCompleted, JobStarted, QueryFrame
 from beacon_gateway.frames import Frame, FrameLog
 from beacon_contracts.jobs import JobStatus
-from beacon_runtime.bus.port import Reject
-from beacon_runtime.jobs.port import JobStore
+from beacon_runtime.bus.port import Reject, RetryLater
+from beacon_runtime.jobs.port import JobStore, JobStoreUnavailable
 from beacon_runtime.logs import get_logger
 
 log = get_logger(__name__)
@@ -17,15 +17,20 @@ async def apply_job_event(envelope: Envelope, *, jobs: JobStore) -> None:
         event = envelope.parse()
     except ValueError as exc:
         raise Reject(f"unreadable job event: {exc}") from exc
-    if isinstance(event, JobStarted):
-        job, changed = await jobs.transition(event.job_id, JobStatus.PROCESSING)
-    elif isinstance(event, JobCompleted):
-        status = JobStatus.COMPLETED if event.outcome == "completed" else JobStatus.FAILED
-        job, changed = await jobs.transition(
-            event.job_id, status, result=event.result, error=event.error
-        )
-    else:
-        return
+    try:
+        if isinstance(event, JobStarted):
+            job, changed = await jobs.transition(event.job_id, JobStatus.PROCESSING)
+        elif isinstance(event, JobCompleted):
+            status = JobStatus.COMPLETED if event.outcome == "completed" else JobStatus.FAILED
+            job, changed = await jobs.transition(
+                event.job_id, status, result=event.result, error=event.error
+            )
+        else:
+            return
+    except JobStoreUnavailable as exc:
+        # Not the event's fault: wait for the store however long it is down, never
+        # dead-letter (a lost JobCompleted would leave its job pending for good).
+        raise RetryLater(f"job store unavailable: {exc}") from exc
     # Other services' jobs (e.g. ingestion's doc-N) also travel on job.*: not ours to track.
     (log.info if job is not None else log.debug)(
         "job.event_applied",

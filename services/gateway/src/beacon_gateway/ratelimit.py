@@ -33,6 +33,14 @@ class Decision:
         return headers
 
 
+class DailyQuota(RateLimitItemPerDay):
+    """A per-user daily limit whose counter does not depend on the limit: `limits` puts the
+    amount in the key, so raising a user's daily_query_limit would restart today's count."""
+
+    def key_for(self, *identifiers: bytes | str | int | float) -> str:
+        return "/".join([self.namespace, *(str(i) for i in identifiers), "quota-day"])
+
+
 class RateLimiter:
     def __init__(self, redis_url: str | None, namespace: str = "beacon") -> None:
         if redis_url:
@@ -50,9 +58,13 @@ class RateLimiter:
         return WINDOWS[window](limit, multiple)
 
     async def hit(self, bucket: str, identity: str, item: RateLimitItem) -> Decision:
-        """Count one request; the decision says whether it fits in the window."""
+        """Count one request; the decision says whether it fits in the window. A request
+        refused because the window is spent is not counted, so raising a limit later in the
+        window grants exactly the difference."""
         try:
-            allowed = await self._limiter.hit(item, bucket, identity)
+            allowed = await self._limiter.test(item, bucket, identity)
+            if allowed:
+                allowed = await self._limiter.hit(item, bucket, identity)
             stats = await self._limiter.get_window_stats(item, bucket, identity)
         except Exception as exc:  # noqa: BLE001 - wrap_exceptions makes every storage error one type
             raise DependencyUnavailable(f"rate-limit storage: {exc.__class__.__name__}") from exc

@@ -57,6 +57,16 @@ class NewUser:
 
 
 @dataclass(frozen=True)
+class UserChanges:
+    full_name: str | None = None
+    role: Role | None = None
+    daily_query_limit: int | None = None
+
+    def values(self) -> dict[str, object]:
+        return {k: v for k, v in vars(self).items() if v is not None}
+
+
+@dataclass(frozen=True)
 class RefreshToken:
     jti: str
     family_id: str
@@ -95,6 +105,10 @@ class IdentityRepository(ABC):
     async def set_disabled(self, user_id: int, disabled: bool) -> User | None: ...
 
     @abstractmethod
+    async def update_user(self, user_id: int, changes: UserChanges) -> User | None:
+        """Apply the fields of `changes` that are not None; None if the user is unknown."""
+
+    @abstractmethod
     async def add_refresh_token(self, token: RefreshToken) -> None: ...
 
     @abstractmethod
@@ -104,6 +118,10 @@ class IdentityRepository(ABC):
 
     @abstractmethod
     async def revoke_family(self, family_id: str) -> int: ...
+
+    @abstractmethod
+    async def revoke_user_tokens(self, user_id: int) -> int:
+        """Revoke every refresh token of the user (every session)."""
 
     @abstractmethod
     async def add_api_key(self, name: str, key_hash: str, prefix: str, created_by: int | None) -> ApiKey: ...
@@ -169,6 +187,13 @@ class InMemoryIdentityRepository(IdentityRepository):
         self._users[user_id] = replace(user, disabled=disabled)
         return self._users[user_id]
 
+    async def update_user(self, user_id: int, changes: UserChanges) -> User | None:
+        user = self._users.get(user_id)
+        if user is None:
+            return None
+        self._users[user_id] = replace(user, **changes.values())
+        return self._users[user_id]
+
     async def add_refresh_token(self, token: RefreshToken) -> None:
         self._tokens[token.jti] = token
 
@@ -184,6 +209,14 @@ class InMemoryIdentityRepository(IdentityRepository):
         now, count = utcnow(), 0
         for jti, token in self._tokens.items():
             if token.family_id == family_id and token.revoked_at is None:
+                self._tokens[jti] = replace(token, revoked_at=now)
+                count += 1
+        return count
+
+    async def revoke_user_tokens(self, user_id: int) -> int:
+        now, count = utcnow(), 0
+        for jti, token in self._tokens.items():
+            if token.user_id == user_id and token.revoked_at is None:
                 self._tokens[jti] = replace(token, revoked_at=now)
                 count += 1
         return count
@@ -228,32 +261,38 @@ class PostgresIdentityRepository(PostgresStore, IdentityRepository):
         return _user(rows[0])
 
     async def user_by_email(self, email: str) -> User | None:
-
         rows = await self._run(users.select().where(users.c.email == normalise_email(email)))
         return _user(rows[0]) if rows else None
 
     async def user_by_id(self, user_id: int) -> User | None:
-
         rows = await self._run(users.select().where(users.c.id == user_id))
         return _user(rows[0]) if rows else None
 
     async def list_users(self, limit: int, offset: int) -> tuple[int, list[User]]:
-
-
         total = (await self._run(select(func.count()).select_from(users)))[0]["count_1"]
         rows = await self._run(users.select().order_by(users.c.id).limit(limit).offset(offset))
         return total, [_user(r) for r in rows]
 
     async def set_disabled(self, user_id: int, disabled: bool) -> User | None:
-
         rows = await self._run(
             users.update().where(users.c.id == user_id).values(disabled=disabled).returning(*users.c),
             write=True,
         )
         return _user(rows[0]) if rows else None
 
-    async def add_refresh_token(self, token: RefreshToken) -> None:
+    async def update_user(self, user_id: int, changes: UserChanges) -> User | None:
+        values = changes.values()
+        if not values:
+            return await self.user_by_id(user_id)
+        if "role" in values:
+            values["role"] = values["role"].value
+        rows = await self._run(
+            users.update().where(users.c.id == user_id).values(**values).returning(*users.c),
+            write=True,
+        )
+        return _user(rows[0]) if rows else None
 
+    async def add_refresh_token(self, token: RefreshToken) -> None:
         await self._run(
             refresh_tokens.insert().values(
                 jti=token.jti, family_id=token.family_id, user_id=token.user_id,
@@ -263,7 +302,6 @@ class PostgresIdentityRepository(PostgresStore, IdentityRepository):
         )
 
     async def use_refresh_token(self, jti: str) -> RefreshToken | None:
-
         # One statement: mark used and return the row as it was, so two concurrent refreshes
         # with the same token cannot both see it unused.
         rows = await self._run(
@@ -278,8 +316,6 @@ class PostgresIdentityRepository(PostgresStore, IdentityRepository):
         return RefreshToken(**rows[0]) if rows else None
 
     async def revoke_family(self, family_id: str) -> int:
-
-
         return await self._run(
             refresh_tokens.update()
             .where(refresh_tokens.c.family_id == family_id, refresh_tokens.c.revoked_at.is_(None))
@@ -287,8 +323,15 @@ class PostgresIdentityRepository(PostgresStore, IdentityRepository):
             write=True,
         )
 
-    async def add_api_key(self, name: str, key_hash: str, prefix: str, created_by: int | None) -> ApiKey:
+    async def revoke_user_tokens(self, user_id: int) -> int:
+        return await self._run(
+            refresh_tokens.update()
+            .where(refresh_tokens.c.user_id == user_id, refresh_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=func.now()),
+            write=True,
+        )
 
+    async def add_api_key(self, name: str, key_hash: str, prefix: str, created_by: int | None) -> ApiKey:
         rows = await self._run(
             api_keys.insert()
             .values(name=name, key_hash=key_hash, prefix=prefix, created_by=created_by)
@@ -298,17 +341,13 @@ class PostgresIdentityRepository(PostgresStore, IdentityRepository):
         return ApiKey(**rows[0])
 
     async def api_key_by_hash(self, key_hash: str) -> ApiKey | None:
-
         rows = await self._run(api_keys.select().where(api_keys.c.key_hash == key_hash))
         return ApiKey(**rows[0]) if rows else None
 
     async def list_api_keys(self) -> list[ApiKey]:
-
         return [ApiKey(**r) for r in await self._run(api_keys.select().order_by(api_keys.c.id))]
 
     async def revoke_api_key(self, key_id: int) -> ApiKey | None:
-
-
         rows = await self._run(
             api_keys.update()
             .where(api_keys.c.id == key_id)

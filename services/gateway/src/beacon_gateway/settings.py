@@ -11,7 +11,11 @@ class GatewaySettings(ServiceSettings):
     port: int = 8000
     # Comma-separated report-API keys. Empty in embedded mode means: generate one at start-up.
     api_keys: str = ""
+    # Body limits (413 above). Uploads and imports have ingestion's limits, under the same
+    # setting names, so the gateway never refuses what ingestion accepts.
     max_body_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
+    upload_max_bytes: int = Field(default=60 * 1024 * 1024, gt=0)
+    import_max_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     cors_origins: str = ""
 
     # Research API identity (JWT_SECRET is required when distributed).

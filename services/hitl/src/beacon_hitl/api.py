@@ -12,10 +12,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Query
 from pydantic import BaseModel
 
-from beacon_contracts.research_api import ReviewDecisionRequest, ReviewEditRequest
+from beacon_contracts.research_api import ReviewEdit, ReviewListParams, ReviewNotes
 from beacon_hitl.decisions import ReviewDesk
 from beacon_hitl.domain import Action, AuditEntry, Review, ReviewClosed, ReviewNotFound, ReviewStatus
 from beacon_runtime.health import Check, build_health_router
@@ -124,14 +124,10 @@ def build_router(desk: ReviewDesk) -> APIRouter:
         return decision_body(review)
 
     @router.get("/pending")
-    async def pending(
-        who: Reviewer,
-        limit: Annotated[int, Query(ge=1, le=100)] = 50,
-        offset: Annotated[int, Query(ge=0)] = 0,
-    ) -> dict[str, Any]:
+    async def pending(who: Reviewer, page: Annotated[ReviewListParams, Query()]) -> dict[str, Any]:
         """Answers waiting for a reviewer, oldest first; expired ones are not listed."""
-        total, reviews = await repository.pending(desk.clock(), limit, offset)
-        return {"total": total, "limit": limit, "offset": offset,
+        total, reviews = await repository.pending(desk.clock(), page.limit, page.offset)
+        return {"total": total, "limit": page.limit, "offset": page.offset,
                 "reviews": [summary_body(r) for r in reviews]}
 
     @router.get("/{review_id}")
@@ -146,22 +142,18 @@ def build_router(desk: ReviewDesk) -> APIRouter:
         return {"id": review_id,
                 "entries": [audit_body(e) for e in await repository.audit(review_id)]}
 
+    # The bodies are the contract's models, as the gateway validates them (a JSON object:
+    # `{}` when there are no notes).
     @router.post("/{review_id}/approve")
-    async def approve(
-        review_id: str, who: Reviewer,
-        body: Annotated[ReviewDecisionRequest | None, Body()] = None,
-    ) -> dict[str, Any]:
-        return await decide(review_id, Action.APPROVE, who, body.notes if body else None)
+    async def approve(review_id: str, who: Reviewer, body: ReviewNotes) -> dict[str, Any]:
+        return await decide(review_id, Action.APPROVE, who, body.notes)
 
     @router.post("/{review_id}/reject")
-    async def reject(
-        review_id: str, who: Reviewer,
-        body: Annotated[ReviewDecisionRequest | None, Body()] = None,
-    ) -> dict[str, Any]:
-        return await decide(review_id, Action.REJECT, who, body.notes if body else None)
+    async def reject(review_id: str, who: Reviewer, body: ReviewNotes) -> dict[str, Any]:
+        return await decide(review_id, Action.REJECT, who, body.notes)
 
     @router.post("/{review_id}/edit")
-    async def edit(review_id: str, who: Reviewer, body: ReviewEditRequest) -> dict[str, Any]:
+    async def edit(review_id: str, who: Reviewer, body: ReviewEdit) -> dict[str, Any]:
         return await decide(review_id, Action.EDIT, who, body.notes, body.edited_response)
 
     return router

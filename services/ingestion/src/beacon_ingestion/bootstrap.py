@@ -10,10 +10,6 @@ belong to the caller and are not closed here.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import socket
-from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
@@ -26,15 +22,19 @@ from beacon_runtime.logs import get_logger
 from beacon_runtime.service import Service
 from beacon_runtime.vectors.port import VectorStore
 
-from beacon_ingestion.api import ApiDeps, create_app
-from beacon_ingestion.company_data import import_company_data, seed_catalogue_if_empty
+from beacon_ingestion.api.app import create_app
+from beacon_ingestion.api.common import ApiDeps
+from beacon_ingestion.companies.company_data import import_company_data, seed_catalogue_if_empty
 from beacon_ingestion.documents import DocumentService
-from beacon_ingestion.download import SafeDownloader
 from beacon_ingestion.files import FileStore, InMemoryFileStore, LocalFileStore
 from beacon_ingestion.handlers import handle_job_requested
-from beacon_ingestion.parsing import prewarm_parsers
-from beacon_ingestion.pipeline import Pipeline, ingest_request, utcnow
-from beacon_ingestion.repository import IngestionRepository, InMemoryIngestionRepository
+from beacon_ingestion.pipeline.download import SafeDownloader
+from beacon_ingestion.pipeline.events import ingest_request
+from beacon_ingestion.pipeline.parsing import prewarm_parsers
+from beacon_ingestion.pipeline.runner import Pipeline
+from beacon_ingestion.pipeline.stages import Stages
+from beacon_ingestion.repository.memory import InMemoryIngestionRepository
+from beacon_ingestion.repository.port import IngestionRepository
 from beacon_ingestion.search import ChunkSearch
 from beacon_ingestion.settings import IngestionSettings
 from beacon_ingestion.sources import Bootstrapper, SourceRegistry, sample_sources, sample_text
@@ -71,10 +71,9 @@ def build(
     downloader = SafeDownloader(
         allowed_hosts=settings.allowed_hosts(), max_bytes=settings.download_max_bytes,
         timeout_s=settings.download_timeout_s, max_redirects=settings.download_max_redirects)
-    pipeline = Pipeline(
-        settings=settings, repo=repo, files=files, downloader=downloader, embedder=embedder,
-        sparse=Bm25SparseEncoder(), vectors=vectors, bus=bus,
-        worker=f"{settings.service_name}@{socket.gethostname()}:{os.getpid()}")
+    stages = Stages(settings=settings, repo=repo, files=files, downloader=downloader,
+                    embedder=embedder, sparse=Bm25SparseEncoder(), vectors=vectors)
+    pipeline = Pipeline(settings=settings, repo=repo, stages=stages, bus=bus)
     documents = DocumentService(repo, files, bus)
     bootstrapper = Bootstrapper(repo, SourceRegistry.load(settings.source_registry_path), documents, bus)
     search = ChunkSearch(embedder, Bm25SparseEncoder(), vectors, settings.qdrant_collection)
@@ -100,7 +99,7 @@ def build(
 
 def build_repository(settings: IngestionSettings) -> IngestionRepository:
     if settings.database_url:
-        from beacon_ingestion.repository_postgres import PostgresIngestionRepository
+        from beacon_ingestion.repository.postgres import PostgresIngestionRepository
 
         return PostgresIngestionRepository(settings.database_url, settings.db_schema or SCHEMA)
     return InMemoryIngestionRepository()
@@ -143,7 +142,7 @@ def build_file_store(settings: IngestionSettings) -> FileStore:
 
 
 class _Background:
-    """Start-up work (catalogue seed, sample corpus) and the reaper of stalled documents."""
+    """Start-up work: the catalogue seed, the sample corpus, and runs the in-process bus lost."""
 
     def __init__(self, settings: IngestionSettings, repo: IngestionRepository, bus: EventBus,
                  bootstrapper: Bootstrapper) -> None:
@@ -157,14 +156,26 @@ class _Background:
         await asyncio.to_thread(prewarm_parsers)
         if self._settings.seed_catalogue and await seed_catalogue_if_empty(self._repo):
             log.info("catalogue.seeded")
+        if self._settings.embedded and self._settings.database_url:
+            await self.requeue_lost_runs()
         if self._settings.wants_sample_corpus():
             self._tasks.append(asyncio.create_task(self._sample_corpus(), name="ingestion:samples"))
-        self._tasks.append(asyncio.create_task(self._reaper(), name="ingestion:reaper"))
 
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def requeue_lost_runs(self) -> list[int]:
+        """The in-process bus does not outlive its process, but Postgres rows do: a document
+        left pending or processing by the last process has no message anywhere, so it gets
+        one. (With RabbitMQ nothing is re-queued: its messages wait in the broker.)"""
+        lost = await self._repo.open_documents()
+        for document_id in lost:
+            await self._bus.publish(ingest_request(document_id, "restart"))
+        if lost:
+            log.warning("ingest.requeued_after_restart", documents=len(lost))
+        return lost
 
     async def _sample_corpus(self) -> None:
         """Queue the bundled sample PDFs and import the sample company data (illustrative)."""
@@ -185,19 +196,3 @@ class _Background:
             except Exception as exc:  # noqa: BLE001 - the bus may not be up yet: try again
                 log.warning("sample_corpus.retry", attempt=attempt, error=repr(exc))
                 await asyncio.sleep(min(30, 2 ** attempt))
-
-    async def _reaper(self) -> None:
-        interval = self._settings.reaper_interval_s
-        while True:
-            await asyncio.sleep(interval)
-            with contextlib.suppress(Exception):
-                await self.reap_once()
-
-    async def reap_once(self) -> list[int]:
-        now = utcnow()
-        idle_since = now - timedelta(seconds=self._settings.stage_stall_timeout_s)
-        stalled = await self._repo.stalled_documents(now, idle_since)
-        for document_id in stalled:
-            log.warning("ingest.requeued_stalled", document_id=document_id)
-            await self._bus.publish(ingest_request(document_id, "reaper"))
-        return stalled

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import typer
 
-from beacon_ingestion.catalogue import parse_constituents
-from beacon_ingestion.company_data import import_company_data, refresh_catalogue
-from beacon_ingestion.imports import PARSERS, InvalidImport, detect_format, parse_rows
+from beacon_ingestion.companies.catalogue import parse_constituents
+from beacon_ingestion.companies.company_data import import_company_data, refresh_catalogue
+from beacon_ingestion.companies.imports import PARSERS, InvalidImport, detect_format, parse_rows
 from beacon_ingestion.settings import IngestionSettings
 
 app = typer.Typer(help="Ingestion service operations: catalogue and company data imports.",
@@ -22,7 +22,7 @@ app = typer.Typer(help="Ingestion service operations: catalogue and company data
 
 
 def _repository():
-    from beacon_ingestion.repository_postgres import PostgresIngestionRepository
+    from beacon_ingestion.repository.postgres import PostgresIngestionRepository
 
     settings = IngestionSettings()
     if not settings.database_url:
@@ -104,3 +104,26 @@ def generate_samples(target: Path = typer.Argument(None)) -> None:
 
 if __name__ == "__main__":
     app()
+
+
+@app.command("new-migration")
+def new_migration(message: str) -> None:
+    """Write the next migration from what repository/tables.py changed (Alembic autogenerate
+    against a scratch schema migrated to head, dropped after; needs DATABASE_URL)."""
+    import uuid
+
+    from beacon_runtime.db import migrate, write_migration
+
+    from beacon_ingestion.repository.postgres import MIGRATIONS, drop_schema
+
+    settings = IngestionSettings()
+    if not settings.database_url:
+        typer.echo("DATABASE_URL is not set", err=True)
+        raise typer.Exit(2)
+    numbers = [int(p.name.split("_", 1)[0]) for p in (MIGRATIONS / "versions").glob("[0-9]*_*.py")]
+    scratch = f"ingestion_scratch_{uuid.uuid4().hex[:8]}"
+    try:
+        migrate(settings.database_url, MIGRATIONS, scratch)
+        write_migration(settings.database_url, MIGRATIONS, scratch, message, f"{max(numbers) + 1:04d}")
+    finally:
+        asyncio.run(drop_schema(settings.database_url, scratch))

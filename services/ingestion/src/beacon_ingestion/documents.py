@@ -23,10 +23,12 @@ from beacon_ingestion.domain import (
     NewDocument,
     StageState,
     iso_utc,
+    utcnow,
 )
 from beacon_ingestion.files import FileStore
-from beacon_ingestion.pipeline import ingest_request, source_key, utcnow
-from beacon_ingestion.repository import IngestionRepository
+from beacon_ingestion.pipeline.events import ingest_request
+from beacon_ingestion.pipeline.stages import source_key
+from beacon_ingestion.repository.port import IngestionRepository
 
 log = get_logger(__name__)
 

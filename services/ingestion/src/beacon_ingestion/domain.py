@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -264,6 +264,10 @@ class NewsItem:
         }
 
 
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
 def iso_utc(value: datetime | None) -> str | None:
     if value is None:
         return None
@@ -300,6 +304,7 @@ class Document(NewDocument):
     page_count: int | None = None
     error: str | None = None
     duplicate_of: int | None = None
+    attempts: int = 0  # runs started (see pipeline/runner.py)
     created_at: datetime | None = None
     started_at: datetime | None = None
     completed_at: datetime | None = None
@@ -350,7 +355,6 @@ class StageRecord:
     attempts: int = 0
     started_at: datetime | None = None
     finished_at: datetime | None = None
-    heartbeat_at: datetime | None = None
     detail: str | None = None
     error: str | None = None
 

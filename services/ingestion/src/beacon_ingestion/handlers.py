@@ -6,7 +6,7 @@ import structlog
 from beacon_contracts.events import Envelope, JobKind, JobRequested
 from beacon_runtime.bus.port import Reject
 
-from beacon_ingestion.pipeline import Pipeline
+from beacon_ingestion.pipeline.runner import Pipeline
 from beacon_ingestion.sources import Bootstrapper
 
 

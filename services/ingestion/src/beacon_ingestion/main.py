@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from beacon_runtime.serve import run_service
+
 from beacon_ingestion.bootstrap import build
 from beacon_ingestion.settings import IngestionSettings
-from beacon_runtime.serve import run_service
 
 
 def run() -> None:

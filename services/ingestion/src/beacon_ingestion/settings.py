@@ -46,12 +46,9 @@ class IngestionSettings(ServiceSettings):
     chunk_target_chars: int = Field(default=1200, ge=200)
     chunk_max_chars: int = Field(default=2000, ge=300)
 
-    # Stage retries and stall detection.
-    stage_max_attempts: int = Field(default=3, ge=1)
-    stage_retry_base_delay_s: float = Field(default=1.0, ge=0)
+    # A stage that reports no progress for this long is cancelled: the attempt fails and the
+    # bus delivers it again (retries and their back-off are the bus's: BUS_MAX_ATTEMPTS...).
     stage_stall_timeout_s: float = Field(default=120.0, gt=0)
-    lease_s: float = Field(default=300.0, gt=0)
-    reaper_interval_s: float = Field(default=60.0, gt=0)
 
     # Start-up: seed the catalogue when empty; ingest the bundled sample corpus (default:
     # only in embedded mode).

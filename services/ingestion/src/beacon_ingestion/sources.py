@@ -31,7 +31,7 @@ from beacon_runtime.logs import get_logger
 
 from beacon_ingestion.documents import DocumentService, default_title
 from beacon_ingestion.domain import NewDocument, normalize_symbol
-from beacon_ingestion.repository import IngestionRepository
+from beacon_ingestion.repository.port import IngestionRepository
 
 log = get_logger(__name__)
 SAMPLE_SCHEME = "sample://"

@@ -12,9 +12,10 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from beacon_contracts.events import utcnow
+from beacon_contracts.research_api import FeedbackRequest
 from beacon_rag_query.domain import EXPIRY_REVIEWER, Feedback, QueryRecord, QueryStatus
 from beacon_rag_query.repository import QueryRepository
 from beacon_runtime.http_errors import ServiceError, install_internal_error_handlers
@@ -42,13 +43,6 @@ def caller(
     if not x_user_id:
         raise ServiceError(401, "Missing caller identity")
     return Caller(user_id=x_user_id, role=(x_user_role or "user").lower())
-
-
-class FeedbackRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    rating: int = Field(ge=1, le=5)
-    feedback: str | None = Field(default=None, max_length=4000)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -87,7 +81,7 @@ def query_body(record: QueryRecord) -> dict[str, Any]:
         "metrics": {
             key: metrics.get(key)
             for key in ("latency_ms", "token_count_input", "token_count_output",
-                        "retrieval_score", "faithfulness_score")
+                        "retrieval_score", "faithfulness_score", "relevance_score")
         },
         "created_at": _iso(record.created_at),
         "completed_at": _iso(record.completed_at),

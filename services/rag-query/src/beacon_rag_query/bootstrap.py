@@ -97,6 +97,7 @@ def build(
             sensitive_topics=tuple(settings.sensitive_topic_list()),
             token_flush_chars=settings.token_flush_chars,
             token_flush_ms=settings.token_flush_ms,
+            relevance_threshold=settings.relevance_threshold,
         ),
     ))
     cancels = cancels or CancelRegistry()

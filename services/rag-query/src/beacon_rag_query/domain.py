@@ -110,6 +110,7 @@ class Evidence:
     company_symbol: str | None = None
     fiscal_period: str | None = None
     score: float = 0.0
+    section: str | None = None  # the heading the chunk sits under (a statement's title or columns)
 
     def citation(self, source_chars: int = 400) -> dict[str, Any]:
         source = " ".join(self.text.split())
@@ -159,6 +160,7 @@ class Metrics:
     token_count_output: int
     retrieval_score: float | None
     faithfulness_score: float | None
+    relevance_score: float | None = None  # does the answer address the question (relevance.py)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -167,6 +169,7 @@ class Metrics:
             "token_count_output": self.token_count_output,
             "retrieval_score": self.retrieval_score,
             "faithfulness_score": self.faithfulness_score,
+            "relevance_score": self.relevance_score,
         }
 
 

@@ -1,21 +1,27 @@
 """Check an answer against the evidence it was written from.
 
-Every sentence that makes a claim must be supported by the passages it cites (or, when it
-cites none, by some passage): most of its content words appear there, and every figure in
-it appears there too, compared as values ("₹9.75 lakh crore" is "₹9,74,864 crore").
-Structured fundamentals, when present, are evidence as well, and figures matched there are
-counted as reconciled. Unsupported claims are removed from the final response and listed.
-faithfulness = supported claims / claims.
+Claims are the answer's sentences and the numbers in them. A sentence is supported when
+most of its content words appear in the passages it cites (or, citing none, in the passage
+that matches it best); a number when it appears there as a value ("₹9.75 lakh crore" is
+"₹9,74,864 crore"), when it restates a number an earlier supported sentence established,
+or when it is derived from supported numbers of the same sentence (growth, a ratio, a sum or
+difference, days, CAGR: "4.6%: (20,158 − 19,277) / 19,277"). Structured fundamentals, when
+present, are evidence as well, and figures matched there are counted as reconciled.
+
+faithfulness = supported claims / claims. A sentence with an unsupported word coverage or an
+unsupported number is removed from the final response and listed.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from beacon_rag_query.domain import Evidence
+from beacon_rag_query.statements import read_rows
 from beacon_rag_query.text import Amount, amounts, content_terms, markers, same_amount, sentences
 from beacon_rag_query.vocabulary import coverage
 
@@ -23,7 +29,24 @@ MIN_COVERAGE = 0.5
 # "The passages do not state ..." claims nothing about the company: not a claim.
 _REFUSAL = re.compile(
     r"\b(could not find|cannot find|can't find|do(?:es)? not (?:contain|state|mention|say|"
-    r"provide|include)|not (?:mentioned|stated|provided|available|disclosed)|no information)\b",
+    r"provide|include)|not (?:mentioned|stated|provided|available|disclosed)|no information|"
+    r"not confident)\b",
+    re.IGNORECASE,
+)
+# Words an answer uses to frame a figure (its period, scope, arithmetic), not claims about
+# the company that a passage must repeat.
+_FRAMING = frozenset(content_terms(
+    "fy fiscal financial quarter half year years ended ending month months nine three six twelve "
+    "january february march april may june july august september october november december "
+    "jan feb mar apr jun jul aug sep sept oct nov dec consolidated standalone "
+    "grew fell rose growth increase decrease declined computed over against higher lower faster "
+    "slower same than per cent percent times day days ratio margin cagr figure period reported "
+    "latest statement"
+))
+# Numbers that belong to a formula, not to the filing: × 365, ^(1/4), "− 1", "5 years".
+_CONSTANTS = re.compile(
+    r"[×x*]\s*(?:365|366|360|100|12)\b|\^\s*\(\s*1\s*/\s*\d{1,2}\s*\)|\)\s*[−-]\s*1\b|"
+    r"\b\d{1,2}[\s-]years?\b",
     re.IGNORECASE,
 )
 
@@ -35,7 +58,11 @@ class SentenceCheck:
     supported: bool
     coverage: float = 0.0
     support: tuple[int, ...] = ()
+    numbers: int = 0  # figures in the sentence; each is a claim of its own
+    supported_numbers: int = 0
+    derived_numbers: tuple[str, ...] = ()
     unsupported_numbers: tuple[str, ...] = ()
+    worded: bool = False  # the words are supported, whatever the numbers
 
 
 @dataclass(frozen=True)
@@ -54,12 +81,17 @@ class FactCheck:
     def unsupported(self) -> list[str]:
         return [c.sentence for c in self.checks if c.claim and not c.supported]
 
+    @property
+    def derived(self) -> list[str]:
+        return [n for c in self.checks for n in c.derived_numbers]
+
     def summary(self, threshold: float) -> dict[str, Any]:
         return {
             "is_faithful": self.faithfulness_score is None or self.faithfulness_score >= threshold,
             "confidence": self.faithfulness_score,
-            "claims": len(self.claims),
+            "claims": len(self.claims) + sum(c.numbers for c in self.claims),
             "unsupported_sentences": self.unsupported,
+            "derived_numbers": self.derived,
             "reconciled_numbers": self.reconciled_numbers,
         }
 
@@ -78,34 +110,56 @@ def fact_check(
     structured: Sequence[Evidence] = (),
     ignore: Collection[str] = (),
     min_coverage: float = MIN_COVERAGE,
+    company_names: Mapping[str, str] | None = None,
 ) -> FactCheck:
-    sources = {e.index: _source(e) for e in evidence}
-    structured_sources = [_source(e) for e in structured]
+    """`company_names` by symbol: a passage of a company's filing is about that company,
+    whether or not its text repeats the name."""
+    names = company_names or {}
+    sources = {e.index: _source(e, names) for e in evidence}
+    structured_sources = [_source(e, names) for e in structured]
     ignored = {" ".join(s.split()) for s in ignore}
     checks: list[SentenceCheck] = []
     kept_lines: list[str] = []
     reconciled = 0
     used: list[int] = []
+    established: list[Amount] = []  # numbers of supported sentences, for later restatements
     for line in answer.splitlines():
         kept: list[str] = []
         for sentence in sentences(line):
-            check, matched_structured = _check(
-                sentence, sources, structured_sources, ignored, min_coverage
+            check, matched_structured, found = _check(
+                sentence, sources, structured_sources, ignored, min_coverage, established
             )
             reconciled += matched_structured
             checks.append(check)
             if check.supported or not check.claim:
                 kept.append(sentence)
+                established += found
                 used += [i for i in check.support if i not in used]
         if kept:
             kept_lines.append(" ".join(kept))
     claims = [c for c in checks if c.claim]
-    score = round(sum(c.supported for c in claims) / len(claims), 4) if claims else None
+    total = len(claims) + sum(c.numbers for c in claims)
+    supported = sum(c.worded for c in claims) + sum(c.supported_numbers for c in claims)
+    score = round(supported / total, 4) if total else None
     return FactCheck(checks, "\n".join(kept_lines).strip(), score, reconciled, used)
 
 
-def _source(e: Evidence) -> _Source:
-    return _Source(e, content_terms(e.text + " " + e.document_title), amounts(e.text, skip_years=False))
+def _source(e: Evidence, names: Mapping[str, str]) -> _Source:
+    about = " ".join(p for p in (e.document_title, e.section, e.company_symbol,
+                                 names.get(e.company_symbol or "")) if p)
+    return _Source(e, content_terms(f"{e.text} {about.replace('.', ' ')}"),
+                   amounts(e.text, skip_years=False) + _table_percentages(e))
+
+
+def _table_percentages(e: Evidence) -> list[Amount]:
+    """Cells a table presents as percentages without a % sign on each ("Operating margin
+    (%) 20.3 21.1", "Change %: 8.9")."""
+    found: list[Amount] = []
+    for row in read_rows(e.text, section=e.section, filing_period=e.fiscal_period):
+        for cell, column in zip(row.cells, row.columns, strict=True):
+            if cell.value is not None and (row.percent or (column is not None and column.change)):
+                found += amounts(f"{cell.text.strip('()%')}%")
+    return found
 
 
 def _check(
@@ -114,12 +168,13 @@ def _check(
     structured: list[_Source],
     ignored: set[str],
     min_coverage: float,
-) -> tuple[SentenceCheck, int]:
-    figures = amounts(sentence)
-    words = content_terms(sentence)
+    established: list[Amount],
+) -> tuple[SentenceCheck, int, list[Amount]]:
+    figures = amounts(_CONSTANTS.sub(" ", _CONSTANTS.sub(" ", sentence)))
+    words = content_terms(sentence) - _FRAMING
     if (" ".join(sentence.split()) in ignored or (not figures and len(words) < 2)
             or (not figures and _REFUSAL.search(sentence))):
-        return SentenceCheck(sentence, claim=False, supported=True), 0
+        return SentenceCheck(sentence, claim=False, supported=True), 0, []
     cited = [sources[i] for i in markers(sentence) if i in sources]
     if cited:
         coverage = _coverage(words, set().union(*(s.terms for s in cited)))
@@ -130,28 +185,40 @@ def _check(
         coverage = _coverage(words, best.terms) if best else 0.0
         support = [best.evidence.index] if best else []
         pool = list(sources.values())
-    missing, from_structured = [], 0
+    found: list[Amount] = []
+    pending: list[Amount] = []
+    from_structured = 0
     for figure in figures:
         holder = _holder(figure, pool)
         if holder is not None:
             if holder.evidence.index not in support:
                 support.append(holder.evidence.index)
+            found.append(figure)
+        elif any(same_amount(figure, known) for known in established):
+            found.append(figure)
         elif _holder(figure, structured) is not None:
             from_structured += 1
+            found.append(figure)
         else:
-            missing.append(figure.text)
+            pending.append(figure)
+    derived = [f for f in pending if _derivable(f, found)]
+    missing = [f.text for f in pending if f not in derived]
     if structured and not cited and coverage < min_coverage:
         # A sentence written from structured data is worded like it, not like a passage.
         coverage = max(coverage, max(_coverage(words, s.terms) for s in structured))
-    supported = coverage >= min_coverage and not missing
-    return SentenceCheck(
+    worded = coverage >= min_coverage or (not words and bool(figures))
+    supported = worded and not missing
+    check = SentenceCheck(
         sentence, claim=True, supported=supported, coverage=round(coverage, 3),
-        support=tuple(support) if supported else (), unsupported_numbers=tuple(missing),
-    ), from_structured
+        support=tuple(support) if supported else (), numbers=len(figures),
+        supported_numbers=len(figures) - len(missing), derived_numbers=tuple(f.text for f in derived),
+        unsupported_numbers=tuple(missing), worded=worded,
+    )
+    return check, from_structured, [*found, *derived]
 
 
 def _coverage(words: set[str], found: set[str]) -> float:
-    return coverage(words, found)
+    return coverage(words, found) if words else 1.0
 
 
 def _holder(figure: Amount, pool: Sequence[_Source]) -> _Source | None:
@@ -159,3 +226,27 @@ def _holder(figure: Amount, pool: Sequence[_Source]) -> _Source | None:
         if any(same_amount(figure, known) for known in source.amounts):
             return source
     return None
+
+
+def _derivable(claim: Amount, inputs: Sequence[Amount]) -> bool:
+    """A number computed from two supported numbers of the same sentence: growth, ratio,
+    percentage, sum, difference, days (× 365) or a compound annual rate over 1-15 years."""
+    values = [a.raw for a in inputs if a.kind == "value"]
+    target = abs(claim.raw)
+    tolerance = claim.raw_step / 2 * 1.0001 + 1e-9
+
+    def close(x: float) -> bool:
+        return abs(abs(x) - target) <= tolerance
+
+    for a, b in itertools.permutations(dict.fromkeys(values), 2):
+        if b == 0:
+            continue
+        ratio = a / b
+        if claim.kind == "percent":
+            if close((a - b) / b * 100) or close(ratio * 100):
+                return True
+            if a > 0 and b > 0 and any(close((ratio ** (1 / n) - 1) * 100) for n in range(1, 16)):
+                return True
+        elif close(ratio) or close(ratio * 365) or close(a + b) or close(a - b):
+            return True
+    return False

@@ -14,6 +14,7 @@ compiled graph serves every query.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +41,8 @@ from beacon_rag_query.domain import (
     WorkflowTrace,
 )
 from beacon_rag_query.factcheck import FactCheck, fact_check
+from beacon_rag_query.asked import FigureQuestion, read_question
+from beacon_rag_query.derived import FigureAnswer, find_figures
 from beacon_rag_query.frames import CancelToken, FrameEmitter, stream_batched
 from beacon_rag_query.grading import (
     first_request,
@@ -51,6 +54,7 @@ from beacon_rag_query.grading import (
 )
 from beacon_rag_query.metrics import NODE_SECONDS
 from beacon_rag_query.periods import period_from_label
+from beacon_rag_query.relevance import relevance
 from beacon_rag_query.sources import CompanyCatalogue, FundamentalsSource, PassageSearch
 from beacon_rag_query.text import amounts, format_inr, markers
 from beacon_rag_query.understanding import (
@@ -72,6 +76,11 @@ OUT_OF_SCOPE = (
 UNSUPPORTED = (
     "The retrieved filings did not support an answer to this question, so none is given."
 )
+NOT_CONFIDENT = (
+    "I am not confident this answers the question: the passages found do not address it "
+    "directly."
+)
+MAX_CITATIONS = 5
 
 
 STRONG_GRADE = 0.9
@@ -92,6 +101,7 @@ class GraphConfig:
     sensitive_topics: tuple[str, ...] = ()
     token_flush_chars: int = 48
     token_flush_ms: float = 30.0
+    relevance_threshold: float = 0.5
 
 
 @dataclass
@@ -141,11 +151,15 @@ class QueryState(TypedDict, total=False):
     rewrite_count: int
     evidence: list[Evidence]
     structured: list[Evidence]
+    figure_question: FigureQuestion
+    figures: FigureAnswer | None
+    names: dict[str, str]
     answer: str
     fact: FactCheck | None
     response: str
     citations: list[dict[str, Any]]
     retrieval_score: float | None
+    relevance_score: float | None
 
 
 NodeBody = Callable[[QueryState, RunContext], Awaitable[tuple[QueryState, dict[str, Any]]]]
@@ -215,8 +229,13 @@ def build_graph(deps: Deps) -> CompiledStateGraph:
     async def generate(state: QueryState, ctx: RunContext):
         reading = state["understanding"]
         evidence = state.get("evidence") or _passage_evidence(
-            state.get("relevant", []), cfg.max_context_passages
+            _answer_passages(state, reading), cfg.max_context_passages
         )
+        matcher = await deps.matcher()
+        names = _names(reading, matcher)
+        question = read_question(reading.question, reading.companies, reading.periods,
+                                 entity_words=_entity_words(reading, names, matcher))
+        figures: FigureAnswer | None = None
         stream = ctx.stream and not reading.sensitive
         if reading.route is Route.OUT_OF_SCOPE:
             answer, evidence = OUT_OF_SCOPE, []
@@ -225,13 +244,18 @@ def build_graph(deps: Deps) -> CompiledStateGraph:
             answer = _not_found(reading)
             await _say(answer, ctx, stream)
         else:
+            figures = _figures(question, evidence, names)
             focus = [v for p in reading.periods for v in p.text_variants()]
-            prompt = answer_prompt(reading.question, evidence, focus, question_terms(reading))
+            prompt = answer_prompt(reading.question, evidence, focus, question_terms(reading),
+                                   figures=figures, names=names,
+                                   not_found=_not_found(reading))
             answer = await _generate(deps, ctx, prompt, stream, cfg)
         return {
-            "answer": answer, "evidence": evidence,
+            "answer": answer, "evidence": evidence, "figure_question": question,
+            "figures": figures, "names": names,
             "retrieval_score": retrieval_score(state.get("relevant", [])),
-        }, {"generation_attempts": ctx.trace.generation_attempts}
+        }, {"generation_attempts": ctx.trace.generation_attempts,
+            "figures_found": len(figures.figures) + len(figures.computations) if figures else 0}
 
     async def fact_check_node(state: QueryState, ctx: RunContext):
         reading, answer = state["understanding"], state["answer"]
@@ -239,13 +263,23 @@ def build_graph(deps: Deps) -> CompiledStateGraph:
         if not structured and amounts(answer) and reading.companies:
             structured = await _structured_for_reconciling(deps, reading)
         fact = fact_check(answer, state["evidence"], structured=structured,
-                          ignore=[EXTRACTIVE_LABEL])
+                          ignore=[EXTRACTIVE_LABEL], company_names=state.get("names"))
         response = fact.response
         if not response or response == EXTRACTIVE_LABEL:
             response = UNSUPPORTED
-        return {"fact": fact, "response": response}, {
+        by_index = {e.index: e for e in state["evidence"]}
+        cited = [by_index[i] for i in fact.support if i in by_index]
+        question = state.get("figure_question") or read_question(reading.question)
+        score = relevance(question, fact, cited,
+                          company_names=list((state.get("names") or {}).values()))
+        confident = score is None or score >= cfg.relevance_threshold
+        if not confident:
+            response = f"{NOT_CONFIDENT} {response}"
+        return {"fact": fact, "response": response, "relevance_score": score}, {
             "faithfulness_score": fact.faithfulness_score,
             "unsupported_sentences": len(fact.unsupported),
+            "relevance_score": score,
+            "confident": confident,
         }
 
     async def cite(state: QueryState, ctx: RunContext):
@@ -362,12 +396,51 @@ def _not_found(reading: Understanding) -> str:
     return f"I could not find this in the indexed filings{detail}."
 
 
+def _answer_passages(state: QueryState, reading: Understanding) -> list[Passage]:
+    """The relevant passages, then the other graded passages of the asked companies: a
+    statement page often grades low on words ("Revenues 20,158 19,277") yet holds the
+    figure. The answerer decides whether any of them answers; it says it found nothing
+    only when none does."""
+    relevant = list(state.get("relevant", []))
+    chosen = {p.key for p in relevant}
+    wanted = set(reading.companies)
+    others = [p for p in state.get("passages", [])
+              if p.key not in chosen and p.grade > 0
+              and (not wanted or p.hit.company_symbol in wanted)]
+    return relevant + others
+
+
+def _names(reading: Understanding, matcher: CompanyMatcher) -> dict[str, str]:
+    return {s: base_name(matcher.companies[s].name) for s in reading.companies
+            if s in matcher.companies}
+
+
+def _figures(question: FigureQuestion, evidence: Sequence[Evidence], names: dict[str, str]) -> FigureAnswer | None:
+    """Reading figures is best effort: a page it cannot read leaves the answer to quoting."""
+    try:
+        return find_figures(question, evidence, names)
+    except Exception:  # noqa: BLE001 - a parser bug must not fail the query
+        log.exception("rag.figures_failed")
+        return None
+
+
+def _entity_words(reading: Understanding, names: dict[str, str], matcher: CompanyMatcher) -> list[str]:
+    """Words that name the asked companies: names, symbols, and any word of the question that
+    names one on its own ("RIL", "Infy")."""
+    words = [*names.values(), *(s.replace(".", " ") for s in reading.companies)]
+    for token in re.findall(r"[A-Za-z&]+", reading.question):
+        if matcher.find(token):
+            words.append(token)
+    return words
+
+
 def _passage_evidence(passages: Sequence[Passage], limit: int) -> list[Evidence]:
     return [
         Evidence(
             index=i, text=p.hit.text, document_id=p.hit.document_id,
             document_title=p.hit.document_title, page_number=p.hit.page_number,
             company_symbol=p.hit.company_symbol, fiscal_period=p.hit.fiscal_period, score=p.grade,
+            section=p.hit.section,
         )
         for i, p in enumerate(passages[:limit], start=1)
     ]
@@ -375,10 +448,13 @@ def _passage_evidence(passages: Sequence[Passage], limit: int) -> list[Evidence]
 
 def _citations(response: str, fact: FactCheck, evidence: Sequence[Evidence]) -> list[dict[str, Any]]:
     """The passages the kept answer rests on: markers it writes, then support found for
-    sentences that cite nothing; each once, numbered as the answer numbers them."""
+    sentences that cite nothing (up to MAX_CITATIONS in all); each once, numbered as the
+    answer numbers them."""
     by_index = {e.index: e for e in evidence}
     order = [i for i in markers(response) if i in by_index]
-    order += [i for i in fact.support if i in by_index and i not in order]
+    for i in fact.support:
+        if i in by_index and i not in order and len(order) < MAX_CITATIONS:
+            order.append(i)
     return [by_index[i].citation() for i in order]
 
 

@@ -154,6 +154,7 @@ async def _end_well(
         latency_ms=latency_ms, token_count_input=ctx.tokens_in, token_count_output=ctx.tokens_out,
         retrieval_score=state.get("retrieval_score"),
         faithfulness_score=fact.faithfulness_score if fact else None,
+        relevance_score=state.get("relevance_score"),
     )
     trace = ctx.trace.as_dict() | {"route": reading.route.value, "model": ctx.model,
                                    "filters": reading.filters()}

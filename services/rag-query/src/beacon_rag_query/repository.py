@@ -165,7 +165,7 @@ class InMemoryQueryRepository(QueryRepository):
             p95_latency_ms=percentile(latencies, 0.95),
             by_status=by_status,
             avg_faithfulness_score=_mean(metric("faithfulness_score")),
-            avg_relevance_score=_mean(metric("retrieval_score")),
+            avg_relevance_score=_mean(metric("relevance_score")),
         )
 
 
@@ -298,7 +298,9 @@ class PostgresQueryRepository(PostgresStore, QueryRepository):
                 sa.func.avg(queries.c.latency_ms).label("avg_latency"),
                 sa.func.percentile_cont(0.95).within_group(queries.c.latency_ms).label("p95"),
                 sa.func.avg(queries.c.faithfulness_score).label("faithfulness"),
-                sa.func.avg(queries.c.retrieval_score).label("relevance"),
+                sa.func.avg(
+                    queries.c.metrics["relevance_score"].astext.cast(sa.Float)
+                ).label("relevance"),
             ).where(window)
         ))[0]
         by_status = await self._run(

@@ -36,6 +36,9 @@ class RagQuerySettings(ServiceSettings):
     # the threshold, wait for a reviewer before the user sees them.
     sensitive_topics: str = DEFAULT_SENSITIVE_TOPICS
     faithfulness_threshold: float = Field(default=0.6, ge=0, le=1)
+    # Below this relevance (does the answer address the question?) the answer says plainly
+    # that it is not confident; it is not sent to review for that alone.
+    relevance_threshold: float = Field(default=0.5, ge=0, le=1)
 
     # Token frames: one bus message per batch, flushed at this size or age.
     token_flush_chars: int = Field(default=48, ge=1)

@@ -1,3 +1,14 @@
-from beacon_runtime.bus.port import EventBus, Handler, Reject, RetryPolicy, topic_matches
+from beacon_runtime.bus.port import (
+    BusUnavailable,
+    EventBus,
+    Handler,
+    Reject,
+    RetryLater,
+    RetryPolicy,
+    topic_matches,
+)
 
-__all__ = ["EventBus", "Handler", "Reject", "RetryPolicy", "topic_matches"]
+__all__ = [
+    "BusUnavailable", "EventBus", "Handler", "Reject", "RetryLater", "RetryPolicy",
+    "topic_matches",
+]

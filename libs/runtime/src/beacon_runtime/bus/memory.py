@@ -1,8 +1,10 @@
 """In-process twin of the RabbitMQ bus, used by embedded mode and fast tests.
 
 It keeps the same promises as the broker within one process: every matching consumer gets
-its own copy, a failing handler is retried with back-off, and exhausted messages are kept
-as dead letters. It is not durable across process restarts; embedded mode is one process.
+its own copy, a failing handler is retried with back-off, `RetryLater` waits without using
+an attempt, exhausted messages are kept as dead letters, and a transient subscription gets
+only what is published while it runs and never retries. It is not durable across process
+restarts; embedded mode is one process.
 """
 
 from __future__ import annotations
@@ -19,7 +21,14 @@ from opentelemetry import propagate
 
 from beacon_contracts.events import Envelope
 from beacon_contracts.routing import routing_key
-from beacon_runtime.bus.port import EventBus, Handler, Reject, RetryPolicy, topic_matches
+from beacon_runtime.bus.port import (
+    EventBus,
+    Handler,
+    Reject,
+    RetryLater,
+    RetryPolicy,
+    topic_matches,
+)
 from beacon_runtime.logs import get_logger
 from beacon_runtime.metrics import observe_handler
 
@@ -32,7 +41,9 @@ class _Subscription:
     patterns: tuple[str, ...]
     handler: Handler
     concurrency: int
-    queue: asyncio.Queue[tuple[Envelope, int, dict]] = field(default_factory=asyncio.Queue)
+    transient: bool = False
+    # (envelope, attempt, RetryLater redeliveries in a row, trace carrier)
+    queue: asyncio.Queue[tuple[Envelope, int, int, dict]] = field(default_factory=asyncio.Queue)
     workers: list[asyncio.Task] = field(default_factory=list)
 
 
@@ -53,19 +64,23 @@ class InMemoryBus(EventBus):
         handler: Handler,
         *,
         concurrency: int = 1,
-        transient: bool = False,  # one process: every subscription dies with it anyway
+        transient: bool = False,
     ) -> None:
         if self._running:
             raise RuntimeError("subscribe before start()")
-        self._subscriptions.append(_Subscription(consumer, tuple(patterns), handler, concurrency))
+        self._subscriptions.append(
+            _Subscription(consumer, tuple(patterns), handler, concurrency, transient)
+        )
 
     async def publish(self, envelope: Envelope) -> None:
         key = routing_key(envelope)
         carrier: dict[str, str] = {}
         propagate.inject(carrier)  # the trace continues in the handler, as over RabbitMQ
         for sub in self._subscriptions:
+            if sub.transient and not self._running:
+                continue  # a transient queue exists only while its consumer runs
             if any(topic_matches(p, key) for p in sub.patterns):
-                self._enqueue(sub, envelope, 1, carrier)
+                self._enqueue(sub, envelope, 1, 0, carrier)
 
     async def start(self) -> None:
         self._running = True
@@ -82,6 +97,10 @@ class InMemoryBus(EventBus):
                 task.cancel()
             await asyncio.gather(*sub.workers, return_exceptions=True)
             sub.workers = []
+            if sub.transient:  # its queue is gone with its consumer
+                while not sub.queue.empty():
+                    sub.queue.get_nowait()
+                    self._settle()
 
     async def dead_letters(self, consumer: str) -> list[Envelope]:
         return list(self._dead[consumer])
@@ -90,10 +109,12 @@ class InMemoryBus(EventBus):
         """Wait until every published message was handled or dead-lettered (tests, shutdown)."""
         await asyncio.wait_for(self._idle.wait(), timeout)
 
-    def _enqueue(self, sub: _Subscription, envelope: Envelope, attempt: int, carrier: dict) -> None:
+    def _enqueue(
+        self, sub: _Subscription, envelope: Envelope, attempt: int, waits: int, carrier: dict
+    ) -> None:
         self._pending += 1
         self._idle.clear()
-        sub.queue.put_nowait((envelope, attempt, carrier))
+        sub.queue.put_nowait((envelope, attempt, waits, carrier))
 
     def _settle(self) -> None:
         self._pending -= 1
@@ -102,7 +123,7 @@ class InMemoryBus(EventBus):
 
     async def _work(self, sub: _Subscription) -> None:
         while True:
-            envelope, attempt, carrier = await sub.queue.get()
+            envelope, attempt, waits, carrier = await sub.queue.get()
             started = time.perf_counter()
             outcome = "ok"
             token = otel_context.attach(propagate.extract(carrier))
@@ -116,38 +137,57 @@ class InMemoryBus(EventBus):
             except Reject as exc:
                 outcome = "dead_letter"
                 self._dead_letter(sub, envelope, attempt, exc)
+            except RetryLater as exc:
+                outcome = "wait"
+                self._later(sub, envelope, attempt, waits + 1, carrier, exc)
             except Exception as exc:  # noqa: BLE001 - any handler failure means retry
-                if attempt >= self._retry.max_attempts:
+                if attempt >= self._retry.max_attempts or sub.transient:
                     outcome = "dead_letter"
                     self._dead_letter(sub, envelope, attempt, exc)
                 else:
                     outcome = "retry"
-                    delay = self._retry.delay_before(attempt + 1)
-                    log.warning(
-                        "bus.retry",
-                        consumer=sub.consumer,
-                        event_type=envelope.type,
-                        attempt=attempt,
-                        delay_s=delay,
-                        error=repr(exc),
-                    )
-                    self._pending += 1  # the scheduled redelivery
-                    asyncio.get_running_loop().call_later(
-                        delay, self._redeliver, sub, envelope, attempt + 1, carrier
-                    )
+                    self._later(sub, envelope, attempt + 1, 0, carrier, exc)
             finally:
                 otel_context.detach(token)
             observe_handler(sub.consumer, envelope.type, outcome, started)
             self._settle()
 
-    def _redeliver(self, sub: _Subscription, envelope: Envelope, attempt: int, carrier: dict) -> None:
+    def _later(
+        self, sub: _Subscription, envelope: Envelope, attempt: int, waits: int, carrier: dict,
+        exc: Exception,
+    ) -> None:
+        """Redeliver as `attempt` after a back-off (a wait when `waits` > 0)."""
+        if sub.transient:
+            log.warning("bus.transient_dropped", consumer=sub.consumer, error=repr(exc))
+            return
+        delay = self._retry.wait_delay(waits) if waits else self._retry.delay_before(attempt)
+        log.warning(
+            "bus.wait" if waits else "bus.retry",
+            consumer=sub.consumer,
+            event_type=envelope.type,
+            attempt=attempt,
+            waits=waits or None,
+            delay_s=delay,
+            error=repr(exc),
+        )
+        self._pending += 1  # the scheduled redelivery
+        asyncio.get_running_loop().call_later(
+            delay, self._redeliver, sub, envelope, attempt, waits, carrier
+        )
+
+    def _redeliver(
+        self, sub: _Subscription, envelope: Envelope, attempt: int, waits: int, carrier: dict
+    ) -> None:
         self._pending -= 1
         if self._running:
-            self._enqueue(sub, envelope, attempt, carrier)
+            self._enqueue(sub, envelope, attempt, waits, carrier)
         elif self._pending == 0:
             self._idle.set()
 
     def _dead_letter(self, sub: _Subscription, envelope: Envelope, attempt: int, exc: Exception) -> None:
+        if sub.transient:
+            log.warning("bus.transient_dropped", consumer=sub.consumer, error=repr(exc))
+            return
         log.error(
             "bus.dead_letter",
             consumer=sub.consumer,

@@ -5,18 +5,21 @@ from __future__ import annotations
 import time
 
 import httpx
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from beacon_gateway.api.guard import guard
+from beacon_contracts.research_api import SystemHealth
+from beacon_gateway.api.policy import PUBLIC, PublicRoute, allow
 
 VERSION = "0.1.0"
 
 
 def build_admin_health_router(checks: dict, started_at: float) -> APIRouter:
-    router = APIRouter(prefix="/api/v1", tags=["admin"], dependencies=[Depends(guard)])
+    router = APIRouter(route_class=PublicRoute, tags=["admin"])
 
-    @router.get("/admin/health")
+    @router.get("/api/v1/admin/health", response_model=SystemHealth, responses={
+        503: {"model": SystemHealth, "description": "Degraded: a dependency does not answer"}},
+        **allow(PUBLIC))
     async def health(request: Request) -> JSONResponse:
         """`healthy` when every dependency answers, `degraded` otherwise (HTTP 503)."""
         services: dict[str, str] = {}

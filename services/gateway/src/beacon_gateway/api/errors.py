@@ -125,7 +125,7 @@ def plain_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _field_details(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     details = []
     for error in errors:
-        loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
+        loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path", "header")]
         details.append({"field": ".".join(loc) or "body", "message": error.get("msg", "invalid")})
     return details
 
@@ -143,7 +143,10 @@ def install_error_handlers(app: FastAPI) -> None:
             return error_response(
                 request, 400, "VALIDATION_ERROR", "Invalid request parameters", _field_details(errors)
             )
-        if any(error.get("type") == "json_invalid" for error in errors):
+        if any(error.get("type") == "json_invalid" or (
+            error.get("type") == "missing" and tuple(error.get("loc", ())) == ("body",)
+        ) for error in errors):
+            # Not JSON at all, or no body: the parser's complaint, not a field's.
             return error_response(
                 request, 400, "BAD_REQUEST", "Request body is not valid JSON", plain_errors(errors)
             )

@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from dataclasses import asdict
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 
 from beacon_contracts.research_api import (
     ApiKeyCreated,
@@ -14,20 +14,22 @@ from beacon_contracts.research_api import (
     ApiKeyOut,
     CreateApiKeyRequest,
     CreateUserRequest,
+    ErrorResponse,
     LoginRequest,
     LogoutRequest,
     MeResponse,
     RefreshRequest,
     TokenResponse,
+    UpdateUserRequest,
     UserList,
     UserOut,
 )
 from beacon_gateway.api.errors import ApiError
-from beacon_gateway.api.guard import ResearchDeps, current_user, guard
+from beacon_gateway.api.policy import ADMINS, EVERYONE, PUBLIC, PublicRoute, ResearchDeps, allow
 from beacon_gateway.auth import InvalidCredentials, InvalidToken
 from beacon_gateway.limits_config import limit_item
 from beacon_gateway.ratelimit import RateLimiter
-from beacon_gateway.repository import EmailTaken, Role, User, normalise_email
+from beacon_gateway.repository import EmailTaken, Role, User, UserChanges, normalise_email
 
 API_KEY_PREFIX = "bk_"
 
@@ -43,9 +45,12 @@ def user_out(user: User) -> UserOut:
 
 
 def build_identity_router() -> APIRouter:
-    router = APIRouter(prefix="/api/v1", dependencies=[Depends(guard)])
+    router = APIRouter(route_class=PublicRoute)
 
-    @router.post("/auth/login", response_model=TokenResponse, tags=["auth"])
+    @router.post("/api/v1/auth/login", response_model=TokenResponse, tags=["auth"], responses={
+        401: {"model": ErrorResponse, "description": "Wrong email or password"},
+        429: {"model": ErrorResponse, "description": "Too many failed logins from here"}},
+        **allow(PUBLIC))
     async def login(body: LoginRequest, request: Request) -> TokenResponse:
         """Exchange email and password for an access and a refresh token."""
         deps = _deps(request)
@@ -69,7 +74,9 @@ def build_identity_router() -> APIRouter:
         await deps.limiter.clear("login_failures", source, window)
         return TokenResponse(**asdict(pair))
 
-    @router.post("/auth/refresh", response_model=TokenResponse, tags=["auth"])
+    @router.post("/api/v1/auth/refresh", response_model=TokenResponse, tags=["auth"], responses={
+        401: {"model": ErrorResponse, "description": "Unknown, expired or reused refresh token"}},
+        **allow(PUBLIC))
     async def refresh(body: RefreshRequest, request: Request) -> TokenResponse:
         """Rotate a refresh token. Reusing an old one revokes its whole session."""
         try:
@@ -78,7 +85,7 @@ def build_identity_router() -> APIRouter:
             raise ApiError(401, "UNAUTHORIZED", str(exc).capitalize()) from exc
         return TokenResponse(**asdict(pair))
 
-    @router.post("/auth/logout", status_code=204, tags=["auth"])
+    @router.post("/api/v1/auth/logout", status_code=204, tags=["auth"], **allow(EVERYONE))
     async def logout(request: Request, body: LogoutRequest | None = None) -> None:
         """Revoke the session (token family) of this access token."""
         deps = _deps(request)
@@ -89,9 +96,10 @@ def build_identity_router() -> APIRouter:
             except InvalidToken:
                 pass  # the caller's own session is already revoked
 
-    @router.get("/auth/me", response_model=MeResponse, tags=["auth"])
-    async def me(request: Request, user: User = Depends(current_user)) -> MeResponse:
+    @router.get("/api/v1/auth/me", response_model=MeResponse, tags=["auth"], **allow(EVERYONE))
+    async def me(request: Request) -> MeResponse:
         deps = _deps(request)
+        user: User = request.state.user
         used = 0
         for bucket in ("query", "query_stream"):
             item = limit_item(bucket, user, deps.settings)
@@ -102,7 +110,9 @@ def build_identity_router() -> APIRouter:
             daily_query_limit=user.daily_query_limit, queries_today=used,
         )
 
-    @router.post("/admin/users", status_code=201, response_model=UserOut, tags=["admin"])
+    @router.post("/api/v1/admin/users", status_code=201, response_model=UserOut, tags=["admin"],
+                 responses={409: {"model": ErrorResponse, "description": "Email taken"}},
+                 **allow(ADMINS, bucket="admin"))
     async def create_user(body: CreateUserRequest, request: Request) -> UserOut:
         deps = _deps(request)
         try:
@@ -114,7 +124,7 @@ def build_identity_router() -> APIRouter:
             raise ApiError(409, "CONFLICT", "A user with this email already exists") from exc
         return user_out(user)
 
-    @router.get("/admin/users", response_model=UserList, tags=["admin"])
+    @router.get("/api/v1/admin/users", response_model=UserList, tags=["admin"], **allow(ADMINS, bucket="admin"))
     async def list_users(
         request: Request, limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)
     ) -> UserList:
@@ -122,33 +132,49 @@ def build_identity_router() -> APIRouter:
         return UserList(total=total, limit=limit, offset=offset, users=[user_out(u) for u in users])
 
     async def _set_disabled(request: Request, user_id: int, disabled: bool) -> UserOut:
-        user = await _deps(request).auth.repo.set_disabled(user_id, disabled)
+        auth = _deps(request).auth
+        user = await auth.repo.set_disabled(user_id, disabled)
+        if user is None:
+            raise ApiError(404, "NOT_FOUND", f"User {user_id} not found")
+        if disabled:
+            await auth.end_user_sessions(user_id)
+        return user_out(user)
+
+    @router.patch("/api/v1/admin/users/{user_id}", response_model=UserOut, tags=["admin"],
+                  **allow(ADMINS, bucket="admin"))
+    async def update_user(user_id: int, body: UpdateUserRequest, request: Request) -> UserOut:
+        """Change a user's name, role or daily_query_limit (fields left out stay as they are);
+        a new limit applies to the current day at once."""
+        changes = UserChanges(full_name=body.full_name, daily_query_limit=body.daily_query_limit,
+                              role=Role(body.role) if body.role else None)
+        user = await _deps(request).auth.repo.update_user(user_id, changes)
         if user is None:
             raise ApiError(404, "NOT_FOUND", f"User {user_id} not found")
         return user_out(user)
 
-    @router.post("/admin/users/{user_id}/disable", response_model=UserOut, tags=["admin"])
+    @router.post("/api/v1/admin/users/{user_id}/disable", response_model=UserOut, tags=["admin"], **allow(ADMINS, bucket="admin"))
     async def disable_user(user_id: int, request: Request) -> UserOut:
-        """Disabled users cannot log in, refresh, or use tokens they already hold."""
+        """Disabled users cannot log in or refresh, and every session they had ends at once:
+        enabling them again does not bring old tokens back."""
         return await _set_disabled(request, user_id, True)
 
-    @router.post("/admin/users/{user_id}/enable", response_model=UserOut, tags=["admin"])
+    @router.post("/api/v1/admin/users/{user_id}/enable", response_model=UserOut, tags=["admin"], **allow(ADMINS, bucket="admin"))
     async def enable_user(user_id: int, request: Request) -> UserOut:
         return await _set_disabled(request, user_id, False)
 
-    @router.post("/admin/api-keys", status_code=201, response_model=ApiKeyCreated, tags=["admin"])
+    @router.post("/api/v1/admin/api-keys", status_code=201, response_model=ApiKeyCreated, tags=["admin"], **allow(ADMINS, bucket="admin"))
     async def create_api_key(body: CreateApiKeyRequest, request: Request) -> ApiKeyCreated:
         """A report-API key. The key is in this answer only; the server keeps its hash."""
         user: User = request.state.user
         raw, record = await create_report_key(_deps(request).auth.repo, body.name, user.id)
         return ApiKeyCreated(**_key_fields(record), api_key=raw)
 
-    @router.get("/admin/api-keys", response_model=ApiKeyList, tags=["admin"])
+    @router.get("/api/v1/admin/api-keys", response_model=ApiKeyList, tags=["admin"], **allow(ADMINS, bucket="admin"))
     async def list_api_keys(request: Request) -> ApiKeyList:
         keys = await _deps(request).auth.repo.list_api_keys()
         return ApiKeyList(keys=[ApiKeyOut(**_key_fields(k)) for k in keys])
 
-    @router.delete("/admin/api-keys/{key_id}", response_model=ApiKeyOut, tags=["admin"])
+    @router.delete("/api/v1/admin/api-keys/{key_id}", response_model=ApiKeyOut, tags=["admin"], **allow(ADMINS, bucket="admin"))
     async def revoke_api_key(key_id: int, request: Request) -> ApiKeyOut:
         key = await _deps(request).auth.repo.revoke_api_key(key_id)
         if key is None:

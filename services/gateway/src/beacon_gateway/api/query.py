@@ -10,16 +10,17 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse, Response
 from sse_starlette import EventSourceResponse
 
 from beacon_contracts.events import Envelope, JobCancelled, JobError, JobKind, JobRequested
 from beacon_contracts.jobs import JobRecord, JobStatus
-from beacon_contracts.research_api import QueryRequest
+from beacon_contracts.research_api import QueryAccepted, QueryRequest, QueryResult
+from beacon_contracts.text import Line
 from beacon_gateway.api.errors import ApiError
 from beacon_gateway.api.forward import forward_request
-from beacon_gateway.api.guard import guard
+from beacon_gateway.api.policy import EVERYONE, PublicRoute, allow
 from beacon_gateway.frames import TERMINAL_EVENTS, FrameLog
 from beacon_gateway.repository import Role, User
 from beacon_runtime.bus.port import EventBus
@@ -38,10 +39,16 @@ class QueryDeps:
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # the grace period's clock
 
 
-def build_query_router() -> APIRouter:
-    router = APIRouter(prefix="/api/v1", tags=["query"], dependencies=[Depends(guard)])
+SSE = {200: {"description": "Server-Sent Events: node, token, citation, then done or error",
+             "content": {"text/event-stream": {"schema": {"type": "string"}}}}}
 
-    @router.post("/query")
+
+def build_query_router() -> APIRouter:
+    router = APIRouter(route_class=PublicRoute, tags=["query"])
+
+    @router.post("/api/v1/query", response_model=QueryResult, responses={202: {
+        "model": QueryAccepted, "description": "Still running after QUERY_TIMEOUT_S"}},
+        **allow(EVERYONE, bucket="query"))
     async def submit(body: QueryRequest, request: Request) -> Response:
         """Ask a question and wait for the answer (up to QUERY_TIMEOUT_S). An answer held
         for a human review comes back at once with status `hitl_pending`: poll
@@ -59,7 +66,8 @@ def build_query_router() -> APIRouter:
             return JSONResponse({"id": query_id, "status": "processing"}, status_code=202)
         return await forward_request(request, "rag-query", path=f"/api/v1/query/{query_id}", method="GET")
 
-    @router.post("/query/stream")
+    @router.post("/api/v1/query/stream", response_class=EventSourceResponse, responses=SSE,
+                 **allow(EVERYONE, bucket="query_stream"))
     async def stream(body: QueryRequest, request: Request) -> EventSourceResponse:
         """Ask a question and receive the workflow as Server-Sent Events:
         `node`, `token`, `citation`, then `done` (or `error`). Each event's id is its
@@ -67,9 +75,10 @@ def build_query_router() -> APIRouter:
         query_id = await _start_query(request, body, stream=True)
         return _relay(request, query_id, after_seq=-1)
 
-    @router.get("/query/stream/{query_id}")
+    @router.get("/api/v1/query/stream/{query_id}", response_class=EventSourceResponse,
+                responses=SSE, **allow(EVERYONE))
     async def resume(
-        query_id: str, request: Request, last_event_id: str | None = Header(default=None)
+        query_id: Line, request: Request, last_event_id: Line | None = Header(default=None)
     ) -> EventSourceResponse:
         """Re-attach to a query's stream, after the event id given in Last-Event-ID."""
         job = await _deps(request).jobs.get(query_id) if len(query_id) <= 64 else None

@@ -1,3 +1,0 @@
-from beacon_runtime.db import run_alembic_env
-
-run_alembic_env()

@@ -1,0 +1,163 @@
+"""Where the ingestion service keeps its rows: the port.
+
+The in-memory twin is `repository/memory.py`, the Postgres adapter `repository/postgres.py`; one contract suite
+(tests/contract/test_ingestion_repository_contract.py) runs against both. All SQL lives in
+the adapters; callers never see a session or a transaction.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from beacon_ingestion.domain import (
+    Chunk,
+    Company,
+    Document,
+    DocumentStatus,
+    Fundamentals,
+    NewDocument,
+    NewsItem,
+    Price,
+    StageRecord,
+)
+
+ACTIVE = (DocumentStatus.PENDING, DocumentStatus.PROCESSING)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class CatalogueRefresh:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    deactivated: list[str] = field(default_factory=list)
+    total: int = 0
+
+
+class UnknownCompany(Exception):
+    def __init__(self, symbols: list[str]) -> None:
+        super().__init__(", ".join(symbols))
+        self.symbols = symbols
+
+
+class IngestionRepository(ABC):
+    # ------------------------------------------------------------ companies
+    @abstractmethod
+    async def refresh_companies(self, companies: list[Company]) -> CatalogueRefresh:
+        """Upsert by symbol; companies absent from the list stay (documents refer to them)
+        but become inactive and leave the listing."""
+
+    @abstractmethod
+    async def count_companies(self) -> int: ...
+
+    @abstractmethod
+    async def list_companies(
+        self, *, sector: str | None = None, limit: int = 50, offset: int = 0
+    ) -> tuple[int, list[Company]]:
+        """Active companies by market-cap rank (nulls last), then symbol."""
+
+    @abstractmethod
+    async def get_company(self, symbol: str) -> Company | None: ...
+
+    # ------------------------------------------------------------ company data
+    @abstractmethod
+    async def upsert_fundamentals(self, rows: list[Fundamentals]) -> int:
+        """Raises UnknownCompany (and writes nothing) if a symbol is not in the catalogue."""
+
+    @abstractmethod
+    async def list_fundamentals(
+        self, symbol: str, *, period_type: str | None = None, limit: int = 8
+    ) -> list[Fundamentals]:
+        """Newest period first."""
+
+    @abstractmethod
+    async def upsert_prices(self, rows: list[Price]) -> int: ...
+
+    @abstractmethod
+    async def list_prices(
+        self, symbol: str, *, date_from: date | None = None, date_to: date | None = None,
+        limit: int = 5000,
+    ) -> list[Price]:
+        """Newest day first."""
+
+    @abstractmethod
+    async def latest_price(self, symbol: str) -> tuple[Price, float | None] | None:
+        """The latest day and the close of the trading day before it."""
+
+    @abstractmethod
+    async def upsert_news(self, rows: list[NewsItem]) -> int:
+        """Keyed by (company, url): a re-import updates, never duplicates."""
+
+    @abstractmethod
+    async def list_news(self, symbol: str, *, limit: int = 10) -> list[NewsItem]: ...
+
+    # ------------------------------------------------------------ documents
+    @abstractmethod
+    async def create_document(self, new: NewDocument) -> Document: ...
+
+    @abstractmethod
+    async def get_document(self, document_id: int) -> Document | None: ...
+
+    @abstractmethod
+    async def update_document(self, document_id: int, **changes: Any) -> None: ...
+
+    @abstractmethod
+    async def find_live_by_source(
+        self, source_url: str, company_symbol: str | None, doc_type: str, fiscal_period: str | None
+    ) -> Document | None:
+        """A document for the same source and metadata that has not failed."""
+
+    @abstractmethod
+    async def find_completed_by_sha(self, sha256: str, *, exclude: int | None = None) -> Document | None:
+        """An original (not a duplicate) completed document with these bytes."""
+
+    @abstractmethod
+    async def list_documents(
+        self, *, symbol: str | None = None, status: str | None = None,
+        doc_type: str | None = None, limit: int = 50, offset: int = 0,
+    ) -> tuple[int, list[Document]]:
+        """Newest first."""
+
+    @abstractmethod
+    async def stages(self, document_id: int) -> dict[str, StageRecord]:
+        """Every stage, in pipeline order; stages never saved are pending."""
+
+    @abstractmethod
+    async def save_stage(self, document_id: int, record: StageRecord) -> None: ...
+
+    @abstractmethod
+    def hold(self, document_id: int) -> AbstractAsyncContextManager[bool]:
+        """Hold the document while a run works on it: yields False if another run holds it.
+
+        The hold ends with the context, and also when its holder dies (Postgres: a session
+        advisory lock on a connection of its own), so a redelivery after a crash can run."""
+
+    @abstractmethod
+    async def start_attempt(self, document_id: int, now: datetime) -> int:
+        """A run begins: the document becomes processing; returns its attempt number (1, 2, ...)."""
+
+    @abstractmethod
+    async def open_documents(self) -> list[int]:
+        """Pending and processing documents, oldest first."""
+
+    @abstractmethod
+    async def replace_chunks(self, document_id: int, chunks: list[Chunk]) -> None: ...
+
+    @abstractmethod
+    async def chunks(self, document_id: int) -> list[Chunk]: ...
+
+    @abstractmethod
+    async def ingestion_stats(self, since: datetime) -> dict[str, Any]:
+        """Counts for GET /admin/stats/ingestion; `since` bounds `last_24h`."""
+
+    async def ping(self) -> bool:
+        return True
+
+    async def close(self) -> None:
+        return None

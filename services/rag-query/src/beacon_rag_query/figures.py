@@ -1,0 +1,436 @@
+"""Finding one figure: the statement row and column (or the sentence) that state a line item
+for a company and period.
+
+Rows come from `statements.py`; a passage that does not say its unit or scope takes them
+from another passage of the same page. A row matches by its label (the catalogue's labels
+best first, or the question's own words: "unbilled revenue"), or as a breakdown: a row the
+question names with its other words ("Retail" for "the Retail segment") whose column names
+the item ("Revenue FY2024"). Among matches the score prefers the asked period, the asked
+scope (consolidated otherwise), a statement page with a unit, and the retrieval grade. A
+figure only stated in prose is taken from the sentence. Values keep the filing's units.
+Pure.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+
+from beacon_rag_query.asked import Asked
+from beacon_rag_query.domain import Evidence
+from beacon_rag_query.lineitems import LineItem
+from beacon_rag_query.periods import parse_periods, period_from_label
+from beacon_rag_query.statements import Column, Row, Unit, declared, read_rows
+from beacon_rag_query.text import Amount, amounts, content_terms, sentences
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One value of one line item, as a statement row (or a sentence) states it."""
+
+    company: str | None
+    item: str  # how the answer names it (the filing's label, in sentence case)
+    label: str  # the row label as the filing writes it
+    value: float
+    text: str  # as the answer writes it, in the filing's units: "₹9,74,864 crore"
+    number: str  # the digits as the filing writes them: "9,74,864"
+    period: str  # "FY2024 (year ended March 31, 2024)"
+    period_label: str | None  # "FY2024" when known
+    scope: str | None
+    evidence: int  # the [n] of the passage that holds it
+    unit: Unit | None = None
+    percent: bool = False
+    change: bool = False  # a growth rate the filing states ("grew 6.8%"), not a level
+    asked: Asked | None = None  # the asked period it answers
+
+
+@dataclass(frozen=True)
+class Sourced:
+    row: Row
+    evidence: Evidence
+
+
+def evidence_rows(evidence: Sequence[Evidence]) -> list[Sourced]:
+    """Every statement row of every passage; a row whose passage does not say its unit or
+    scope takes them from another passage of the same page (a chunk cut below the title)."""
+    parsed = []
+    page_units: dict[tuple, Unit] = {}
+    page_scopes: dict[tuple, str] = {}
+    for e in evidence:
+        found = read_rows(e.text, section=e.section, title=e.document_title,
+                          filing_period=e.fiscal_period)
+        parsed.append((e, found))
+        key = (e.document_id, e.page_number)
+        unit, scope = declared(e.text)
+        for row in found:
+            unit, scope = unit or row.unit, scope or row.scope
+        if unit is not None:
+            page_units.setdefault(key, unit)
+        if scope is not None:
+            page_scopes.setdefault(key, scope)
+    rows = []
+    for e, found in parsed:
+        key = (e.document_id, e.page_number)
+        for row in found:
+            if row.unit is None and key in page_units:
+                row = replace(row, unit=page_units[key])
+            if row.scope is None and key in page_scopes:
+                row = replace(row, scope=page_scopes[key])
+            rows.append(Sourced(row, e))
+    return rows
+
+
+# ---- labels -------------------------------------------------------------------------------
+
+_ACRONYMS = frozenset("EPS EBITDA EBIT PAT PBT OCI GST CSR FCF ROE ROA NPA CASA NIM IT US USD INR "
+                      "IFRS GAAP TCV".split())
+_DILUTED = re.compile(r"\bdiluted\b", re.IGNORECASE)
+_BREAKDOWN_WORDS = frozenset(content_terms("segment segments business businesses division vertical "
+                                           "unit geography region market"))
+
+
+def clean_label(label: str) -> str:
+    text = re.sub(r"\((?:[a-z]|[ivx]+|refer[^)]*|note[^)]*|net|\$|₹|rs\.?)\)", " ", label, flags=re.I)
+    text = re.sub(r"(?<!\w)[$₹€£](?!\w)", " ", text)
+    return " ".join(text.lower().replace("’", "'").split()).strip(" :-")
+
+
+def answer_name(label: str) -> str:
+    """A row label as a sentence names it: "Basic EPS ($)" -> "basic EPS",
+    "PROFIT FOR THE PERIOD" -> "profit for the period"."""
+    text = re.sub(r"\((?:[a-z]|[ivx]+|refer[^)]*|note[^)]*|\$|₹|rs\.?|in [^)]*)\)", " ", label, flags=re.I)
+    text = re.sub(r"(?<!\w)[$₹€£](?!\w)", " ", text)
+    shouting = sum(1 for w in text.split() if w.isupper()) >= 2
+    words = []
+    for word in text.split():
+        letters = [c for c in word if c.isalpha()]
+        acronym = len(letters) >= 2 and all(c.isupper() for c in letters)
+        keep = acronym and (not shouting or word.strip("(),.:") in _ACRONYMS)
+        words.append(word if keep else word.lower())
+    return " ".join(words).strip(" :-")
+
+
+def _squashed(pattern: re.Pattern) -> re.Pattern:
+    source = re.sub(r"\\s[+*?]?|\\b| ", "", pattern.pattern).lstrip("^")
+    return re.compile(source, pattern.flags)
+
+
+def label_score(item: LineItem, label: str) -> tuple[float, int, bool] | None:
+    """How well a row label names the item (0..1), where the match starts, and whether only
+    with the label's spaces removed; None if it does not. A
+    heading may precede the label ("ASSETS Current assets Cash and cash equivalents"), and
+    some text is extracted with stray spaces inside words ("Empl oyee benefit expenses")."""
+    clean = clean_label(label)
+    if item.exclude is not None and item.exclude.search(clean):
+        return None
+    patterns = item.labels
+    for rank, pattern in enumerate(patterns):
+        starts = [0] + [m.end() for m in re.finditer(r"\s", clean)]
+        for start in starts:
+            tail = clean[start:]
+            m = pattern.search(tail)
+            if m:
+                tight = (m.end() - m.start()) / max(len(tail), 1)
+                return (1.0 - rank / (len(patterns) + 1)) * (0.6 + 0.4 * tight), start, False
+    squashed = clean.replace(" ", "")
+    if item.exclude is not None and _squashed(item.exclude).search(squashed):
+        return None
+    for rank, pattern in enumerate(patterns):
+        m = _squashed(pattern).search(squashed)
+        if m:
+            tight = (m.end() - m.start()) / max(len(squashed), 1)
+            return (1.0 - rank / (len(patterns) + 1)) * (0.5 + 0.4 * tight), 0, True
+    return None
+
+
+def terms_score(terms: frozenset[str], label: str, *, whole: bool = False,
+                named: frozenset[str] = frozenset()) -> float | None:
+    """A row named by the question's own words: most of the label's words are asked for.
+    `whole`: every word of a label of two words or more, including the words that named
+    the line item ("unbilled revenue" for revenue)."""
+    words = content_terms(clean_label(label))
+    if not words or not terms:
+        return None
+    shared = len(words & terms)
+    if shared == 0:
+        return None
+    if whole:
+        return 1.0 if shared == len(words) >= 2 and named <= words else None
+    score = shared / len(words) * (shared / len(terms))
+    return score if shared / len(words) >= 0.6 else None
+
+
+def _names_breakdown(leftover: frozenset[str], label: str) -> bool:
+    words = content_terms(clean_label(label))
+    return bool(words) and words <= leftover | _BREAKDOWN_WORDS and bool(words & leftover)
+
+
+def column_names(item: LineItem, column: Column) -> bool:
+    text = column.text.lower()
+    return bool(item.asked.search(text) or any(p.search(text) for p in item.labels))
+
+
+# ---- one figure from the rows -------------------------------------------------------------
+
+
+def describe(column: Column | None, asked: Asked | None) -> tuple[str, str | None]:
+    """How the answer writes the figure's period, and the period's label."""
+    if asked is not None:
+        if column is not None and column.end is not None and not column.assumed and asked.fiscal is not None:
+            return f"{asked.label} ({column.describe()})", asked.label
+        if column is not None and column.end is not None and asked.fiscal is None:
+            return column.describe(), asked.label
+        return asked.label, asked.label
+    if column is None:
+        return "the latest period reported", None
+    if column.fiscal is not None:
+        return column.fiscal, column.fiscal
+    return column.describe(), None
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """What to look for: the line item (or the question's own words), for whom, when."""
+
+    item: LineItem | None
+    terms: frozenset[str] = frozenset()
+    named: frozenset[str] = frozenset()
+    company: str | None = None
+    period: Asked | None = None
+    scope: str | None = None
+    diluted: bool = False
+    change: bool = False  # the row's change column ("Change %") instead of a period's value
+
+
+def find_item(lookup: Lookup, rows: Sequence[Sourced]) -> Figure | None:
+    """The best statement row and column for the lookup, or None."""
+    best: tuple[float, Figure] | None = None
+    leftover = lookup.terms - lookup.named - _BREAKDOWN_WORDS
+    for sourced in rows:
+        row, e = sourced.row, sourced.evidence
+        if lookup.company is not None and e.company_symbol not in (None, lookup.company):
+            continue
+        if lookup.scope is not None and row.scope is not None and row.scope != lookup.scope:
+            continue
+        matched = _row_match(lookup, leftover, row)
+        if matched is None:
+            continue
+        score_label, start, breakdown, squashed = matched
+        index = _change_column(row) if lookup.change else column_for(row, lookup, e, breakdown)
+        if index is None or (lookup.change and lookup.period is not None
+                             and column_for(row, lookup, e, False) is None):
+            continue
+        cell = row.cells[index]
+        if cell.value is None:
+            continue
+        column = row.columns[index]
+        exact = lookup.period is not None and (lookup.change or lookup.period.matches(column))
+        period_text, period_label = describe(None if lookup.change else (column if exact or lookup.period is None else None),
+                                             lookup.period)
+        score = (
+            3.0 * score_label
+            + (1.0 if exact else 0.4)
+            + {"consolidated": 0.5, None: 0.25, "standalone": 0.0}[row.scope] * (lookup.scope is None)
+            + (0.3 if row.statement else 0.0)
+            + (0.2 if row.unit is not None else 0.0)
+            + 0.3 * min(max(e.score, 0.0), 1.0)
+        )
+        clean = " ".join(row.label.split()[len(row.label[:start].split()):]) or row.label
+        item = lookup.item
+        name = item.name if item is not None and squashed else answer_name(clean)
+        if breakdown and item is not None:
+            kind = next((w for w in ("segment", "business", "division", "region") if w in lookup.terms), "")
+            what = "revenue" if item.key == "revenue" else item.name
+            name = f"{what} of the {answer_name(clean) if clean.isupper() else clean}{' ' + kind if kind else ''}"
+        figure = Figure(
+            company=lookup.company or e.company_symbol, item=name, label=clean, value=cell.value,
+            text=f"{cell.text.strip('()%')}%" if lookup.change else row.render(cell),
+            number=cell.text.strip("()%"), period=period_text, period_label=period_label,
+            scope=row.scope, evidence=e.index, unit=None if lookup.change else row.unit,
+            percent=lookup.change or row.percent, change=lookup.change, asked=lookup.period,
+        )
+        if best is None or score > best[0]:
+            best = (score, figure)
+    return best[1] if best else None
+
+
+def _row_match(lookup: Lookup, leftover: frozenset[str], row: Row) -> tuple[float, int, bool, bool] | None:
+    """(label score, where the label starts after any heading, whether a breakdown row,
+    whether matched only without spaces)."""
+    item = lookup.item
+    if item is not None and leftover and _names_breakdown(leftover, row.label) and any(
+            c is not None and column_names(item, c) for c in row.columns):
+        return 1.1, 0, True, False
+    if item is None:
+        score = terms_score(lookup.terms, row.label)
+        return (score, 0, False, False) if score else None
+    matched = label_score(item, row.label)
+    whole = terms_score(lookup.terms, row.label, whole=True, named=lookup.named) if lookup.named else None
+    if whole:
+        # The question names this row in its own words ("unbilled revenue").
+        matched = (max(whole, matched[0] if matched else 0.0), 0, False)
+    if matched is None:
+        return None
+    score, start, squashed = matched
+    if item.key == "eps" and lookup.diluted != bool(_DILUTED.search(row.label)):
+        score *= 0.5
+    return score, start, False, squashed
+
+
+def _change_column(row: Row) -> int | None:
+    return next((i for i, c in enumerate(row.columns) if c is not None and c.change), None)
+
+
+def column_for(row: Row, lookup: Lookup, e: Evidence, breakdown: bool = False) -> int | None:
+    """The cell of the asked period; without one, the current period (first column). Of two
+    columns of the period, the one whose header names the item ("Revenue FY2024")."""
+    item, period = lookup.item, lookup.period
+    candidates = [i for i, c in enumerate(row.columns) if c is None or not c.change]
+    if breakdown and item is not None:
+        candidates = [i for i in candidates if row.columns[i] is not None and column_names(item, row.columns[i])]
+    if not candidates:
+        return None
+    if period is None:
+        return candidates[0]
+    matches = [i for i in candidates if period.matches(row.columns[i])]
+    if len(matches) > 1 and item is not None:
+        matches = [i for i in matches if column_names(item, row.columns[i])] or matches
+    if matches:
+        # Two columns ending the same month with no stated length: quarter columns come first
+        # in Indian result formats, year-to-date ones after them.
+        return matches[-1] if period.months == 12 and len(matches) > 1 else matches[0]
+    if all(row.columns[i] is None for i in candidates) and period.fiscal is not None:
+        filed = period_from_label(e.fiscal_period) if e.fiscal_period else None
+        if filed is not None and filed == period.fiscal:
+            return candidates[0]  # an unlabelled current-period column of this period's own filing
+    return None
+
+
+# ---- one figure from a sentence -------------------------------------------------------------
+
+_PERIOD_MENTION = re.compile(
+    r"(?<![A-Za-z0-9])(?:[QH]\s?[1-4]\s?)?(?:FY|fiscal(?:\s+year)?|financial\s+year)\s?'?\d{2,4}"
+    r"(?:\s?-\s?\d{2,4})?|(?<![\w-])(?:19|20)\d{2}\s?-\s?\d{2}(?![\w-])",
+    re.IGNORECASE,
+)
+_DECLINE = re.compile(r"\b(fell|fall|decline[ds]?|decrease[ds]?|down|lower|drop(ped)?|contracted)\b",
+                      re.IGNORECASE)
+_COUNT_ITEMS = frozenset({"employees"})
+
+
+def find_in_prose(lookup: Lookup, evidence: Sequence[Evidence], *, percent: bool = False) -> Figure | None:
+    """A figure stated in a sentence: "Net profit for FY2024 was ₹79,020 crore, up 7.3%".
+
+    The amount is the first after the item's mention (a percentage when `percent`, as for
+    "grew 6.8%"; a count may come just before it: "181,269 employees"); when the sentence
+    names several fiscal periods, the one written nearest the amount is its period."""
+    best: tuple[float, Figure] | None = None
+    period = lookup.period
+    for e in evidence:
+        if lookup.company is not None and e.company_symbol not in (None, lookup.company):
+            continue
+        filed = period_from_label(e.fiscal_period) if e.fiscal_period else None
+        for sentence in sentences(e.text):
+            if "|" in sentence:
+                continue
+            mention = _mention(lookup, sentence)
+            if mention is None:
+                continue
+            named = [(m.start(), _label_of(m.group(0))) for m in _PERIOD_MENTION.finditer(sentence)]
+            named = [(at, label) for at, label in named if label]
+            for at, amount in _amounts_near(sentence, mention, count=lookup.item is not None
+                                            and lookup.item.key in _COUNT_ITEMS):
+                if (amount.kind == "percent") != percent:
+                    continue
+                label = _prose_period(period, named, at, percent, filed, e, sentence)
+                if label is False:
+                    continue
+                value = amount.value
+                if percent and _DECLINE.search(sentence[mention[0]:at]):
+                    value = -value
+                number = re.search(r"\d[\d,]*(?:\.\d+)?", amount.text)
+                name = answer_name(sentence[mention[0]:mention[1]])
+                figure = Figure(
+                    company=lookup.company or e.company_symbol, item=name, label=name, value=value,
+                    text=amount.text, number=number.group(0) if number else amount.text,
+                    period=label or "the period reported", period_label=label or None, scope=None,
+                    evidence=e.index, percent=amount.kind == "percent", asked=period,
+                )
+                score = 1.0 + 0.3 * e.score - 0.002 * abs(at - mention[1])
+                if best is None or score > best[0]:
+                    best = (score, figure)
+                break
+    return best[1] if best else None
+
+
+def _prose_period(period: Asked | None, named: list[tuple[int, str]], at: int, percent: bool,
+                  filed, e: Evidence, sentence: str) -> str | bool | None:
+    """The period label a prose amount belongs to, or False if not the asked one."""
+    if period is not None and period.fiscal is None:
+        # A dated span: the sentence (or its filing) must be about that date.
+        month = date(2000, period.end_month or 1, 1).strftime("%B")
+        if str(period.end_year) in sentence and (period.end_month is None or month[:3].lower() in sentence.lower()):
+            return period.label
+        if filed is not None and period.matches(Column(text="", end=filed.end, months=None, point=True)):
+            return period.label
+        return False
+    if named:
+        nearest = min(named, key=lambda n: abs(n[0] - at))[1]
+        # A rate names its base period too ("4.7% over FY2023"): any mention of the asked
+        # period will do; an amount belongs to the nearest one.
+        labels = {n[1] for n in named} if percent else {nearest}
+        if period is not None and period.label not in labels:
+            return False
+        return period.label if period is not None else nearest
+    if period is not None and (filed is None or filed != period.fiscal):
+        return False
+    return period.label if period is not None else e.fiscal_period
+
+
+def _mention(lookup: Lookup, sentence: str) -> tuple[int, int] | None:
+    """Where the sentence names the line item (the longest mention), or None."""
+    lowered = sentence.lower()
+    spans: list[tuple[int, int]] = []
+    item = lookup.item
+    if item is not None:
+        spans += [m.span() for m in item.asked.finditer(sentence)]
+        spans += [m.span() for p in item.labels for m in p.finditer(lowered)]
+        if item.exclude is not None:
+            # "Unbilled revenue", "segment revenue": look just before the mention, and at it.
+            spans = [s for s in spans if not item.exclude.search(lowered[max(0, s[0] - 12):s[1]])]
+    elif lookup.terms:
+        words = content_terms(sentence)
+        if len(lookup.terms & words) / len(lookup.terms) >= 0.6:
+            found = [(m.start(), m.end()) for m in re.finditer(r"[a-z]+", lowered)
+                     if content_terms(m.group(0)) & lookup.terms]
+            if found:
+                spans.append((found[0][0], found[-1][1]))
+    if not spans:
+        return None
+    return max(spans, key=lambda s: (s[1] - s[0], -s[0]))
+
+
+def _label_of(text: str) -> str | None:
+    found = parse_periods(text, date(2000, 1, 1))
+    return found[0].label if found else None
+
+
+def _amounts_near(sentence: str, mention: tuple[int, int], *, count: bool,
+                  window: int = 120) -> list[tuple[int, Amount]]:
+    start = mention[1]
+    tail = sentence[start:start + window]
+    out = []
+    cursor = 0
+    for amount in amounts(tail):
+        where = tail.find(amount.text.split()[0] if amount.text else "", cursor)
+        where = where if where >= 0 else cursor
+        cursor = where + 1
+        out.append((start + where, amount))
+    if count:  # "we had 181,269 employees"
+        before = sentence[max(0, mention[0] - 25):mention[0]]
+        found = amounts(before)
+        if found:
+            out.insert(0, (mention[0] - 1, found[-1]))
+    return out

@@ -1,0 +1,694 @@
+"""Financial statements as the PDF extractor leaves them: rows, columns, periods, units.
+
+A statement page reaches rag-query as text in one of two shapes:
+
+- rows the ingestion parser recognised as a table, one per line, each cell labelled with
+  its column header: ``Revenues | March 31, 2026: 5,040 | March 31, 2025: 4,730``;
+- a flattened stream, where a label is followed by one number per column and the column
+  headers sit somewhere above: ``Particulars Year ended March 31, 2026 Year ended March 31,
+  2025 Revenues 20,158 19,277 Cost of sales 14,079 13,405 ...``, sometimes with a notes
+  column (``Revenue from operations 24 9,74,864 8,77,835``) or the item numbers of SEBI
+  result formats (``1 Revenue from operations ... 2 Other income ...``).
+
+`read_rows` turns either into `Row`s (a label and its cells) whose `Column`s say which
+period each cell is, as the headers on the page say it; it also reads the unit the
+statement is presented in ("₹ in crore") and whether it is consolidated or standalone.
+When a passage carries rows but not their headers (a chunk cut below them), the columns are
+read by position from the filing's own period, the way Indian filings order them. Pure.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+
+from beacon_rag_query.periods import FiscalPeriod, period_from_label, previous
+
+# ---- values -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Unit:
+    """How a statement's figures are presented: currency and scale ("₹ in crore")."""
+
+    currency: str | None  # "₹" or "$"
+    scale: str | None  # "crore", "lakh", "million", "billion", "thousand"
+
+    def render(self, number: str) -> str:
+        """A figure in the filing's own units: `₹9,74,864 crore`, `$20,158 million`."""
+        negative = number.startswith("(") and number.endswith(")")
+        digits = number.strip("()") if negative else number
+        text = f"{self.currency or ''}{digits}{' ' + self.scale if self.scale else ''}"
+        return f"-{text}" if negative else text
+
+    @property
+    def text(self) -> str:
+        return " ".join(p for p in (self.currency, self.scale) if p)
+
+
+@dataclass(frozen=True)
+class Column:
+    """What one column of a statement holds: a period (`months` long, ending on `end`), a
+    balance on a date (`point`), or a fiscal period named by label (`fiscal`)."""
+
+    text: str
+    months: int | None = None
+    end: date | None = None
+    fiscal: str | None = None  # canonical label: FY2024, Q3FY25, H1FY24
+    point: bool = False
+    assumed: bool = False  # read by position from the filing's period, not from a header
+    change: bool = False  # not a period: the change between two ("Change %", "YoY growth")
+
+    def describe(self) -> str:
+        if self.fiscal and not self.end:
+            return self.fiscal
+        if self.end is None:
+            return self.text
+        day = f"{_MONTH_NAMES[self.end.month - 1]} {self.end.day}, {self.end.year}"
+        if self.point:
+            return f"as at {day}"
+        length = {3: "quarter", 6: "half year", 9: "nine months", 12: "year"}.get(self.months or 0)
+        return f"{length} ended {day}" if length else f"period ended {day}"
+
+
+@dataclass(frozen=True)
+class Cell:
+    text: str  # as written: "9,74,864", "(1,234)", "-"
+    value: float | None  # None for a nil cell ("-", "—")
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str
+    cells: tuple[Cell, ...]
+    columns: tuple[Column | None, ...]  # one per cell
+    unit: Unit | None = None
+    scope: str | None = None  # "consolidated" or "standalone"
+    statement: str | None = None  # "statement of profit and loss", "balance sheet", ...
+    per_share: bool = False
+    percent: bool = False
+
+    def render(self, cell: Cell) -> str:
+        if self.percent:
+            return f"{cell.text.rstrip('%')}%"
+        if self.per_share:
+            own = _LABEL_CURRENCY.search(self.label)
+            currency = ("$" if own.group(1) == "$" else "₹") if own else (self.unit.currency if self.unit else None)
+            return Unit(currency, None).render(cell.text)
+        return self.unit.render(cell.text) if self.unit else cell.text
+
+
+# ---- patterns ---------------------------------------------------------------------------
+
+_MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August",
+                "September", "October", "November", "December")
+_MONTHS = {m[:3].lower(): i for i, m in enumerate(_MONTH_NAMES, start=1)}
+_MON = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+        r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)")
+_DATE = re.compile(
+    rf"(?P<md>{_MON})\.?\s+(?P<md_day>\d{{1,2}})(?:st|nd|rd|th)?,?\s*(?P<md_year>(?:19|20)\d{{2}})"
+    rf"|(?P<dm_day>\d{{1,2}})(?:st|nd|rd|th)?[\s-]+(?:of\s+)?(?P<dm>{_MON})\.?,?[\s-]*"
+    r"(?P<dm_year>(?:19|20)\d{2}|'?\d{2}\b)"
+    r"|(?<![\d.,])(?P<n_day>[0-3]?\d)[./-](?P<n_month>[01]?\d)[./-](?P<n_year>(?:19|20)\d{2}|\d{2})(?![\d.,])"
+    rf"|(?<![\w-])(?P<my>{_MON})(?:\s*['’-]\s*(?P<my_short>\d{{2}})|\s+(?P<my_year>(?:19|20)\d{{2}}))\b",
+    re.IGNORECASE,
+)
+# Column headers printed on two lines: the months and days, then the years under them
+# ("September 30, June 30, March 31," / "2024 2024 2024").
+_DAY_MONTH = rf"(?:{_MON}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?|\d{{1,2}}(?:st|nd|rd|th)?\s+{_MON}\.?),?"
+_SPLIT_DATES = re.compile(
+    rf"(?P<days>(?:{_DAY_MONTH}\s+){{2,}})(?P<years>(?:(?:19|20)\d{{2}}\b\s*){{2,}})", re.IGNORECASE)
+_ONE_DAY = re.compile(_DAY_MONTH, re.IGNORECASE)
+_FISCAL = re.compile(
+    r"(?<![\w-])(?:(?P<part>[QH])\s?(?P<num>[1-4])\s?(?:FY|F\.Y\.)?\s?'?(?P<pyear>\d{2,4})"
+    r"|(?:FY|F\.Y\.)\s?'?(?P<year>\d{2,4})(?:\s?-\s?(?P<year_to>\d{2,4}))?"
+    r"|(?P<range_from>(?:19|20)\d{2})\s?-\s?(?P<range_to>\d{2}|(?:19|20)\d{2}))(?![\w-])",
+    re.IGNORECASE,
+)
+_KIND = re.compile(
+    r"(?P<q>(?:three|3)\s*months?\s*(?:period\s*)?ended|quarter\s*ended)"
+    r"|(?P<h>(?:six|6)\s*months?\s*(?:period\s*)?ended|half[\s-]*year\s*ended)"
+    r"|(?P<n>(?:nine|9)\s*months?\s*(?:period\s*)?ended)"
+    r"|(?P<y>(?:twelve|12)\s*months?\s*ended|(?:financial\s+|fiscal\s+)?year\s*ended)"
+    r"|(?P<p>\bas\s+(?:at|on|of)\b)",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(
+    r"(?<![\w.,/])(?P<num>\(?-?(?:\d{1,3}(?:,\d{2,3})+|\d+)(?:\.\d+)?\)?%?)(?![\w/]|[.,]\d)"
+    r"|(?<!\S)(?P<nil>[-–—]|nil)(?!\S)",
+    re.IGNORECASE,
+)
+_UNIT = re.compile(
+    r"(?P<cur>₹|`|\brs\.?|\binr\b|us\$|\$|\busd\b|\bdollars?\b|\brupees?\b)\s*(?:in\s+)?"
+    r"(?P<scale>crores?|cr\b|lakhs?|lacs?|millions?|mn\b|billions?|bn\b|thousands?|'000)"
+    r"|\bin\s+(?P<cur2>₹|`|rs\.?|inr|us\$|\$|usd|dollars?|rupees?)?\s*(?P<scale2>crores?|lakhs?|lacs?|millions?|billions?|thousands?)\b"
+    r"|\(\s*(?P<scale3>crores?|lakhs?|lacs?|millions?|billions?)\s*\)",  # "( crore)": a rupee glyph lost
+    re.IGNORECASE,
+)
+_SCALES = {"crore": "crore", "crores": "crore", "cr": "crore", "lakh": "lakh", "lakhs": "lakh",
+           "lac": "lakh", "lacs": "lakh", "million": "million", "millions": "million",
+           "mn": "million", "billion": "billion", "billions": "billion", "bn": "billion",
+           "thousand": "thousand", "thousands": "thousand", "'000": "thousand"}
+_SCOPE = re.compile(r"\b(consolidated|standalone|stand-alone|stand alone)\b", re.IGNORECASE)
+_STATEMENT = re.compile(
+    r"statement\s+of\s+(?:consolidated\s+|standalone\s+)?profit\s+and\s+loss|"
+    r"statement\s+of\s+(?:consolidated\s+|standalone\s+)?(?:comprehensive\s+)?income|"
+    r"income\s+statement|balance\s+sheet|cash\s+flows?\s+statement|statement\s+of\s+cash\s+flows?|"
+    r"financial\s+results|statement\s+of\s+changes\s+in\s+equity",
+    re.IGNORECASE,
+)
+_HEADER_WORDS = frozenset("particulars note notes no no. sr sr. audited unaudited reviewed".split())
+_ITEM_MARK = re.compile(r"^(?:\(?[ivx]{1,4}\)|\(?[a-h]\)|[A-H]\.|[IVX]{1,4}\.?|\d{1,2}\.?|\(\d{1,2}\))\s+")
+_CHANGE = re.compile(r"\b(change|growth|yoy|y-o-y|var(iance)?|increase)\b|%", re.IGNORECASE)
+_LABEL_CURRENCY = re.compile(r"\((\$|₹|rs\.?|inr)\)", re.IGNORECASE)
+_PER_SHARE = re.compile(r"per\s*(?:equity\s*)?share|\beps\b", re.IGNORECASE)
+_PERCENT_LABEL = re.compile(r"\(%\)|\bin\s+%|margin|\bratio\b|per\s*cent", re.IGNORECASE)
+
+
+def parse_number(text: str) -> float | None:
+    """`9,74,864` 974864; `(1,234)` -1234; `-` None."""
+    raw = text.strip()
+    if raw.lower() in ("-", "–", "—", "nil"):
+        return None
+    negative = raw.startswith("(") and raw.endswith(")") or raw.startswith("-")
+    digits = raw.strip("()%-")
+    try:
+        value = float(digits.replace(",", ""))
+    except ValueError:
+        return None
+    return -value if negative else value
+
+
+# ---- columns from headers ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Mark:
+    """A period token of a header, in reading order."""
+
+    at: int
+    kind: str  # "label" (a kind: q/h/n/y/p), "date", "fiscal"
+    value: object
+    text: str
+
+
+def _year(text: str) -> int:
+    text = text.lstrip("'")
+    return 2000 + int(text) if len(text) == 2 else int(text)
+
+
+def _month_end(year: int, month: int) -> date:
+    first_next = date(year + (month == 12), month % 12 + 1, 1)
+    return first_next - timedelta(days=1)
+
+
+def _date(m: re.Match) -> date | None:
+    try:
+        if m.group("md"):
+            return date(int(m.group("md_year")), _MONTHS[m.group("md")[:3].lower()], int(m.group("md_day")))
+        if m.group("dm"):
+            return date(_year(m.group("dm_year")), _MONTHS[m.group("dm")[:3].lower()], int(m.group("dm_day")))
+        if m.group("n_day"):
+            return date(_year(m.group("n_year")), int(m.group("n_month")), int(m.group("n_day")))
+        if m.group("my"):
+            year = m.group("my_year") or m.group("my_short")
+            return _month_end(_year(year), _MONTHS[m.group("my")[:3].lower()])
+    except (ValueError, KeyError):
+        return None
+    return None
+
+
+def _fiscal(m: re.Match) -> str | None:
+    if m.group("part"):
+        year = _year(m.group("pyear"))
+        return f"{m.group('part').upper()}{m.group('num')}FY{year % 100:02d}" if 1990 <= year <= 2100 else None
+    if m.group("year"):
+        start = _year(m.group("year"))
+        end = m.group("year_to")
+        year = start
+        if end:
+            year = (start // 100) * 100 + int(end) if len(end) == 2 else int(end)
+            if year != start + 1:
+                return None
+        return f"FY{year}" if 1990 <= year <= 2100 else None
+    start, to = int(m.group("range_from")), m.group("range_to")
+    year = (start // 100) * 100 + int(to) if len(to) == 2 else int(to)
+    return f"FY{year}" if year == start + 1 else None
+
+
+def date_in(text: str) -> date | None:
+    """The first date written in `text` ("September 30, 2025", "31 December 2022",
+    "November 2022"), or None."""
+    for mark in period_marks(text):
+        if mark.kind == "date":
+            return mark.value  # type: ignore[return-value]
+    return None
+
+
+def period_marks(text: str, offset: int = 0) -> list[_Mark]:
+    """Kinds ("Year ended", "As at"), dates and fiscal labels in `text`, in order."""
+    marks: list[_Mark] = []
+    taken: list[tuple[int, int]] = []
+
+    def free(start: int, end: int) -> bool:
+        return all(end <= a or start >= b for a, b in taken)
+
+    for m in _SPLIT_DATES.finditer(text):
+        days = list(_ONE_DAY.finditer(m.group("days")))
+        years = re.findall(r"\d{4}", m.group("years"))
+        if len(days) != len(years):
+            continue
+        for day, year in zip(days, years, strict=True):
+            found = _DATE.fullmatch(f"{day.group(0).rstrip(',')}, {year}") or _DATE.fullmatch(
+                f"{day.group(0).rstrip(',')} {year}")
+            when = _date(found) if found else None
+            if when is not None:
+                marks.append(_Mark(offset + m.start() + day.start(), "date", when, f"{day.group(0)} {year}"))
+        taken.append(m.span())
+    for m in _DATE.finditer(text):
+        if not free(*m.span()):
+            continue
+        day = _date(m)
+        if day is not None and 1990 <= day.year <= 2100:
+            marks.append(_Mark(offset + m.start(), "date", day, m.group(0)))
+            taken.append(m.span())
+    for m in _FISCAL.finditer(text):
+        label = _fiscal(m)
+        if label is not None and free(*m.span()):
+            marks.append(_Mark(offset + m.start(), "fiscal", label, m.group(0)))
+            taken.append(m.span())
+    for m in _KIND.finditer(text):
+        if free(*m.span()):
+            kind = next(k for k in "qhnyp" if m.group(k))
+            marks.append(_Mark(offset + m.start(), "label", kind, m.group(0)))
+            taken.append(m.span())
+    return sorted(marks, key=lambda k: k.at)
+
+
+_KIND_MONTHS = {"q": 3, "h": 6, "n": 9, "y": 12, "p": None}
+
+
+def columns_from_marks(marks: Sequence[_Mark]) -> list[Column]:
+    """Columns from a header's period tokens.
+
+    Dates carry the columns; kinds say how long each period is. As many kinds as dates pair
+    up in order ("3 months ended March 31, 2026 ... Year ended March 31, 2025", or a kind
+    repeated over each column); fewer kinds are group headings ("Quarter ended | Year ended"
+    over 31.03.2024 31.12.2023 31.03.2023 | 31.03.2024 31.03.2023): a group starts where a
+    date is later than the one before it, since each group lists the current period first.
+    Fiscal labels (FY2024, Q4FY24, 2023-24) are columns of their own when there are no dates.
+    """
+    dates = [m for m in marks if m.kind == "date"]
+    kinds = [m for m in marks if m.kind == "label"]
+    if not dates:
+        fiscal = [m for m in marks if m.kind == "fiscal"]
+        return [Column(text=m.text, fiscal=str(m.value), months=_fiscal_months(str(m.value)))
+                for m in fiscal]
+    assigned: list[str | None] = [None] * len(dates)
+    if len(kinds) == len(dates):
+        assigned = [str(k.value) for k in kinds]
+    elif kinds:
+        groups = _groups(dates)
+        if len(kinds) == 1 and max(groups) == 0:
+            assigned = [str(kinds[0].value)] * len(dates)
+        elif max(groups) + 1 == len(kinds):
+            assigned = [str(kinds[g].value) for g in groups]
+    columns = []
+    for mark, kind in zip(dates, assigned, strict=True):
+        label = next((k.text for k in kinds if kind and k.value == kind), "")
+        columns.append(Column(
+            text=f"{label} {mark.text}".strip(), end=mark.value, months=_KIND_MONTHS.get(kind or ""),
+            point=kind == "p",
+        ))
+    return columns
+
+
+def fit_columns(marks: Sequence[_Mark], count: int) -> list[Column] | None:
+    """The columns of a header for a row of `count` values: its last `count` dates with the
+    kinds written after any earlier date (a title's "for the year ended 31st March, 2024"
+    often precedes the column headers in the same stream), or its last `count` fiscal
+    labels. None when the header has fewer."""
+    dates = [i for i, m in enumerate(marks) if m.kind == "date"]
+    if dates:
+        if len(dates) < count:
+            return None
+        first = dates[len(dates) - count]
+        earlier = dates[len(dates) - count - 1] if len(dates) > count else -1
+        kinds = [m for m in marks[earlier + 1:first] if m.kind == "label"]
+        kinds += [m for m in marks[first:] if m.kind == "label"]
+        return columns_from_marks([*kinds, *(marks[i] for i in dates[len(dates) - count:])])
+    fiscal = [m for m in marks if m.kind == "fiscal"]
+    if len(fiscal) < count:
+        return None
+    return columns_from_marks(fiscal[len(fiscal) - count:])
+
+
+def _complete(columns: list[Column], filing_period: str | None) -> list[Column]:
+    """Dates whose lengths the header did not say ("Year ended" over six columns, the other
+    kinds printed elsewhere) take them from the filing's usual layout, when its column ends
+    are exactly these dates."""
+    if all(c.months is not None or c.point or c.end is None for c in columns):
+        return columns
+    assumed = assumed_columns(filing_period, len(columns))
+    if assumed is None:
+        return columns
+    for column, guess in zip(columns, assumed, strict=True):
+        end = guess.end or (period_from_label(guess.fiscal).end if guess.fiscal else None)
+        if column.end is None or end is None or (column.end.year, column.end.month) != (end.year, end.month):
+            return columns
+    return [c if c.months is not None else replace(c, months=g.months) for c, g in zip(columns, assumed, strict=True)]
+
+
+def _groups(dates: Sequence[_Mark]) -> list[int]:
+    group, out, last = 0, [], None
+    for mark in dates:
+        if last is not None and mark.value > last:
+            group += 1
+        out.append(group)
+        last = mark.value
+    return out
+
+
+def _fiscal_months(label: str) -> int:
+    return 12 if label.startswith("FY") else 6 if label.startswith("H") else 3
+
+
+def assumed_columns(filing_period: str | None, count: int) -> list[Column] | None:
+    """Columns read by position when a passage has rows but not their headers, in the order
+    Indian filings print them: an annual report's current year then the previous one; a
+    quarter's results the quarter, the previous quarter, the same quarter a year ago, then the
+    year (Q4), half (Q2) or nine months (Q3) to date and the same a year ago, then the last
+    full year. None when the filing's period or the count does not say."""
+    period = period_from_label(filing_period) if filing_period else None
+    if period is None or count < 1:
+        return None
+
+    def fiscal(p: FiscalPeriod) -> Column:
+        return Column(text=p.label, fiscal=p.label, months=_fiscal_months(p.label), assumed=True)
+
+    def to_date(p: FiscalPeriod, months: int) -> Column:
+        return Column(text=f"{months} months to {p.label}", end=p.end, months=months, assumed=True)
+
+    if period.kind == "FY":
+        out, current = [], period
+        for _ in range(count):
+            out.append(fiscal(current))
+            current = previous(current)
+        return out
+    if period.kind != "Q":
+        return None
+    q, year = period.number, period.fiscal_year
+    last_year = FiscalPeriod(year - 1, "Q", q)
+    quarters = [fiscal(period), fiscal(previous(period)), fiscal(last_year)]
+    if count == 3:
+        return quarters
+    full_year, previous_year = FiscalPeriod(year, "FY"), FiscalPeriod(year - 1, "FY")
+    if q == 4 and count == 5:
+        return [*quarters, fiscal(full_year), fiscal(previous_year)]
+    if q == 1 and count == 4:
+        return [*quarters, fiscal(previous_year)]
+    if q in (2, 3) and count == 6:
+        months = 6 if q == 2 else 9
+        return [*quarters, to_date(period, months), to_date(last_year, months), fiscal(previous_year)]
+    return None
+
+
+# ---- rows -------------------------------------------------------------------------------
+
+
+@dataclass
+class _Context:
+    """What the page says above a row: its headers, unit, scope and statement title."""
+
+    headers: list[tuple[int, tuple[list[_Mark], bool]]] = field(default_factory=list)  # marks, notes column
+    units: list[tuple[int, Unit]] = field(default_factory=list)
+    scopes: list[tuple[int, str]] = field(default_factory=list)
+    statements: list[tuple[int, str]] = field(default_factory=list)
+
+    @staticmethod
+    def latest(items: list[tuple[int, object]], at: int, *, or_next: bool = False):
+        """The last value declared at or before `at` (positions in the passage); with
+        `or_next`, the first after it when none precedes (some filings print a statement's
+        title and unit below its table)."""
+        found = None
+        for position, value in items:
+            if position <= at:
+                found = value
+        if found is None and or_next:
+            after = [(p, v) for p, v in items if p > at]
+            found = min(after, key=lambda pv: pv[0])[1] if after else None
+        return found
+
+
+def declared(text: str) -> tuple[Unit | None, str | None]:
+    """The first unit and the first scope a passage declares, rows or not."""
+    context = _Context()
+    _scan_context(text, 0, context)
+    unit = context.units[0][1] if context.units else None
+    scope = context.scopes[0][1] if context.scopes else None
+    return unit, scope
+
+
+def read_rows(
+    text: str,
+    *,
+    section: str | None = None,
+    title: str = "",
+    filing_period: str | None = None,
+) -> list[Row]:
+    """Every row of figures in a passage, with the period of each cell where the page says it."""
+    context = _Context()
+    preamble = " ".join(p for p in (title, section or "") if p)
+    _scan_context(preamble, -len(preamble) - 1, context)
+    rows: list[Row] = []
+    flat_parts: list[tuple[int, str]] = []
+    position = 0
+    for line in text.split("\n"):
+        if _is_labelled_row(line):
+            rows += _labelled_row(line, position, context, section, filing_period)
+        else:
+            flat_parts.append((position, line))
+        position += len(line) + 1
+    for start, part in _runs(flat_parts):
+        rows += _flat_rows(part, start, context, filing_period)
+    return [r for r in rows if _real_label(r.label)]
+
+
+def _runs(parts: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """Consecutive non-table lines joined back into one stream (rows wrap across lines)."""
+    runs: list[tuple[int, str]] = []
+    for start, line in parts:
+        if runs and runs[-1][0] + len(runs[-1][1]) + 1 == start:
+            runs[-1] = (runs[-1][0], runs[-1][1] + " " + line)
+        else:
+            runs.append((start, line))
+    return runs
+
+
+def _scan_context(text: str, offset: int, context: _Context) -> None:
+    for m in _UNIT.finditer(text):
+        currency = (m.group("cur") or m.group("cur2") or "").lower().rstrip(".")
+        scale = _SCALES.get((m.group("scale") or m.group("scale2") or m.group("scale3") or "").lower())
+        symbol = {"₹": "₹", "`": "₹", "rs": "₹", "inr": "₹", "rupee": "₹", "rupees": "₹", "$": "$",
+                  "us$": "$", "usd": "$", "dollar": "$", "dollars": "$"}.get(currency)
+        if symbol is None and scale in ("crore", "lakh"):
+            symbol = "₹"  # crore and lakh are rupee scales
+        context.units.append((offset + m.start(), Unit(symbol, scale)))
+    for m in _SCOPE.finditer(text):
+        scope = "consolidated" if m.group(1).lower() == "consolidated" else "standalone"
+        context.scopes.append((offset + m.start(), scope))
+    for m in _STATEMENT.finditer(text):
+        context.statements.append((offset + m.start(), " ".join(m.group(0).lower().split())))
+
+
+def _is_labelled_row(line: str) -> bool:
+    parts = line.split(" | ")
+    return len(parts) >= 2 and all(": " in p for p in parts[1:])
+
+
+def _labelled_row(line: str, at: int, context: _Context, section: str | None,
+                  filing_period: str | None) -> list[Row]:
+    """`Label | header: value | header: value`: each cell's own header says its period
+    ("FY2024", "March 31, 2026", "Revenue FY2024") or that it is a change ("Change %");
+    kinds missing from the headers come from the section ("3 months ended ... Year ended")."""
+    label, *cells_text = line.split(" | ")
+    headers = [c.rsplit(": ", 1)[0] for c in cells_text]
+    values = [c.rsplit(": ", 1)[1].strip() for c in cells_text]
+    if not all(_NUMBER.fullmatch(v) for v in values):
+        return []
+    section_kinds = [m for m in period_marks(section or "") if m.kind == "label"]
+    per_cell = [period_marks(h) for h in headers]
+    own_kinds = [m for marks in per_cell for m in marks if m.kind == "label"]
+    periods = [[m for m in marks if m.kind != "label"] for marks in per_cell]
+    columns: list[Column | None] = [None] * len(values)
+    dated = [i for i, p in enumerate(periods) if len(p) == 1]
+    if dated:
+        kinds = own_kinds or section_kinds
+        marks = [m for i in dated for m in periods[i]]
+        built = columns_from_marks([*kinds, *marks]) if kinds else columns_from_marks(marks)
+        if len(built) == len(dated):
+            for i, column in zip(dated, built, strict=True):
+                columns[i] = replace(column, text=headers[i].strip() or column.text)
+            columns = list(_complete(columns, filing_period)) if all(columns) else columns
+    for i, header in enumerate(headers):
+        if columns[i] is None and _CHANGE.search(header):
+            columns[i] = Column(text=header.strip(), change=True)
+    if not any(c is not None and not c.change for c in columns):
+        found = context.latest(context.headers, at)
+        fitted = fit_columns(found[0], len(values)) if found else None
+        if fitted:
+            columns = list(_complete(fitted, filing_period))
+    return [_make_row(label, values, columns, at, context)]
+
+
+def _flat_rows(text: str, offset: int, context: _Context, filing_period: str | None) -> list[Row]:
+    """Rows of a flattened stream: a run of words (the label) then a run of numbers."""
+    marks = period_marks(text, offset)
+    spans = [(m.at - offset, m.at - offset + len(m.text)) for m in marks]
+    _scan_context(text, offset, context)
+    tokens: list[tuple[int, str, str]] = []  # (position, "word"|"number"|"mark", text)
+    cursor = 0
+    for start, end in spans + [(len(text), len(text))]:
+        tokens += _tokens(text[cursor:start], offset + cursor)
+        if start < len(text):
+            tokens.append((offset + start, "mark", text[start:end]))
+        cursor = end
+    rows: list[Row] = []
+    header: list[_Mark] = []
+    notes_column = False
+    label: list[tuple[int, str]] = []
+    numbers: list[str] = []
+    marks_at = {m.at: m for m in marks}
+
+    def close_header() -> None:
+        nonlocal notes_column
+        # Kinds alone ("Three months ended Six months ended" printed below a table) are not
+        # a header of their own: the columns are still the dated ones above.
+        if any(m.kind != "label" for m in header):
+            context.headers.append((header[0].at, (list(header), notes_column)))
+        header.clear()
+        notes_column = False
+
+    currency: str | None = None
+    for at, kind, word in tokens:
+        if kind == "currency":
+            currency = _CURRENCY_SYMBOLS.get(word.lower(), currency)
+            continue
+        if kind == "mark":
+            if numbers:
+                rows.extend(_flat_row(label, numbers, context, filing_period, currency))
+                numbers, currency = [], None
+            # Words before a header are a title or heading, not a row's label.
+            notes_column = notes_column or any(w.lower().startswith("note") for _, w in label)
+            label = []
+            header.append(marks_at[at])
+            continue
+        if kind == "number":
+            if header and not label and _is_year(word):
+                continue  # a bare year under a header's kind ("Year ended 2024 2023")
+            if header:
+                notes_column = notes_column or any(w.lower().startswith("note") for _, w in label)
+                close_header()
+            numbers.append(word)
+            continue
+        if numbers:
+            rows.extend(_flat_row(label, numbers, context, filing_period, currency))
+            numbers, label, currency = [], [], None
+        label.append((at, word))
+    close_header()
+    if label and numbers:
+        rows.extend(_flat_row(label, numbers, context, filing_period, currency))
+    return rows
+
+
+def _is_year(word: str) -> bool:
+    return word.isdigit() and 1990 <= int(word) <= 2100
+
+
+_CURRENCY_TOKEN = re.compile(r"(?:US)?\$|₹|€|£|Rs\.?|INR|USD", re.IGNORECASE)
+_CURRENCY_SYMBOLS = {"$": "$", "us$": "$", "usd": "$", "₹": "₹", "rs": "₹", "rs.": "₹", "inr": "₹",
+                     "€": "€", "£": "£"}
+
+
+def _tokens(text: str, offset: int) -> list[tuple[int, str, str]]:
+    """Words, numbers and currency signs ("$ 402,392", "$24,048": US statements print the
+    sign before the first and total rows' figures)."""
+    out = []
+    for m in re.finditer(r"\S+", text):
+        word = m.group(0)
+        at = offset + m.start()
+        attached = re.fullmatch(r"(\(?)([$₹€£])(.+)", word)
+        if attached and _NUMBER.fullmatch(attached.group(1) + attached.group(3)):
+            out.append((at, "currency", attached.group(2)))
+            out.append((at + 1, "number", attached.group(1) + attached.group(3)))
+        elif _CURRENCY_TOKEN.fullmatch(word):
+            out.append((at, "currency", word))
+        else:
+            out.append((at, "number" if _NUMBER.fullmatch(word) else "word", word))
+    return out
+
+
+def _flat_row(label: list[tuple[int, str]], numbers: list[str], context: _Context,
+              filing_period: str | None, currency: str | None = None) -> list[Row]:
+    if not label:
+        return []  # figures with no label before them (a wrapped row's tail)
+    at = label[0][0]
+    words = [w for _, w in label]
+    # Header words before the first real label word ("(Audited) (Unaudited) Revenue ...").
+    while words and words[0].lower().strip("().") in _HEADER_WORDS:
+        words.pop(0)
+    text = " ".join(words)
+    values = list(numbers)
+    found = context.latest(context.headers, at)
+    marks, has_notes = found if found else ([], False)
+    # A notes column before the figures ("Revenue from operations 24 9,74,864 8,77,835"), and
+    # the next row's item number after them ("... 43,150 2 Other income") are not figures.
+    if len(values) >= 3 and _note_like(values[0]) and (has_notes or _shorter(values[0], values[1:])):
+        values = values[1:]
+    if len(values) >= 3 and _note_like(values[-1]) and _shorter(values[-1], values[:-1]):
+        values = values[:-1]
+    columns: list[Column | None] | None = None
+    fitted = fit_columns(marks, len(values)) if marks else None
+    if fitted is not None:
+        columns = list(_complete(fitted, filing_period))
+    else:
+        assumed = assumed_columns(filing_period, len(values))
+        columns = list(assumed) if assumed else [None] * len(values)
+    if len(values) < 2 and fitted is None:
+        return []
+    return [_make_row(text, values, columns, at, context, currency)]
+
+
+def _shorter(value: str, others: Sequence[str]) -> bool:
+    """A whole number written with fewer digits than every other figure of the row."""
+    digits = len(value.strip("()"))
+    return all(len(re.sub(r"\D", "", o.split(".")[0])) > digits for o in others if o[:1].isdigit() or o[:1] == "(")
+
+
+def _note_like(value: str) -> bool:
+    """A notes reference or an item number: a small whole number or `2.21`, no commas."""
+    return bool(re.fullmatch(r"\d{1,2}|\d{1,2}\.\d{1,2}", value)) and "," not in value
+
+
+def _make_row(label: str, values: list[str], columns: list[Column | None], at: int,
+              context: _Context, currency: str | None = None) -> Row:
+    label = _ITEM_MARK.sub("", " ".join(label.split())).strip(" :-")
+    unit = context.latest(context.units, at, or_next=True)
+    if currency and (unit is None or unit.currency is None):
+        unit = Unit(currency, unit.scale if unit else None)
+    return Row(
+        label=label,
+        cells=tuple(Cell(v, parse_number(v)) for v in values),
+        columns=tuple(columns),
+        unit=unit,
+        scope=context.latest(context.scopes, at, or_next=True),
+        statement=context.latest(context.statements, at, or_next=True),
+        per_share=bool(_PER_SHARE.search(label) or _PER_SHARE.search(label.replace(" ", ""))),
+        percent=bool(_PERCENT_LABEL.search(label)) or all(v.endswith("%") for v in values),
+    )
+
+
+def _real_label(label: str) -> bool:
+    return sum(ch.isalpha() for ch in label) >= 3

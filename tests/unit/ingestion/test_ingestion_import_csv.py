@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from beacon_ingestion.companies.catalogue import parse_constituents
 from beacon_ingestion.companies.imports import PARSERS, InvalidImport, parse_rows
 
 
@@ -17,3 +18,10 @@ def test_malformed_csv_is_an_invalid_import(text):
 def test_bare_carriage_returns_end_lines():
     rows = parse_rows("symbol,close\rINFY.NS,1\rTCS.NS,2\r", "csv", lambda row: row["symbol"])
     assert [row for _, _, row in rows] == ["INFY.NS", "TCS.NS"]
+
+
+@pytest.mark.parametrize("text", ["Company Name,Industry,Symbol\r\n\"x\ry\",IT,X\n\"unclosed\n", "\x00\r\n"])
+def test_malformed_constituent_list_is_an_invalid_import(text):
+    with pytest.raises(InvalidImport) as refused:
+        parse_constituents(text)
+    assert refused.value.errors

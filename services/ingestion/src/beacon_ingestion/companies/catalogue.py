@@ -13,7 +13,7 @@ import re
 from collections import Counter
 from importlib import resources
 
-from beacon_ingestion.companies.imports import InvalidImport, RowError
+from beacon_ingestion.companies.imports import InvalidImport, RowError, invalid_csv
 from beacon_ingestion.domain import Company, company_aliases, normalize_symbol
 
 _ISIN = re.compile(r"^IN[A-Z0-9]{9}\d$")
@@ -35,7 +35,15 @@ def bundled_constituents_csv() -> str:
 
 def parse_constituents(text: str) -> list[Company]:
     """Every row validated; all errors reported together with their line numbers."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    # newline="": the csv module reads line ends itself (a bare CR is a line end, not an error).
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    try:
+        return _companies(reader)
+    except csv.Error as exc:
+        raise invalid_csv(reader, exc) from exc
+
+
+def _companies(reader: csv.DictReader) -> list[Company]:
     header = [h.strip() for h in reader.fieldnames or []]
     missing = [name for name in _REQUIRED if name not in header]
     if missing:
@@ -43,7 +51,8 @@ def parse_constituents(text: str) -> list[Company]:
     errors: list[RowError] = []
     companies: list[Company] = []
     seen: set[str] = set()
-    for line, raw in enumerate(reader, start=2):
+    for raw in reader:
+        line = reader.line_num
         row = {(k or "").strip(): (v or "").strip() for k, v in raw.items()}
         company = _company(row, line, errors)
         if company is None:

@@ -80,8 +80,13 @@ def records(text: str, fmt: str) -> Iterator[tuple[int, str, dict[str, Any]]]:
             clean = {(k or "").strip().lower(): (v.strip() if isinstance(v, str) else v)
                      for k, v in row.items()}
             yield reader.line_num, "line", clean
-    except csv.Error as exc:  # malformed CSV is the client's error, not ours
-        raise InvalidImport([RowError(reader.line_num or 1, "file", f"invalid CSV: {exc}")]) from exc
+    except csv.Error as exc:
+        raise invalid_csv(reader, exc) from exc
+
+
+def invalid_csv(reader: csv.DictReader, exc: csv.Error) -> InvalidImport:
+    """Malformed CSV is the client's error (a 400 listing where), never ours."""
+    return InvalidImport([RowError(reader.line_num or 1, "file", f"invalid CSV: {exc}")])
 
 
 def parse_rows(

@@ -120,9 +120,14 @@ async def test_a_cancelled_job_is_never_drafted_and_ends_cancelled():
 async def test_a_request_the_worker_rejects_fails_its_job_visibly():
     async with Stack() as stack:
         await stack.publish(request("job-4", owner=None))  # no owner: unreadable
-        [failed] = stack.of("job-4")
-        assert failed.outcome == "failed" and failed.error.error_code == "INVALID_INPUT"
-        assert len(await stack.bus.dead_letters(CONSUMER)) == 1
+        unknown = Envelope(type="JobRequestedV9", correlation_id="job-7",
+                           payload={"job_id": "job-7", "kind": "generate", "owner": "o"})
+        stack.bus._route(unknown, "job.requested.generate")  # noqa: SLF001
+        await stack.bus.drain()
+        for job_id in ("job-4", "job-7"):
+            [failed] = stack.of(job_id)
+            assert failed.outcome == "failed" and failed.error.error_code == "INVALID_INPUT"
+        assert len(await stack.bus.dead_letters(CONSUMER)) == 2
         assert stack.model.calls == 0
 
 
@@ -181,3 +186,38 @@ async def test_events_are_never_failed_on_dead_letter_and_unguarded_handlers_see
     assert completed == []
 
 
+
+
+async def test_a_cancel_heard_while_its_request_runs_stops_it_and_ends_the_job():
+    import asyncio
+
+    bus = InMemoryBus(retry=RETRY, ledger=InMemoryProcessedEvents())
+    entered, interrupted, completed = asyncio.Event(), [], []
+
+    async def slow(envelope: Envelope) -> None:
+        entered.set()
+        try:
+            await asyncio.Event().wait()  # a model call that never ends by itself
+        except asyncio.CancelledError:
+            interrupted.append(envelope.payload["job_id"])
+            raise
+
+    async def collect(envelope: Envelope) -> None:
+        completed.append(envelope.parse())
+
+    bus.subscribe("worker", ["job.requested.*"], slow, concurrency=2)
+    bus.subscribe("observer", ["job.completed"], collect, once=False)
+    await bus.start()
+    try:
+        await bus.publish(request("job-6"))
+        await asyncio.wait_for(entered.wait(), 5)
+        await bus.publish(Envelope.wrap(JobCancelled(
+            job_id="job-6", kind=JobKind.GENERATE, reason="publish not confirmed"),
+            correlation_id="job-6"))
+        await bus.drain()
+    finally:
+        await bus.stop()
+    assert interrupted == ["job-6"]
+    [failed] = completed
+    assert failed.error.error_code == "CANCELLED"
+    assert await bus.dead_letters("worker") == []

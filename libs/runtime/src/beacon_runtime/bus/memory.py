@@ -92,8 +92,10 @@ class InMemoryBus(EventBus):
     async def publish(self, envelope: Envelope) -> None:
         self._route(envelope)
 
-    def _route(self, envelope: Envelope) -> None:
-        key = routing_key(envelope)
+    def _route(self, envelope: Envelope, key: str | None = None) -> None:
+        """Deliver to every matching subscription; `key` overrides the routing key (tests
+        put a message of a type no publisher knows on a key, as a raw AMQP publish can)."""
+        key = key or routing_key(envelope)
         carrier: dict[str, str] = {}
         propagate.inject(carrier)  # the trace continues in the handler, as over RabbitMQ
         for sub in self._subscriptions:

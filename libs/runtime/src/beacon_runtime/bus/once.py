@@ -15,7 +15,11 @@ in-memory twin). Per delivery the guard:
    acknowledged without running; one that finds another delivery ``BUSY`` with it waits
    (``RetryLater``) until that one finished or its lease ran out (its worker died);
 4. keeps the lease alive while the handler runs, then marks the id done for ``done_ttl_s``,
-   or releases it when the handler raised (the bus's retry runs it again).
+   or releases it when the handler raised (the bus's retry runs it again);
+5. stops a request running in this process when this process hears its job's cancel
+   (the request ahead of its cancel in the queue: a lost confirm), marks it done and
+   publishes its CANCELLED failure. A cancel taken by another replica of the same kind
+   only stops later deliveries (rag-query also listens on a per-replica queue).
 
 What remains: a worker killed mid-handler leaves its lease to expire, and the redelivery
 runs the handler again from the start; the side effect that was under way (a model call)
@@ -157,6 +161,9 @@ def guard(
     # of one queue start in order but run concurrently, so a cancel delivered just before
     # its request might otherwise not be in the ledger yet when the request looks.
     heard: dict[str, None] = {}
+    # Requests running here, by job id: a cancel this process hears stops them mid-run.
+    running: dict[str, asyncio.Task] = {}
+    stopped: set[asyncio.Task] = set()
 
     async def guarded(envelope: Envelope) -> None:
         job_id = envelope.payload.get("job_id")
@@ -166,8 +173,15 @@ def guard(
                     heard[job_id] = None
                     while len(heard) > 10_000:
                         del heard[next(iter(heard))]
+                    # Queries stop cooperatively, through rag-query's own per-replica
+                    # cancel queue (it records and streams the cancellation).
+                    task = running.get(job_id) if envelope.payload.get("kind") != "query" else None
+                    if task is not None:
+                        stopped.add(task)
+                        task.cancel()
                     await ledger.cancel(job_id, policy.cancel_ttl_s)
-                    log.info("bus.cancel_recorded", consumer=consumer, job_id=job_id)
+                    log.info("bus.cancel_recorded", consumer=consumer, job_id=job_id,
+                             stopped_running=task is not None)
                 return
             if envelope.type == "JobRequested" and isinstance(job_id, str) and (
                 job_id in heard or await ledger.is_cancelled(job_id)
@@ -191,8 +205,26 @@ def guard(
             raise RetryLater(f"event {envelope.event_id} is being handled by another delivery")
         BUS_ONCE.labels(consumer, "run").inc()
         keeper = asyncio.create_task(_keep_lease(ledger, key, token, policy))
+        # The handler runs as a child task (same context) so that a cancel can stop it
+        # without stopping this delivery, which must still be settled.
+        work = asyncio.ensure_future(handler(envelope))
+        request_of = job_id if envelope.type == "JobRequested" and isinstance(job_id, str) else None
+        if request_of is not None:
+            running[request_of] = work
         try:
-            await handler(envelope)
+            await work
+        except asyncio.CancelledError:
+            keeper.cancel()
+            if work not in stopped:  # this delivery itself was cancelled (shutdown)
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await asyncio.shield(ledger.release(key, token))
+                raise
+            log.info("bus.cancelled_mid_run", consumer=consumer, job_id=request_of)
+            BUS_ONCE.labels(consumer, "cancelled").inc()
+            await _finish(ledger, key, token, policy, consumer)
+            if (failure := failure_of_cancelled(envelope)) is not None:
+                await publish(failure)
+            return
         except BaseException:
             keeper.cancel()
             # Shielded: a cancelled handler (shutdown, lost connection) must still free its
@@ -200,15 +232,25 @@ def guard(
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await asyncio.shield(ledger.release(key, token))
             raise
+        finally:
+            stopped.discard(work)
+            if request_of is not None and running.get(request_of) is work:
+                del running[request_of]
         keeper.cancel()
-        try:
-            await ledger.finish(key, token, policy.done_ttl_s)
-        except Exception as exc:  # noqa: BLE001
-            # The work is done and acknowledged either way; without the mark, only a
-            # redelivery within the lease would be recognised as a duplicate.
-            log.warning("bus.finish_unrecorded", consumer=consumer, error=repr(exc))
+        await _finish(ledger, key, token, policy, consumer)
 
     return guarded
+
+
+async def _finish(
+    ledger: ProcessedEvents, key: str, token: str, policy: OncePolicy, consumer: str
+) -> None:
+    try:
+        await ledger.finish(key, token, policy.done_ttl_s)
+    except Exception as exc:  # noqa: BLE001
+        # The work is done and acknowledged either way; without the mark, only a
+        # redelivery within the lease would be recognised as a duplicate.
+        log.warning("bus.finish_unrecorded", consumer=consumer, error=repr(exc))
 
 
 async def _keep_lease(ledger: ProcessedEvents, key: str, token: str, policy: OncePolicy) -> None:

@@ -5,7 +5,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PORT ?= 8000
 export PORT
 
-.PHONY: dev test test-unit test-integration test-e2e uv sync bench
+.PHONY: dev test test-unit test-integration test-e2e uv sync bench chaos
 
 uv:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -31,3 +31,8 @@ test-e2e: sync
 
 bench: sync
 	$(UV) run --frozen python bench/report_api_bench.py
+
+# Every fault scenario (tests/chaos), the long outages included, on its own RabbitMQ node
+# and Redis; prints the counts table. The fast ones also run in `make test` (tests/e2e).
+chaos: sync
+	$(UV) run --frozen python tests/chaos/run.py --all

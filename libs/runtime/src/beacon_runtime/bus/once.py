@@ -178,7 +178,7 @@ def guard(
                     task = running.get(job_id) if envelope.payload.get("kind") != "query" else None
                     if task is not None:
                         stopped.add(task)
-                        task.cancel()
+                        asyncio.create_task(_stop(task))
                     await ledger.cancel(job_id, policy.cancel_ttl_s)
                     log.info("bus.cancel_recorded", consumer=consumer, job_id=job_id,
                              stopped_running=task is not None)
@@ -203,12 +203,21 @@ def guard(
         if claim is Claim.BUSY:
             BUS_ONCE.labels(consumer, "busy").inc()
             raise RetryLater(f"event {envelope.event_id} is being handled by another delivery")
+        request_of = job_id if envelope.type == "JobRequested" and isinstance(job_id, str) else None
+        if request_of is not None and request_of in heard:
+            # Its cancel came in while this delivery was checking and claiming. From the
+            # check here to `running` below nothing awaits, so no cancel falls in between.
+            log.info("bus.cancelled_skipped", consumer=consumer, job_id=job_id)
+            BUS_ONCE.labels(consumer, "cancelled").inc()
+            await _finish(ledger, key, token, policy, consumer)
+            if (failure := failure_of_cancelled(envelope)) is not None:
+                await publish(failure)
+            return
         BUS_ONCE.labels(consumer, "run").inc()
         keeper = asyncio.create_task(_keep_lease(ledger, key, token, policy))
         # The handler runs as a child task (same context) so that a cancel can stop it
         # without stopping this delivery, which must still be settled.
         work = asyncio.ensure_future(handler(envelope))
-        request_of = job_id if envelope.type == "JobRequested" and isinstance(job_id, str) else None
         if request_of is not None:
             running[request_of] = work
         try:
@@ -251,6 +260,17 @@ async def _finish(
         # The work is done and acknowledged either way; without the mark, only a
         # redelivery within the lease would be recognised as a duplicate.
         log.warning("bus.finish_unrecorded", consumer=consumer, error=repr(exc))
+
+
+async def _stop(task: asyncio.Task, every_s: float = 0.05, tries: int = 200) -> None:
+    """Cancel until it ends: a cancellation that lands inside a publish's confirm wait is
+    swallowed by the AMQP client (seen in tests/chaos: the draft then ran to the end), so
+    one cancel() is not enough."""
+    for _ in range(tries):
+        if task.done():
+            return
+        task.cancel()
+        await asyncio.sleep(every_s)
 
 
 async def _keep_lease(ledger: ProcessedEvents, key: str, token: str, policy: OncePolicy) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from functools import partial
 
-from beacon_contracts import routing
+from beacon_contracts.events import JobCompleted, JobStarted, QueryFrame
 from beacon_gateway.api.app import create_app
 from beacon_gateway.api.forward import upstream_clients
 from beacon_gateway.api.policy import ResearchDeps
@@ -25,6 +25,7 @@ from beacon_gateway.repository import (
 )
 from beacon_gateway.revocations import InMemoryRevocations, RedisRevocations, Revocations
 from beacon_gateway.settings import GatewaySettings
+from beacon_runtime.bus.dispatch import subscribe
 from beacon_runtime.bus.port import EventBus
 from beacon_runtime.jobs.port import JobStore
 from beacon_runtime.logs import get_logger
@@ -110,17 +111,11 @@ def build(
         checks={"bus": bus.ping, "job_store": jobs.ping, "database": identity.ping,
                 "rate_limits": limiter.ping},
     )
-    bus.subscribe(
-        "gateway",
-        [routing.JOB_STARTED, routing.JOB_COMPLETED],
-        partial(apply_job_event, jobs=jobs),
-        concurrency=4,
-    )
+    apply = partial(apply_job_event, jobs=jobs)
+    subscribe(bus, "gateway", {JobStarted: apply, JobCompleted: apply}, concurrency=4)
     # Frames get their own queue so a long answer never delays job-status updates.
-    bus.subscribe(
-        "gateway-frames", [routing.QUERY_FRAME], partial(append_query_frame, frames=frames),
-        concurrency=4,
-    )
+    subscribe(bus, "gateway-frames", {QueryFrame: partial(append_query_frame, frames=frames)},
+              concurrency=4)
 
     async def start() -> None:
         await identity.start()

@@ -55,16 +55,6 @@ class QueryFilters(BaseModel):
     document_types: list[str] | None = None
 
 
-class QueryParams(BaseModel):
-    """`JobRequested.params` of a query job, as the gateway sends them."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    question: str = Field(min_length=1, max_length=4000)
-    filters: QueryFilters | None = None
-    stream: bool = False
-
-
 @dataclass(frozen=True)
 class Company:
     symbol: str  # Yahoo style, RELIANCE.NS

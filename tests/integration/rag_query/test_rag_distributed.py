@@ -77,7 +77,7 @@ async def env(amqp_url, database_url, unique_name):
 
     async def replica(instance_id: str, chat_model: ChatModel) -> RabbitBus:
         bus = new_bus()
-        settings = RagQuerySettings(database_url=database_url, database_schema=unique_name,
+        settings = RagQuerySettings(database_url=database_url, db_schema=unique_name,
                                     amqp_url=amqp_url)
         service = build(
             settings, bus=bus, search=InMemoryPassageSearch(PASSAGES),

@@ -21,7 +21,10 @@ class ServiceSettings(BaseSettings):
     amqp_url: str | None = None
     redis_url: str | None = None
     database_url: str | None = None
-    # Postgres schema this service owns; None means the service's own default name.
+    # The Postgres schema this service owns: its tables and its Alembic version table. Each
+    # service sets its own default (gateway, ingestion, rag_query, hitl); DB_SCHEMA overrides
+    # it in a process that runs one service. The embedded app, which runs them all, makes it a
+    # prefix instead (beacon_embedded.main), so no two services ever share a schema.
     db_schema: str | None = None
     qdrant_url: str | None = None
 

@@ -67,7 +67,7 @@ def build(
 ) -> Service:
     if identity is None:
         identity = (
-            PostgresIdentityRepository(settings.database_url, settings.db_schema or "gateway")
+            PostgresIdentityRepository(settings.database_url, settings.db_schema)
             if settings.database_url
             else InMemoryIdentityRepository()
         )

@@ -7,6 +7,7 @@ from beacon_runtime.settings import ServiceSettings
 
 class GatewaySettings(ServiceSettings):
     service_name: str = "gateway"
+    db_schema: str = "gateway"
     host: str = "127.0.0.1"
     port: int = 8000
     # Comma-separated report-API keys. Empty in embedded mode means: generate one at start-up.

@@ -55,5 +55,5 @@ def build(
 
 def build_repository(settings: HitlSettings) -> ReviewRepository:
     if settings.database_url:
-        return PostgresReviewRepository(settings.database_url, schema=settings.schema())
+        return PostgresReviewRepository(settings.database_url, schema=settings.db_schema)
     return InMemoryReviewRepository()

@@ -41,7 +41,6 @@ from beacon_ingestion.sources import Bootstrapper, SourceRegistry, sample_source
 
 log = get_logger(__name__)
 CONSUMER = "ingestion"
-SCHEMA = "ingestion"
 DATA_DIR = Path("var/ingestion")  # default home of files and vectors that must persist
 
 
@@ -99,7 +98,7 @@ def build_repository(settings: IngestionSettings) -> IngestionRepository:
     if settings.database_url:
         from beacon_ingestion.repository.postgres import PostgresIngestionRepository
 
-        return PostgresIngestionRepository(settings.database_url, settings.db_schema or SCHEMA)
+        return PostgresIngestionRepository(settings.database_url, settings.db_schema)
     return InMemoryIngestionRepository()
 
 

@@ -38,7 +38,7 @@ from beacon_rag_query.sources import (
 )
 from beacon_runtime.bus.dispatch import subscribe
 from beacon_runtime.bus.port import EventBus
-from beacon_runtime.factory import build_chat_model
+from beacon_runtime.adapters import build_chat_model
 from beacon_runtime.llm.port import ChatModel
 from beacon_runtime.service import Service
 
@@ -127,5 +127,5 @@ def build(
 def build_repository(settings: RagQuerySettings) -> QueryRepository:
     if settings.database_url:
         return PostgresQueryRepository(settings.database_url,
-                                       schema=settings.db_schema or settings.database_schema)
+                                       schema=settings.db_schema)
     return InMemoryQueryRepository()

@@ -19,7 +19,7 @@ from beacon_report_writer.repository import (
 from beacon_report_writer.settings import ReportWriterSettings
 from beacon_runtime.bus.dispatch import subscribe
 from beacon_runtime.bus.port import EventBus
-from beacon_runtime.factory import build_chat_model
+from beacon_runtime.adapters import build_chat_model
 from beacon_runtime.llm.port import ChatModel
 from beacon_runtime.service import Service
 

@@ -20,6 +20,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from beacon_contracts.report_api import GenerateRequest
 from beacon_report_writer.graph import build_graph
 from beacon_report_writer.repository import InMemorySessionDrafts
 from beacon_runtime.llm.openai_compat import OpenAIChatModel
@@ -221,18 +222,9 @@ async def test_report_graph_drafts_a_section_through_the_server(server):
     model = _model(base_url, "report")
     graph = build_graph(model, InMemorySessionDrafts())
     try:
-        state = await graph.ainvoke(
-            {
-                "kind": "generate",
-                "params": {
-                    "session_id": "s-int",
-                    "type": "Technical_scope",
-                    "customer_id": "ACME",
-                    "opportunity_id": "OPP-7",
-                    "section_title": "security and compliance",
-                },
-            }
-        )
+        request = GenerateRequest(type="Technical_scope", customer_id="ACME",
+                                  opportunity_id="OPP-7", section_title="security and compliance")
+        state = await graph.ainvoke({"request": request, "session_id": "s-int"})
     finally:
         await model.close()
     assert "error" not in state

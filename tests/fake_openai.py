@@ -3,11 +3,13 @@
 It runs in the test's process (uvicorn in a thread, on a free port, 127.0.0.1) and answers
 by model name: "echo" repeats the user message, "report" writes a fenced section, "slow" and
 "slow-stream" stall, "broken" fails with 500, "no-choices" answers without choices.
+`/v1/embeddings` answers a deterministic vector per input.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import socket
 import threading
@@ -57,7 +59,27 @@ def _fake_openai(calls: list[dict]) -> FastAPI:
             },
         )
 
+    @app.post("/v1/embeddings")
+    async def embeddings(request: Request):
+        """A deterministic vector per input (from its SHA-256), `dimensions` long (8 if unset);
+        answered in reverse order, as the protocol allows (each item carries its index)."""
+        body = await request.json()
+        calls.append(body)
+        inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        dims = body.get("dimensions") or 8
+        data = [{"object": "embedding", "index": i, "embedding": _vector(text, dims)}
+                for i, text in enumerate(inputs)]
+        return {"object": "list", "model": body["model"], "data": data[::-1],
+                "usage": {"prompt_tokens": len(inputs), "total_tokens": len(inputs)}}
+
     return app
+
+
+def _vector(text: str, dims: int) -> list[float]:
+    digest = hashlib.sha256(text.encode()).digest() * (dims // 32 + 1)
+    raw = [byte - 127.5 for byte in digest[:dims]]
+    norm = sum(x * x for x in raw) ** 0.5
+    return [x / norm for x in raw]
 
 
 def _reply(model: str, user: str) -> str:

@@ -26,10 +26,12 @@ from beacon_runtime.llm.openai_compat import OpenAIChatModel
 from beacon_runtime.llm.port import LLMError, LLMTimeout, Prompt
 
 
+# The "gated-*" models' state, read by the tests (the server's loop writes it).
+GATES: dict[str, dict] = {}
 PROMPT = Prompt(system="You are terse.", user="Say hello to the integration test.")
 
 
-def _fake_openai(calls: list[dict]) -> FastAPI:
+def _fake_openai(calls: list[dict], gates: dict[str, dict]) -> FastAPI:
     app = FastAPI()
 
     @app.post("/v1/chat/completions")
@@ -37,6 +39,8 @@ def _fake_openai(calls: list[dict]) -> FastAPI:
         body = await request.json()
         calls.append(body)
         model = body["model"]
+        if model.startswith("gated-"):
+            await _pass_gate(gates, model)
         if model == "broken":
             return JSONResponse(
                 {"error": {"message": "boom", "type": "server_error"}},
@@ -67,6 +71,25 @@ def _fake_openai(calls: list[dict]) -> FastAPI:
         )
 
     return app
+
+
+async def _pass_gate(gates: dict[str, dict], model: str) -> None:
+    """Model "gated-<width>-<total>": hold each request until <width> are in flight at once
+    (or all <total> arrived), and record the most seen in flight. So the peak shows how many
+    calls a client lets run together, without any timing."""
+    _, width, total = model.split("-")
+    gate = gates.setdefault(model, {"in_flight": 0, "peak": 0, "seen": 0, "open": asyncio.Event()})
+    gate["in_flight"] += 1
+    gate["seen"] += 1
+    gate["peak"] = max(gate["peak"], gate["in_flight"])
+    if gate["in_flight"] >= int(width) or gate["seen"] == int(total):
+        gate["open"].set()
+    try:
+        await gate["open"].wait()
+    finally:
+        gate["in_flight"] -= 1
+        if gate["in_flight"] == 0:
+            gate["open"] = asyncio.Event()
 
 
 def _reply(model: str, user: str) -> str:
@@ -115,7 +138,7 @@ def server() -> Iterator[tuple[str, list[dict]]]:
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(
-        _fake_openai(calls), log_level="warning", lifespan="off", timeout_graceful_shutdown=1
+        _fake_openai(calls, GATES), log_level="warning", lifespan="off", timeout_graceful_shutdown=1
     )
     uv_server = uvicorn.Server(config)
     thread = threading.Thread(target=uv_server.run, kwargs={"sockets": [sock]}, daemon=True)
@@ -130,14 +153,55 @@ def server() -> Iterator[tuple[str, list[dict]]]:
     sock.close()
 
 
-def _model(base_url: str, model: str, *, timeout_s: float = 5, retries: int = 0):
+def _model(
+    base_url: str, model: str, *, timeout_s: float = 5, retries: int = 0, max_concurrency: int = 32
+):
     return OpenAIChatModel(
         base_url=base_url,
         api_key="test-key",
         model=model,
         timeout_s=timeout_s,
         max_retries=retries,
+        max_concurrency=max_concurrency,
     )
+
+
+async def test_calls_beyond_max_concurrency_wait_for_a_slot(server):
+    base_url, _ = server
+    model = _model(base_url, "gated-3-10", max_concurrency=3)
+    try:
+        completions = await asyncio.gather(*(model.complete(PROMPT) for _ in range(10)))
+    finally:
+        await model.close()
+    assert len(completions) == 10
+    # The server held requests until three were in flight together, and never saw a fourth.
+    assert GATES["gated-3-10"]["peak"] == 3
+    assert GATES["gated-3-10"]["seen"] == 10
+
+
+async def test_streams_hold_a_slot_until_they_end(server):
+    base_url, _ = server
+    model = _model(base_url, "gated-2-5", max_concurrency=2)
+
+    async def read() -> str:
+        return "".join([piece async for piece in model.stream(PROMPT)])
+
+    try:
+        answers = await asyncio.gather(*(read() for _ in range(5)))
+    finally:
+        await model.close()
+    assert all(answer.startswith("Hello from gated-2-5") for answer in answers)
+    assert GATES["gated-2-5"]["peak"] == 2
+
+
+async def test_without_a_tight_limit_every_call_is_in_flight_at_once(server):
+    base_url, _ = server
+    model = _model(base_url, "gated-8-8", max_concurrency=32)
+    try:
+        await asyncio.gather(*(model.complete(PROMPT) for _ in range(8)))
+    finally:
+        await model.close()
+    assert GATES["gated-8-8"]["peak"] == 8
 
 
 async def test_complete_returns_text_and_token_usage(server):

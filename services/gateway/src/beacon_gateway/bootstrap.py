@@ -114,12 +114,12 @@ def build(
         "gateway",
         [routing.JOB_STARTED, routing.JOB_COMPLETED],
         partial(apply_job_event, jobs=jobs),
-        concurrency=4,
+        concurrency=settings.worker_concurrency,
     )
     # Frames get their own queue so a long answer never delays job-status updates.
     bus.subscribe(
         "gateway-frames", [routing.QUERY_FRAME], partial(append_query_frame, frames=frames),
-        concurrency=4,
+        concurrency=settings.worker_concurrency,
     )
 
     async def start() -> None:

@@ -54,6 +54,9 @@ class GatewaySettings(ServiceSettings):
     # How long a query's frames stay replayable after its last one. Longer than hitl's
     # REVIEW_TTL_S, so a client can re-attach to an answer that waited for its review.
     frame_ttl_s: int = Field(default=3 * 3600, gt=0)
+    # Job events and frames handled at once per replica. The same WORKER_CONCURRENCY the
+    # workers read: their events arrive at the rate they run jobs, so the two scale together.
+    worker_concurrency: int = Field(default=32, ge=1)
 
     def api_key_list(self) -> list[str]:
         return [key.strip() for key in self.api_keys.split(",") if key.strip()]

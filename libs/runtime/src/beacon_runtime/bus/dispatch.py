@@ -4,11 +4,11 @@ A service registers `{GenerateSection: draft, RefineSection: draft}` (commands) 
 `{JobStarted: apply, JobCompleted: apply}` (events) with `subscribe()`. The table decides
 the queue's routing patterns too, so a handler can never miss a message it was written for.
 
-What cannot be read is dealt with here, never in a handler:
-- a command whose job id and kind can be read but whose fields are invalid ends its job:
-  JobCompleted(failed, INVALID_INPUT) (and an `error` frame for a question), so the client
-  sees the error instead of a job pending for ever; the message is then acknowledged;
-- anything else unreadable, or a type the table does not list, is dead-lettered (`Reject`).
+What cannot be read is dealt with here, never in a handler: it is dead-lettered (`Reject`)
+with words that name the invalid fields, and for a command whose job id and kind can be read
+the bus ends that job with them, JobCompleted(failed, INVALID_INPUT) (bus/job_failures.py),
+so the client sees the error instead of a job pending for ever; a question's stream gets its
+`error` frame first. A type the table does not list is dead-lettered as well.
 
 `hooks` wrap every typed call (outermost first): `await hook(message, envelope, call)`
 runs before and after `await call()`, or skips it (an already processed event id, a
@@ -24,9 +24,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from beacon_contracts import routing
-from beacon_contracts.base import JobError, JobKind, Payload
+from beacon_contracts.base import JobKind, Payload
 from beacon_contracts.commands import JOB_REQUESTED, Command
-from beacon_contracts.events import Envelope, JobCompleted, QueryFrame
+from beacon_contracts.events import Envelope, QueryFrame
 from beacon_runtime.bus.port import EventBus, Reject
 from beacon_runtime.logs import get_logger
 
@@ -82,15 +82,22 @@ class Dispatcher:
         await call()
 
     async def _turn_away(self, envelope: Envelope, exc: ValueError) -> None:
+        """Dead-letter it, in words that name the invalid fields: for a command whose job
+        can be named the bus then ends the job with them, JobCompleted(failed,
+        INVALID_INPUT) (bus/job_failures.py). A question's stream gets its `error` frame
+        first (seq 0: that stream never started)."""
         reason = _describe(exc)
-        ending = _ending(envelope, reason)
-        if ending is None:
-            raise Reject(f"unreadable {envelope.type}: {reason}") from exc
-        log.warning("bus.invalid_command", consumer=self._consumer,
-                    job_id=envelope.payload.get("job_id"), reason=reason)
-        for payload in ending:
-            # A failed publish raises: the bus redelivers, and the job is ended then.
-            await self._bus.publish(envelope.follow(payload))
+        payload = envelope.payload
+        if envelope.type == JOB_REQUESTED and payload.get("kind") == JobKind.QUERY.value and (
+            isinstance(job_id := payload.get("job_id"), str) and job_id
+        ):
+            # A failed publish raises: the bus retries the message, and the frame is sent then.
+            await self._bus.publish(envelope.follow(QueryFrame(
+                query_id=job_id, seq=0, event="error",
+                data={"code": INVALID_INPUT, "message": reason})))
+        log.warning("bus.unreadable", consumer=self._consumer, event_type=envelope.type,
+                    reason=reason)
+        raise Reject(reason) from exc
 
 
 def subscribe(
@@ -101,32 +108,14 @@ def subscribe(
     hooks: Sequence[Hook] = (),
     concurrency: int = 1,
     transient: bool = False,
+    once: bool = True,
 ) -> Dispatcher:
-    """Register a handler table as `consumer`, bound to exactly the table's routing keys."""
+    """Register a handler table as `consumer`, bound to exactly the table's routing keys.
+    `once=False` opts out of the bus's effectively-once guard (EventBus.subscribe)."""
     dispatcher = Dispatcher(bus, consumer, table, hooks)
     bus.subscribe(consumer, dispatcher.patterns, dispatcher,
-                  concurrency=concurrency, transient=transient)
+                  concurrency=concurrency, transient=transient, once=once)
     return dispatcher
-
-
-def _ending(envelope: Envelope, reason: str) -> list[Payload] | None:
-    """What ends a job whose command could not be read: JobCompleted(failed, INVALID_INPUT),
-    and for a question first its stream's `error` frame (seq 0: that stream never started).
-    None when this is no command or not even its job id and kind can be read."""
-    payload = envelope.payload
-    job_id, kind = payload.get("job_id"), payload.get("kind")
-    if envelope.type != JOB_REQUESTED or not (isinstance(job_id, str) and job_id):
-        return None
-    if kind not in {k.value for k in JobKind}:
-        return None
-    kind = JobKind(kind)
-    ending: list[Payload] = []
-    if kind is JobKind.QUERY:
-        ending.append(QueryFrame(query_id=job_id, seq=0, event="error",
-                                 data={"code": INVALID_INPUT, "message": reason}))
-    ending.append(JobCompleted(job_id=job_id, kind=kind, outcome="failed",
-                               error=JobError(error_code=INVALID_INPUT, message=reason)))
-    return ending
 
 
 def _describe(exc: ValueError) -> str:

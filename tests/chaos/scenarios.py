@@ -42,7 +42,9 @@ from processes import (  # noqa: E402
 )
 from servers import OwnRabbit, OwnRedis  # noqa: E402
 
-from beacon_contracts.events import Envelope, JobKind, JobRequested  # noqa: E402
+from beacon_contracts.commands import GenerateSection  # noqa: E402
+from beacon_contracts.events import Envelope, JobKind  # noqa: E402
+from beacon_contracts.report_api import GenerateRequest  # noqa: E402
 from beacon_contracts.jobs import JobRecord  # noqa: E402
 from beacon_contracts.routing import COMMAND_QUEUES  # noqa: E402
 from beacon_gateway.domain import owner_of_api_key  # noqa: E402
@@ -165,8 +167,9 @@ class World:
                                      params=params))
         await store.close()
         self.jobs[job_id] = opportunity
-        return Envelope.wrap(JobRequested(job_id=job_id, kind=JobKind.GENERATE, owner=owner,
-                                          params=params), correlation_id=job_id)
+        command = GenerateSection(job_id=job_id, owner=owner, session_id="chaos",
+                                  request=GenerateRequest(**SECTION, opportunity_id=opportunity))
+        return Envelope.wrap(command, correlation_id=job_id)
 
     async def publisher(self) -> RabbitBus:
         bus = RabbitBus(self.rabbit.url, namespace=self.ns, declare=COMMAND_QUEUES)

@@ -204,3 +204,20 @@ def test_a_statement_page_puts_its_title_on_every_chunk():
     assert all(c.text.startswith(title + "\n") and c.section == title for c in chunks)
     assert "I. Revenue From Operations (Note 23) | 2024-25: 8,59,362.73 | 2023-24: 8,81,235.45" in rows[0].text
     assert Page.from_json(Page(326, blocks, title=title).to_json()).title == title
+
+
+def test_a_us_statement_with_dollar_signs_apart_from_the_figures():
+    # A 10-K income statement as PDFium lines it up: "$" stands apart from each figure.
+    text = ("CONSOLIDATED STATEMENTS OF OPERATIONS\n"
+            "(In millions, except number of shares, which are reflected in thousands, and per-share amounts)\n"
+            "Years ended September 28, 2024 September 30, 2023 September 24, 2022\n"
+            "Net sales:\n"
+            "Products $ 294,866 $ 298,085 $ 316,199\n"
+            "Services 96,169 85,200 78,129\n"
+            "Total net sales 391,035 383,285 394,328\n")
+    blocks = blocks_from_lines(text)
+    table = next(b for b in blocks if b["kind"] == "table")
+    assert table["header"][1:] == ["Years ended September 28, 2024", "September 30, 2023", "September 24, 2022"]
+    assert ["Products", "294,866", "298,085", "316,199"] in table["rows"]
+    assert statement_title(blocks) == ("CONSOLIDATED STATEMENTS OF OPERATIONS - (In millions, except "
+                                       "number of shares, which are reflected in thousands, and per-share amounts)")

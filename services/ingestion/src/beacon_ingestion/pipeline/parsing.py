@@ -38,6 +38,7 @@ _CELL_SPLIT = re.compile(r"\s{2,}")
 _NUMERIC = re.compile(r"^[-+(]?[₹$]?\s?\d[\d,]*(\.\d+)?%?\)?$")
 _NUMBER = r"[-+]?[₹$€£]?(?:\d{1,3}(?:,\d{2,3})+|\d+)(?:\.\d+)?"
 _VALUE = re.compile(rf"^(?:\({_NUMBER}\)|{_NUMBER})%?$|^[-–—]$")
+_CURRENCY_TOKENS = frozenset({"$", "₹", "€", "£", "US$", "Rs", "Rs."})
 _BARE_INTEGER = re.compile(r"^\d{1,4}$")  # a page number, a note number
 _SPACES = re.compile(r"\s+")
 _MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?"
@@ -52,7 +53,7 @@ _PERIOD = re.compile(
     re.IGNORECASE,
 )
 _QUALIFIER = re.compile(
-    r"(?:(?:for\s+the\s+)?(?:year|quarter|half[\s-]year|period|(?:three|six|nine|twelve)\s+months)"
+    r"(?:(?:for\s+the\s+)?(?:years?|quarters?|half[\s-]years?|periods?|(?:three|six|nine|twelve)\s+months)"
     r"\s+ended(?:\s+on)?|as\s+(?:at|on)|(?:un)?audited)\s*$", re.IGNORECASE)
 _CHANGE_COLUMN = re.compile(r"^\s*((?:%\s*)?(?:change|growth|yoy|y-o-y|var\w*|inc\w*/?\s*\(?dec\w*\)?)"
                             r"\s*(?:%|\(%\))?)\s*$", re.IGNORECASE)
@@ -60,7 +61,7 @@ _NOTE = re.compile(r"\bnotes?(\s+no\.?)?\b", re.IGNORECASE)
 _ENUMERATED = re.compile(r"^\(?(?:[a-z]|[ivx]+|\d{1,2})[).]\s", re.IGNORECASE)  # a) i) (ii) 3.
 _TABLE_LOOKAHEAD = 3  # label-only lines (groups, wrapped labels) allowed between rows
 _STATEMENT = re.compile(
-    r"balance\s+sheet|statement\s+of\s+(?:consolidated\s+|standalone\s+)?(?:profit\s+(?:and|&)\s+loss"
+    r"balance\s+sheet|statements?\s+of\s+(?:consolidated\s+|standalone\s+)?(?:profit\s+(?:and|&)\s+loss"
     r"|financial\s+position|(?:comprehensive\s+)?income|operations|cash\s+flows?|changes\s+in\s+equity)"
     r"|(?:profit\s+(?:and|&)\s+loss|income|cash\s+flow)\s+statement"
     r"|(?:audited|unaudited)?\s*(?:consolidated|standalone)?\s*financial\s+results",
@@ -145,8 +146,10 @@ def _row(line: str) -> tuple[str, list[str]] | None:
     """`label value value...`: the trailing run of numbers (a dash is a nil value)."""
     tokens = line.split()
     values: list[str] = []
-    while tokens and _VALUE.match(tokens[-1]):
-        values.insert(0, tokens.pop())
+    while tokens and (_VALUE.match(tokens[-1]) or tokens[-1] in _CURRENCY_TOKENS):
+        token = tokens.pop()
+        if token not in _CURRENCY_TOKENS:  # "$ 391,035": the sign stands apart from its figure
+            values.insert(0, token)
     if not any(any(ch.isdigit() for ch in v) for v in values):
         return None
     return " ".join(tokens), values
@@ -270,7 +273,7 @@ def statement_title(blocks: list[dict[str, Any]]) -> str | None:
     if not named:
         return None
     keep = [line for i, line in enumerate(top)
-            if i == named[0] or (abs(i - named[0]) <= 2 and _SCOPE_OR_UNIT.search(line) and len(line) <= 80)]
+            if i == named[0] or (abs(i - named[0]) <= 2 and _SCOPE_OR_UNIT.search(line) and len(line) <= 160)]
     return " - ".join(keep)
 
 

@@ -47,6 +47,7 @@ def test_table_rows_carry_their_column_headers():
         ("the company operates retail stores", False),
         ("9,74,864", False),
         ("Particulars FY2024", True),
+        ("Financial Services 42,158 10,960", False),
     ],
 )
 def test_heading_heuristic(line, expected):
@@ -180,6 +181,7 @@ def test_statement_rows_are_read_from_single_spaced_lines_under_their_period_hea
     ("Particulars FY2024 FY2023 Change %", ["FY2024", "FY2023", "Change %"]),
     ("Particulars Q2FY25 Q2FY24", ["Q2FY25", "Q2FY24"]),
     ("31.03.2025 31.03.2024", ["31.03.2025", "31.03.2024"]),
+    ("Segment Revenue FY2024 EBITDA FY2024", ["Revenue FY2024", "EBITDA FY2024"]),
 ])
 def test_period_headers_take_the_rows_below(header, columns):
     values = ["1,200.50", "1,100.25", "9.1"][: len(columns)]
@@ -193,6 +195,8 @@ def test_sentences_ending_in_numbers_are_not_a_table():
     text = ("The Board met 6 times during 2024\nand the Audit Committee met 5\n"
             "times in the year ended March 31, 2025\n")
     assert [b["kind"] for b in blocks_from_lines(text)] == ["text"]
+    sentence = "Revenue rose in FY2024 and profit fell in FY2023\nRetail 22,750 6,370\nJio 1,200 300\n"
+    assert [b["kind"] for b in blocks_from_lines(sentence)] == ["text"]
 
 
 def test_a_statement_page_puts_its_title_on_every_chunk():

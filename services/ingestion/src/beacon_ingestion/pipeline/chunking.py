@@ -29,6 +29,7 @@ from beacon_ingestion.pipeline.parsing import Page
 POINT_NAMESPACE = uuid.UUID("8a7d3c52-4f0e-4b7e-9a51-2f6c1d0b9e11")
 _NUMBERED = re.compile(r"^(\d+(\.\d+)*\.?|[A-Z]\.|[IVX]+\.)\s+\S")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9₹(\"'])")
+_FIGURE = re.compile(r"^\(?[-+]?[₹$]?\d[\d,]*(\.\d+)?\)?%?$")
 _SMALL_WORDS = {"and", "or", "of", "the", "in", "on", "for", "to", "a", "an", "at", "by", "with", "&", "vs"}
 
 
@@ -47,6 +48,8 @@ def is_heading(line: str) -> bool:
     words = text.split()
     if len(words) > 12 or not any(c.isalpha() for c in text):
         return False
+    if sum(1 for w in words if _FIGURE.match(w)) >= 2:
+        return False  # "Retail 22,750 6,370": a statement row, not a heading
     if _NUMBERED.match(text) and text[-1].isalpha() or (_NUMBERED.match(text) and text[-1] in ":)"):
         return True
     letters = [c for c in text if c.isalpha()]

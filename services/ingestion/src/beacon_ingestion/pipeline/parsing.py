@@ -112,18 +112,26 @@ class _Header:
 
 
 def _header(line: str) -> _Header | None:
-    """A line naming two or more periods (or one and a change column) after a label."""
+    """A line naming two or more periods (or one and a change column) after a label. A few
+    words may name each column with its period ("Segment Revenue FY2024 EBITDA FY2024")."""
     matches = list(_PERIOD.finditer(line))
     if not matches:
         return None
+    gaps = [line[a.end():b.start()].strip() for a, b in zip(matches, matches[1:], strict=False)]
+    named = [g for g in gaps if g and not _QUALIFIER.fullmatch(g)]
+    if any(not _column_words(g) for g in named):
+        return None  # words between the periods: a sentence, not a header
     cut = matches[0].start()
     qualifier = _QUALIFIER.search(line[:cut])
     start = qualifier.start() if qualifier else cut
+    if named and qualifier is None:
+        # The first column is named like the others: as many words before its period.
+        words = line[:cut].split()
+        width = len(named[0].split())
+        if len(words) > width:
+            start = len(line[:cut].rstrip()) - len(" ".join(words[-width:]))
     columns, cursor = [], start
     for match in matches:
-        between = line[cursor:match.start()]
-        if between.strip() and not _QUALIFIER.fullmatch(between.strip()):
-            return None  # words between the periods: a sentence, not a header
         columns.append(_SPACES.sub(" ", line[cursor:match.end()]).strip())
         cursor = match.end()
     rest = line[cursor:]
@@ -140,6 +148,17 @@ def _header(line: str) -> _Header | None:
     notes = bool(_NOTE.search(label))
     first = _NOTE.sub("", label).strip(" ,.|") or "Particulars"
     return _Header(first, columns, notes)
+
+
+_FUNCTION_WORDS = frozenset({"and", "or", "in", "the", "to", "from", "was", "were", "is", "are", "of",
+                             "by", "with", "for", "at", "on", "than", "as", "its", "their", "a", "an"})
+
+
+def _column_words(text: str) -> bool:
+    """A column's own name: at most three words, none of them the glue of a sentence."""
+    words = text.split()
+    return (len(words) <= 3 and not any(w.lower() in _FUNCTION_WORDS for w in words)
+            and not any(ch in text for ch in ".;:!?"))
 
 
 def _row(line: str) -> tuple[str, list[str]] | None:

@@ -53,6 +53,11 @@ class IngestionRepository(ABC):
         """Write each company whole (every field, `active` included), keyed by symbol; companies
         not in the list are left as they are. Says which symbols were added and updated."""
 
+    async def refresh_companies(self, companies: list[Company]) -> CatalogueRefresh:
+        """The former name of `upsert_companies`, kept for its callers (bench/rag_eval.py); it
+        no longer deactivates the companies the list leaves out."""
+        return await self.upsert_companies(companies)
+
     @abstractmethod
     async def companies_by_symbol(self, symbols: list[str]) -> dict[str, Company]:
         """The stored companies (active or retired) among `symbols`."""

@@ -60,13 +60,15 @@ def make_pdf(pages: int = 3, *, company: str = "Reliance Industries", marker: st
     return bytes(pdf.output())
 
 
-def encrypted_pdf() -> bytes:
+def encrypted_pdf(*, user_password: str = "secret", algorithm: str = "RC4-128", pages: int = 1) -> bytes:
+    """`make_pdf(pages)` encrypted by pypdf: RC4-128, AES-128 or AES-256 (the AES writers need
+    `cryptography`, a dev dependency; the service reads AES with PDFium alone)."""
     from pypdf import PdfReader, PdfWriter
 
     writer = PdfWriter()
-    for page in PdfReader(io.BytesIO(make_pdf(1))).pages:
+    for page in PdfReader(io.BytesIO(make_pdf(pages))).pages:
         writer.add_page(page)
-    writer.encrypt(user_password="secret", owner_password="owner", algorithm="RC4-128")
+    writer.encrypt(user_password=user_password, owner_password="owner", algorithm=algorithm)
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()

@@ -66,7 +66,7 @@ def company(nse: str, sector: str = "Banking", rank: int | None = None, name: st
 
 
 async def seed(repo: IngestionRepository) -> None:
-    await repo.refresh_companies([
+    await repo.upsert_companies([
         company("RELIANCE", "Oil Gas & Consumable Fuels", 1),
         company("HDFCBANK", "Financial Services", 2),
         company("TCS", "Information Technology", None),
@@ -77,22 +77,45 @@ async def seed(repo: IngestionRepository) -> None:
 # ---------------------------------------------------------------- companies
 
 
-async def test_refresh_adds_updates_and_deactivates(repo):
-    first = await repo.refresh_companies([company("AAA"), company("BBB")])
+async def test_upsert_adds_and_updates_and_leaves_the_rest_alone(repo):
+    first = await repo.upsert_companies([company("AAA"), company("BBB")])
     assert sorted(first.added) == ["AAA.NS", "BBB.NS"] and first.updated == []
-    second = await repo.refresh_companies([company("BBB", sector="Energy"), company("CCC")])
-    assert second.added == ["CCC.NS"] and second.updated == ["BBB.NS"]
-    assert second.deactivated == ["AAA.NS"]
+    second = await repo.upsert_companies([company("BBB", sector="Energy"), company("CCC")])
+    assert second.added == ["CCC.NS"] and second.updated == ["BBB.NS"] and second.deactivated == []
     total, listed = await repo.list_companies(limit=10)
-    assert total == 2 and {c.symbol for c in listed} == {"BBB.NS", "CCC.NS"}
-    gone = await repo.get_company("AAA.NS")
-    assert gone is not None and gone.active is False
+    assert total == 3 and {c.symbol for c in listed} == {"AAA.NS", "BBB.NS", "CCC.NS"}
     bbb = await repo.get_company("BBB.NS")
     assert bbb.sector == "Energy" and bbb.id is not None
+    # Retiring is `active: false`; the row (and its id, which documents refer to) stays.
+    aaa = await repo.get_company("AAA.NS")
+    aaa.active = False
+    await repo.upsert_companies([aaa])
+    total, listed = await repo.list_companies(limit=10)
+    assert total == 2 and "AAA.NS" not in {c.symbol for c in listed}
     assert await repo.count_companies() == 2
-    # Re-activating keeps the same id, so documents stay attached.
-    again = await repo.refresh_companies([company("AAA"), company("BBB"), company("CCC")])
-    assert again.added == [] and (await repo.get_company("AAA.NS")).id == gone.id
+    gone = await repo.get_company("AAA.NS")
+    assert gone is not None and gone.active is False and gone.id == aaa.id
+    found = await repo.companies_by_symbol(["AAA.NS", "CCC.NS", "NOPE.NS"])
+    assert set(found) == {"AAA.NS", "CCC.NS"} and found["AAA.NS"].active is False
+    assert await repo.companies_by_symbol([]) == {}
+
+
+async def test_companies_of_any_exchange_with_their_fiscal_calendar_and_indices(repo):
+    apple = Company(symbol="AAPL", name="Apple Inc.", nse_symbol=None, isin="US0378331005",
+                    legal_name="Apple Inc.", aliases=["Apple", "iPhone maker"], fiscal_year_end_month=9,
+                    indices=["NASDAQ100", "S&P500"])
+    await repo.upsert_companies([apple, company("RELIANCE"), Company(
+        symbol="500325.BO", name="Reliance Industries Ltd.", nse_symbol=None, indices=["SENSEX"])])
+    stored = await repo.get_company("AAPL")
+    assert (stored.nse_symbol, stored.legal_name, stored.aliases, stored.fiscal_year_end_month,
+            stored.indices, stored.active) == (None, "Apple Inc.", ["Apple", "iPhone maker"], 9,
+                                               ["NASDAQ100", "S&P500"], True)
+    assert (await repo.get_company("RELIANCE.NS")).fiscal_year_end_month == 3
+    total, rows = await repo.list_companies(index="NASDAQ100", limit=10)
+    assert total == 1 and [c.symbol for c in rows] == ["AAPL"]
+    total, rows = await repo.list_companies(index="SENSEX", limit=10)
+    assert [c.symbol for c in rows] == ["500325.BO"]
+    assert (await repo.list_companies(index="NIFTY50", limit=10))[0] == 0
 
 
 async def test_list_filters_by_sector_and_orders_by_rank(repo):

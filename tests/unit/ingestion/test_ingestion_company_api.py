@@ -153,22 +153,26 @@ async def test_admin_endpoints_require_the_admin_role(client):
         assert response.status_code == 403 and response.json()["error"]["code"] == "FORBIDDEN"
 
 
-async def test_catalogue_refresh_from_newer_csv(client):
+async def test_catalogue_import_is_an_upsert_that_keeps_what_it_does_not_mention(client):
     newer = ("Company Name,Industry,Symbol,Series,ISIN Code\n"
              "Reliance Industries Ltd.,Oil Gas & Consumable Fuels,RELIANCE,EQ,INE002A01018\n"
-             "Newco Ltd.,Services,NEWCO,EQ,INE000A01010\n")
+             "Newco Ltd.,Services,NEWCO,EQ,INE000A01012\n")
     response = await client.post("/api/v1/admin/companies/import", headers=ADMIN,
                                  files={"file": ("ind_nifty50list.csv", newer.encode(), "text/csv")})
     body = response.json()
     assert response.status_code == 200, body
-    assert body["total"] == 2 and body["added"] == ["NEWCO.NS"] and body["updated"] == 1
-    assert len(body["deactivated"]) == 49
-    listed = (await client.get("/api/v1/companies")).json()
-    assert listed["total"] == 2
+    assert body == {"total": 2, "added": ["NEWCO.NS"], "updated": 1, "deactivated": []}
+    listed = (await client.get("/api/v1/companies", params={"limit": 100})).json()
+    assert listed["total"] == 51  # the other 49 stay listed
+    nifty = (await client.get("/api/v1/companies", params={"index": "nifty50", "limit": 100})).json()
+    assert nifty["total"] == 50 and "NEWCO.NS" not in {c["symbol"] for c in nifty["companies"]}
     internal = (await client.get("/internal/companies")).json()["companies"]
     newco = next(c for c in internal if c["symbol"] == "NEWCO.NS")
     assert newco == {"symbol": "NEWCO.NS", "name": "Newco Ltd.", "nse_symbol": "NEWCO",
-                     "sector": "Services", "aliases": ["Newco"]}
+                     "sector": "Services", "aliases": ["Newco"], "legal_name": None,
+                     "fiscal_year_end_month": 3, "indices": []}
+    reliance = next(c for c in internal if c["symbol"] == "RELIANCE.NS")
+    assert reliance["indices"] == ["NIFTY50"]  # the import did not drop the seed's index
 
 
 async def test_oversized_import_is_refused(client):

@@ -1,7 +1,7 @@
 import pytest
 from beacon_ingestion.pipeline.chunking import chunk_pages, is_heading, point_id, table_lines
 from beacon_ingestion.pipeline.download import DownloadRefused, SafeDownloader, is_public
-from beacon_ingestion.pipeline.parsing import Page, blocks_from_layout
+from beacon_ingestion.pipeline.parsing import Page, blocks_from_layout, blocks_from_lines, statement_title
 
 LAYOUT = """
                  2. Financial Highlights
@@ -47,6 +47,7 @@ def test_table_rows_carry_their_column_headers():
         ("the company operates retail stores", False),
         ("9,74,864", False),
         ("Particulars FY2024", True),
+        ("Financial Services 42,158 10,960", False),
     ],
 )
 def test_heading_heuristic(line, expected):
@@ -68,12 +69,15 @@ def test_chunks_know_pages_sections_and_split_on_headings():
     ]
     chunks = chunk_pages(pages, target_chars=200, max_chars=400)
     assert [(c.page_start, c.page_end, c.section) for c in chunks] == [
-        (1, 2, "1. Chairman Letter"),
+        (1, 1, "1. Chairman Letter"),
+        (2, 2, "1. Chairman Letter"),
         (2, 2, "2. Financial Highlights"),
         (2, 2, "2. Financial Highlights"),
     ]
-    assert chunks[0].text.endswith("continued on the next page.")
-    assert chunks[2].text == "Net profit | FY2024: 79,020"
+    # A chunk never crosses a page break: the sentence on page 2 is cited as page 2.
+    assert chunks[0].text.endswith("We grew.")
+    assert chunks[1].text == "continued on the next page."
+    assert chunks[3].text == "Net profit | FY2024: 79,020"
 
 
 def test_long_text_is_split_at_sentences_within_the_maximum():
@@ -119,3 +123,105 @@ def test_running_headers_footers_and_page_numbers_are_dropped():
     text = " ".join(c.text for c in chunks)
     assert "ACME Ltd. Annual Report" not in text and "Page 2 of 3" not in text
     assert all(f"Body text of page {n}" in text for n in (1, 2, 3))
+
+
+# Page 326 of IndianOil's Integrated Annual Report 2024-25 (consolidated statement of profit
+# and loss) as PDFium gives it: one row per line, cells separated by single spaces, a note
+# column, a label wrapped over two lines, a subtotal without a label, the footer and page
+# number below (shortened).
+STATEMENT_PAGE = """Consolidated Financial Statements\r
+Statement of Profit and Loss for the Year Ended March 31, 2025\r
+(J in crore)\r
+Particulars Note No. 2024-25 2023-24\r
+I. Revenue From Operations 23 8,59,362.73 8,81,235.45\r
+II. Other Income 24 3,513.73 3,838.56\r
+IV. Expenses:\r
+Changes in Inventories of Finished Goods, Stock-in-trade and Work-In-Progress 26 (789.75) 1,290.52\r
+Depreciation, Amortisation and Impairment on:\r
+a) Property, Plant and Equipment 16,448.15 15,603.44\r
+b) Intangible Assets 329.19 262.67\r
+ 16,777.34 15,866.11\r
+VIII.Exceptional Items (Refer Note - 48, S.No. 2) 1,838.02 -\r
+A (ii) Income Tax relating to items that will not be reclassified to\r
+profit or loss\r
+ (75.53) (971.85)\r
+SPRINT ahead | Integrated Annual Report 2024-25\r
+326"""
+
+
+def test_statement_rows_are_read_from_single_spaced_lines_under_their_period_header():
+    blocks = blocks_from_lines(STATEMENT_PAGE)
+    assert [b["kind"] for b in blocks] == ["text", "table", "text"]
+    table = blocks[1]
+    assert table["header"] == ["Particulars", "2024-25", "2023-24"]
+    assert table["rows"] == [
+        ["I. Revenue From Operations (Note 23)", "8,59,362.73", "8,81,235.45"],
+        ["II. Other Income (Note 24)", "3,513.73", "3,838.56"],
+        ["IV. Expenses:"],
+        ["Changes in Inventories of Finished Goods, Stock-in-trade and Work-In-Progress (Note 26)",
+         "(789.75)", "1,290.52"],
+        ["Depreciation, Amortisation and Impairment on:"],
+        ["a) Property, Plant and Equipment", "16,448.15", "15,603.44"],
+        ["b) Intangible Assets", "329.19", "262.67"],
+        ["Total Depreciation, Amortisation and Impairment on", "16,777.34", "15,866.11"],
+        ["VIII.Exceptional Items (Refer Note - 48, S.No. 2)", "1,838.02", "-"],
+        ["A (ii) Income Tax relating to items that will not be reclassified to profit or loss",
+         "(75.53)", "(971.85)"],
+    ]
+    assert blocks[2]["lines"] == ["SPRINT ahead | Integrated Annual Report 2024-25", "326"]
+    assert statement_title(blocks) == ("Consolidated Financial Statements - Statement of Profit and "
+                                       "Loss for the Year Ended March 31, 2025 - (J in crore)")
+
+
+@pytest.mark.parametrize(("header", "columns"), [
+    ("Particulars As at March 31, 2025 As at March 31, 2024",
+     ["As at March 31, 2025", "As at March 31, 2024"]),
+    ("Particulars Year ended March 31, 2025 Year ended March 31, 2024",
+     ["Year ended March 31, 2025", "Year ended March 31, 2024"]),
+    ("Particulars FY2024 FY2023 Change %", ["FY2024", "FY2023", "Change %"]),
+    ("Particulars Q2FY25 Q2FY24", ["Q2FY25", "Q2FY24"]),
+    ("31.03.2025 31.03.2024", ["31.03.2025", "31.03.2024"]),
+    ("Segment Revenue FY2024 EBITDA FY2024", ["Revenue FY2024", "EBITDA FY2024"]),
+])
+def test_period_headers_take_the_rows_below(header, columns):
+    values = ["1,200.50", "1,100.25", "9.1"][: len(columns)]
+    blocks = blocks_from_lines(f"{header}\nRevenue {' '.join(values)}\nNet profit 300 250 20.0\n")
+    tables = [b for b in blocks if b["kind"] == "table"]
+    assert len(tables) == 1 and tables[0]["header"][1:] == columns
+    assert tables[0]["rows"][0] == ["Revenue", *values]
+
+
+def test_sentences_ending_in_numbers_are_not_a_table():
+    text = ("The Board met 6 times during 2024\nand the Audit Committee met 5\n"
+            "times in the year ended March 31, 2025\n")
+    assert [b["kind"] for b in blocks_from_lines(text)] == ["text"]
+    sentence = "Revenue rose in FY2024 and profit fell in FY2023\nRetail 22,750 6,370\nJio 1,200 300\n"
+    assert [b["kind"] for b in blocks_from_lines(sentence)] == ["text"]
+
+
+def test_a_statement_page_puts_its_title_on_every_chunk():
+    blocks = blocks_from_lines(STATEMENT_PAGE)
+    title = statement_title(blocks)
+    chunks = chunk_pages([Page(326, blocks, title=title)], target_chars=200, max_chars=400)
+    rows = [c for c in chunks if "8,59,362.73" in c.text or "(971.85)" in c.text]
+    assert len(chunks) >= 2 and len(rows) == 2  # the rows are split over two chunks at least
+    assert all(c.text.startswith(title + "\n") and c.section == title for c in chunks)
+    assert "I. Revenue From Operations (Note 23) | 2024-25: 8,59,362.73 | 2023-24: 8,81,235.45" in rows[0].text
+    assert Page.from_json(Page(326, blocks, title=title).to_json()).title == title
+
+
+def test_a_us_statement_with_dollar_signs_apart_from_the_figures():
+    # A 10-K income statement as PDFium lines it up: "$" stands apart from each figure.
+    text = ("CONSOLIDATED STATEMENTS OF OPERATIONS\n"
+            "(In millions, except number of shares, which are reflected in thousands, and per-share amounts)\n"
+            "Years ended September 28, 2024 September 30, 2023 September 24, 2022\n"
+            "Net sales:\n"
+            "Products $ 294,866 $ 298,085 $ 316,199\n"
+            "Services 96,169 85,200 78,129\n"
+            "Total net sales 391,035 383,285 394,328\n")
+    blocks = blocks_from_lines(text)
+    table = next(b for b in blocks if b["kind"] == "table")
+    assert table["header"][1:] == ["Years ended September 28, 2024", "September 30, 2023", "September 24, 2022"]
+    assert ["Products", "294,866", "298,085", "316,199"] in table["rows"]
+    assert statement_title(blocks) == ("CONSOLIDATED STATEMENTS OF OPERATIONS - (In millions, except "
+                                       "number of shares, which are reflected in thousands, and per-share amounts)")

@@ -267,6 +267,7 @@ class CompanyList(BaseModel):
 
 class CompanyListParams(_Request):
     sector: ShortLine | None = None
+    index: ShortLine | None = Field(default=None, description="An index the company is in, e.g. NIFTY50")
     limit: int = Field(default=50, ge=1, le=100)
     offset: int = Field(default=0, ge=0)
 
@@ -292,8 +293,53 @@ class CompanyDetail(CompanySummary):
     bse_code: str | None
     website: str | None
     ir_page_url: str | None
-    latest_fundamentals: LatestFundamentals | None
-    latest_price: LatestPrice | None
+    latest_fundamentals: LatestFundamentals | None = None
+    latest_price: LatestPrice | None = None
+    # Additions (issue 12): the catalogue for any listed company.
+    legal_name: str | None = None
+    aliases: list[str] = Field(default_factory=list)
+    fiscal_year_end_month: int = Field(default=3, description="Month the fiscal year ends (3 = March)")
+    indices: list[str] = Field(default_factory=list)
+    active: bool = True
+
+
+CompanyName = Annotated[Line, Field(min_length=1, max_length=300)]
+Month = Annotated[int, Field(ge=1, le=12)]
+Alias = Annotated[Line, Field(min_length=1, max_length=120)]
+IndexName = Annotated[Line, Field(min_length=1, max_length=40)]
+
+
+class CatalogueImportParams(_Request):
+    index: IndexName | None = Field(default=None, description="Tag every row with this index, e.g. NIFTY50")
+
+
+class CompanyUpdate(_Request):
+    """PATCH: the fields given replace the stored ones; `active: false` retires the company
+    (it leaves the listing; its documents stay)."""
+
+    name: CompanyName | None = None
+    legal_name: CompanyName | None = None
+    aliases: list[Alias] | None = Field(default=None, max_length=50)
+    isin: Annotated[Line, Field(min_length=12, max_length=12)] | None = None
+    sector: ShortLine | None = None
+    industry: ShortLine | None = None
+    market_cap_rank: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+    bse_code: Annotated[Line, Field(max_length=20)] | None = None
+    website: Annotated[Line, Field(max_length=500)] | None = None
+    ir_page_url: Annotated[Line, Field(max_length=500)] | None = None
+    fiscal_year_end_month: Month | None = None
+    indices: list[IndexName] | None = Field(default=None, max_length=50)
+    active: bool | None = None
+
+
+class CompanyCreate(CompanyUpdate):
+    """POST: a company of any exchange. The symbol keeps its suffix as given (`RELIANCE.NS`,
+    `500325.BO`, `AAPL`); a bare symbol with `exchange` NSE or BSE gets `.NS` or `.BO`.
+    `fiscal_year_end_month` defaults to 3 (March) for Indian companies and is required for others."""
+
+    symbol: Symbol
+    name: CompanyName
+    exchange: ShortLine | None = None
 
 
 class FundamentalsRow(BaseModel):
@@ -489,7 +535,7 @@ class CatalogueImport(BaseModel):
     total: int
     added: Any = Field(description="Symbols added")
     updated: Any = Field(description="Symbols (or their count) updated")
-    deactivated: Any = Field(default=None, description="Symbols no longer listed")
+    deactivated: Any = Field(default=None, description="Symbols the file retired (Active false)")
 
 
 class DataImport(BaseModel):

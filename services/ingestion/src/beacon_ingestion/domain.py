@@ -1,7 +1,11 @@
 """The ingestion service's model: companies and their data, documents and their stages.
 
-Pure values and rules, no I/O. Symbols are Yahoo-style (`RELIANCE.NS`); fiscal periods follow
-the Indian April-March fiscal year (`FY2024` ends 2024-03-31, `Q2FY25` ends 2024-09-30).
+Pure values and rules, no I/O. Symbols keep the exchange suffix they were given
+(`RELIANCE.NS`, `500325.BO`, `AAPL`); a bare symbol in a lookup also finds its `.NS` or `.BO`
+listing. Fiscal periods are labelled as filers label them and stored canonically (`FY2024`,
+`Q2FY25`, `H1FY24`); their end dates follow each company's fiscal-year end month (March for
+Indian companies: `FY2024` ends 2024-03-31, `Q2FY25` 2024-09-30; December: `FY2018` is
+calendar 2018).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ DOC_TYPES: frozenset[str] = frozenset(
     {
         "annual_report",
         "quarterly_result",
+        "earnings_release",
         "investor_presentation",
         "earnings_call_transcript",
         "press_release",
@@ -45,29 +50,68 @@ class StageState(StrEnum):
 
 # ---------------------------------------------------------------- symbols and periods
 
-_SYMBOL = re.compile(r"^[A-Z0-9&_-]{1,20}$")
+_SYMBOL = re.compile(r"^[A-Z0-9&_-]{1,20}(\.[A-Z]{1,4})?$")
+INDIAN_SUFFIXES = (".NS", ".BO")
 
 
 def normalize_symbol(raw: str) -> str:
-    """`reliance`, `RELIANCE` and `RELIANCE.NS` all name `RELIANCE.NS`."""
+    """Upper case, suffix kept as given: `reliance.ns` -> `RELIANCE.NS`, `aapl` -> `AAPL`."""
     value = raw.strip().upper()
-    value = value.removesuffix(".NS")
     if not _SYMBOL.match(value):
         raise ValueError(f"invalid symbol {raw!r}")
-    return value + ".NS"
+    return value
+
+
+def symbol_candidates(raw: str) -> list[str]:
+    """The symbols a lookup tries, in order: `RELIANCE` -> RELIANCE, RELIANCE.NS, RELIANCE.BO
+    (the catalogue's Indian listings answer to their bare NSE/BSE symbol); a suffixed symbol
+    names only itself."""
+    symbol = normalize_symbol(raw)
+    if "." in symbol:
+        return [symbol]
+    return [symbol, *(symbol + suffix for suffix in INDIAN_SUFFIXES)]
+
+
+def base_symbol(symbol: str) -> str:
+    return symbol.split(".", 1)[0]
+
+
+_ISIN = re.compile(r"^[A-Z]{2}[A-Z0-9]{9}\d$")
+
+
+def valid_isin(value: str) -> bool:
+    """ISO 6166: two letters, nine alphanumerics, a Luhn check digit over the digit expansion."""
+    if not _ISIN.match(value):
+        return False
+    digits = "".join(str(int(ch, 36)) for ch in value[:-1])
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        n = int(ch)
+        if i % 2 == 0:
+            n *= 2
+            n = n - 9 if n > 9 else n
+        total += n
+    return (10 - total % 10) % 10 == int(value[-1])
+
+
+def is_indian(symbol: str, isin: str | None) -> bool:
+    return symbol.endswith(INDIAN_SUFFIXES) or bool(isin and isin.startswith("IN"))
 
 
 @dataclass(frozen=True)
 class FiscalPeriod:
-    label: str  # canonical: FY2024 or Q2FY25
-    period_type: str  # annual | quarterly
+    label: str  # canonical: FY2024, Q2FY25 or H1FY24
+    period_type: str  # annual | quarterly | half_yearly
     fiscal_year: int  # the calendar year in which the fiscal year ends
     quarter: int | None
     end_date: date
+    half: int | None = None
 
 
-_QUARTER_END = {1: (0, 6, 30), 2: (0, 9, 30), 3: (0, 12, 31), 4: (1, 3, 31)}
-_PERIOD_Q = re.compile(r"^Q([1-4])\s*[-/ ]?\s*FY\s*'?(\d{2}|\d{4})$")
+_PERIOD_Q = re.compile(r"^Q([1-4])\s*[-/ ]?\s*(?:FY\s*'?)?(\d{2}|\d{4})$")  # Q2FY25, Q2 FY2025, Q2 2023
+_PERIOD_Q_YEAR_FIRST = re.compile(r"^(?:FY\s*)?(\d{4})\s*[-/ ]?\s*Q([1-4])$")  # 2023Q2, 2023-Q2, FY2023 Q2
+_PERIOD_H = re.compile(r"^H([12])\s*[-/ ]?\s*(?:FY\s*'?)?(\d{2}|\d{4})$")  # H1FY24, H1 2024
+_PERIOD_H_YEAR_FIRST = re.compile(r"^(?:FY\s*)?(\d{4})\s*[-/ ]?\s*H([12])$")  # 2024H1
 _PERIOD_FY = re.compile(r"^FY\s*'?(\d{2}|\d{4})$")
 _PERIOD_FY_RANGE = re.compile(r"^FY\s*(\d{4})\s*-\s*(\d{2}|\d{4})$")
 
@@ -77,33 +121,56 @@ def _full_year(text: str) -> int:
     return 2000 + year if year < 100 else year
 
 
-def parse_period(raw: str) -> FiscalPeriod:
-    """Accepts `FY2024`, `FY24`, `FY2023-24`, `Q2FY25`, `Q2 FY2025` (case-insensitive)."""
+def _month_end(year: int, month: int) -> date:
+    """The last day of `month` of `year`; months outside 1..12 roll into the next/previous year."""
+    year, month = year + (month - 1) // 12, (month - 1) % 12 + 1
+    following = date(year + (month == 12), month % 12 + 1, 1)
+    return date.fromordinal(following.toordinal() - 1)
+
+
+def _checked_year(fy: int, raw: str) -> int:
+    if not 1990 <= fy <= 2100:
+        raise ValueError(f"invalid fiscal period {raw!r}: year out of range")
+    return fy
+
+
+def parse_period(raw: str, fiscal_year_end_month: int = 3) -> FiscalPeriod:
+    """Accepts `FY2024`, `FY24`, `FY2023-24`, `Q2FY25`, `Q2 FY2025`, `Q2 2023`, `2023Q2`,
+    `H1FY24`, `H1 2024` (case-insensitive); the year is the fiscal year as the filer labels it.
+    End dates follow `fiscal_year_end_month` (3 = March: Q2FY25 ends 2024-09-30)."""
     text = raw.strip().upper()
+    quarter = half = None
     if m := _PERIOD_Q.match(text):
         quarter, fy = int(m.group(1)), _full_year(m.group(2))
-        offset, month, day = _QUARTER_END[quarter]
-        return FiscalPeriod(
-            f"Q{quarter}FY{fy % 100:02d}", "quarterly", fy, quarter,
-            date(fy - 1 + offset, month, day),
-        )
-    fy: int | None = None
-    if m := _PERIOD_FY.match(text):
+    elif m := _PERIOD_Q_YEAR_FIRST.match(text):
+        quarter, fy = int(m.group(2)), int(m.group(1))
+    elif m := _PERIOD_H.match(text):
+        half, fy = int(m.group(1)), _full_year(m.group(2))
+    elif m := _PERIOD_H_YEAR_FIRST.match(text):
+        half, fy = int(m.group(2)), int(m.group(1))
+    elif m := _PERIOD_FY.match(text):
         fy = _full_year(m.group(1))
     elif m := _PERIOD_FY_RANGE.match(text):
         start, tail = int(m.group(1)), m.group(2)
-        end = int(tail) if len(tail) == 4 else start // 100 * 100 + int(tail)
-        if end != start + 1:
+        fy = int(tail) if len(tail) == 4 else start // 100 * 100 + int(tail)
+        if fy != start + 1:
             raise ValueError(f"invalid fiscal year range {raw!r}")
-        fy = end
-    if fy is None or not 1990 <= fy <= 2100:
-        raise ValueError(f"invalid fiscal period {raw!r}: expected FY2024 or Q2FY25")
-    return FiscalPeriod(f"FY{fy}", "annual", fy, None, date(fy, 3, 31))
+    else:
+        raise ValueError(f"invalid fiscal period {raw!r}: expected FY2024, Q2FY25, 2023Q2 or H1FY24")
+    fy = _checked_year(fy, raw)
+    month = fiscal_year_end_month
+    if quarter is not None:
+        return FiscalPeriod(f"Q{quarter}FY{fy % 100:02d}", "quarterly", fy, quarter,
+                            _month_end(fy, month - 3 * (4 - quarter)))
+    if half is not None:
+        return FiscalPeriod(f"H{half}FY{fy % 100:02d}", "half_yearly", fy, None,
+                            _month_end(fy, month - 6 * (2 - half)), half)
+    return FiscalPeriod(f"FY{fy}", "annual", fy, None, _month_end(fy, month))
 
 
-def fiscal_year_of(day: date) -> int:
-    """The Indian fiscal year a calendar day belongs to (2024-05-15 -> 2025)."""
-    return day.year + 1 if day.month >= 4 else day.year
+def fiscal_year_of(day: date, fiscal_year_end_month: int = 3) -> int:
+    """The fiscal year a calendar day belongs to (March year end: 2024-05-15 -> 2025)."""
+    return day.year + 1 if day.month > fiscal_year_end_month else day.year
 
 
 # ---------------------------------------------------------------- companies and their data
@@ -122,7 +189,7 @@ def number_out(value: Decimal | float | None) -> int | float | None:
 class Company:
     symbol: str
     name: str
-    nse_symbol: str
+    nse_symbol: str | None
     sector: str | None = None
     industry: str | None = None
     market_cap_rank: int | None = None
@@ -133,6 +200,9 @@ class Company:
     aliases: list[str] = field(default_factory=list)
     active: bool = True
     id: int | None = None
+    legal_name: str | None = None
+    fiscal_year_end_month: int = 3
+    indices: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -152,13 +222,22 @@ class Company:
             "bse_code": self.bse_code,
             "website": self.website,
             "ir_page_url": self.ir_page_url,
+            "legal_name": self.legal_name,
+            "aliases": list(self.aliases),
+            "fiscal_year_end_month": self.fiscal_year_end_month,
+            "indices": list(self.indices),
+            "active": self.active,
         }
+
+    def period(self, raw: str) -> FiscalPeriod:
+        """A fiscal period of this company, dated by its own fiscal-year end."""
+        return parse_period(raw, self.fiscal_year_end_month)
 
 
 _NAME_SUFFIX = re.compile(r"\s*\b(ltd|limited|ltd\.|co|corporation|corp)\.?\s*$", re.IGNORECASE)
 
 
-def company_aliases(name: str, nse_symbol: str, first_words: dict[str, int]) -> list[str]:
+def company_aliases(name: str, nse_symbol: str | None, first_words: dict[str, int]) -> list[str]:
     """Names a question may use for a company: the name without its legal suffix, the NSE
     symbol, the name with `and` as `&`, and the first word when no other company shares it.
     `first_words` counts first words across the whole catalogue."""

@@ -6,14 +6,15 @@ from beacon_contracts.search import SearchHit, SearchRequest, SearchResponse
 from beacon_runtime.embeddings.port import Embedder, SparseEncoder
 from beacon_runtime.vectors.port import VectorStore
 
-from beacon_ingestion.domain import normalize_symbol, parse_period
+from beacon_ingestion.domain import parse_period, symbol_candidates
 
 
 def _symbols(raw: list[str]) -> list[str]:
+    """Each symbol as given and, when bare, its .NS and .BO listings (`RELIANCE`)."""
     out = []
     for value in raw:
         try:
-            out.append(normalize_symbol(value))
+            out.extend(symbol_candidates(value))
         except ValueError:
             out.append(value)  # matches nothing, rather than silently widening the search
     return out

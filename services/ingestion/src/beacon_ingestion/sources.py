@@ -136,7 +136,9 @@ class Bootstrapper:
         self._bus = bus
 
     def plan(self, companies: list[str], doc_types: list[str], years: list[int]) -> list[Source]:
-        return self._registry.plan([normalize_symbol(c) for c in companies], doc_types, years)
+        # The bundled registry lists NSE filings: a bare symbol names its NSE listing.
+        symbols = [s if "." in s else s + ".NS" for s in map(normalize_symbol, companies)]
+        return self._registry.plan(symbols, doc_types, years)
 
     async def start(self, companies: list[str], doc_types: list[str], years: list[int],
                     owner: str | None) -> tuple[str, int]:

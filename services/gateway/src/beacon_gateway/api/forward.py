@@ -31,6 +31,8 @@ from beacon_contracts.research_api import (
     BootstrapAccepted,
     BootstrapRequest,
     CatalogueImport,
+    CatalogueImportParams,
+    CompanyCreate,
     CompanyDetail,
     CompanyDocumentParams,
     CompanyDocuments,
@@ -39,6 +41,7 @@ from beacon_contracts.research_api import (
     CompanyListParams,
     CompanyNews,
     CompanyPrices,
+    CompanyUpdate,
     DataImport,
     DocumentAccepted,
     DocumentList,
@@ -80,6 +83,8 @@ SERVICES = ("ingestion", "rag-query", "hitl", "report-writer")
 PATH_PARAMETER_TYPES: dict[str, Any] = {"document_id": int}  # others: Line
 DECIDED = {404: {"model": ErrorResponse, "description": "No such review"},
            409: {"model": ErrorResponse, "description": "Decided already, or expired"}}
+COMPANY_EXISTS = {409: {"model": ErrorResponse, "description": "A company with this symbol exists"}}
+NO_COMPANY = {404: {"model": ErrorResponse, "description": "No such company"}}
 PDF = {200: {"description": "The original file",
              "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}}
 
@@ -121,7 +126,9 @@ def build_forward_router(*, upload_max_bytes: int, import_max_bytes: int) -> API
     # administration (ingestion)
     forward("POST", "/api/v1/admin/bootstrap", "ingestion", "Queue filings for companies x doc types x years", body=BootstrapRequest, status_code=202, response_model=BootstrapAccepted, **allow(ADMINS, bucket="admin"))
     forward("GET", "/api/v1/admin/stats/ingestion", "ingestion", "Ingestion statistics", response_model=IngestionStats, **allow(ADMINS, bucket="admin"))
-    forward("POST", "/api/v1/admin/companies/import", "ingestion", "Refresh the constituent list from a CSV", form=FileForm, csv=True, response_model=CatalogueImport, **allow(ADMINS, bucket="admin", body=imports))
+    forward("POST", "/api/v1/admin/companies/import", "ingestion", "Add or update companies from a CSV (an upsert: companies it does not mention stay)", query=CatalogueImportParams, form=FileForm, csv=True, response_model=CatalogueImport, **allow(ADMINS, bucket="admin", body=imports))
+    forward("POST", "/api/v1/admin/companies", "ingestion", "Add a company of any exchange", body=CompanyCreate, status_code=201, response_model=CompanyDetail, responses=COMPANY_EXISTS, **allow(ADMINS, bucket="admin"))
+    forward("PATCH", "/api/v1/admin/companies/{symbol}", "ingestion", "Update a company; active: false retires it", body=CompanyUpdate, response_model=CompanyDetail, responses=NO_COMPANY, **allow(ADMINS, bucket="admin"))
     forward("POST", "/api/v1/admin/fundamentals/import", "ingestion", "Import fundamentals (CSV or JSON)", form=FileForm, csv=True, response_model=DataImport, **allow(ADMINS, bucket="admin", body=imports))
     forward("POST", "/api/v1/admin/prices/import", "ingestion", "Import daily prices (CSV or JSON)", form=FileForm, csv=True, response_model=DataImport, **allow(ADMINS, bucket="admin", body=imports))
     forward("POST", "/api/v1/admin/news/import", "ingestion", "Import news (CSV or JSON)", form=FileForm, csv=True, response_model=DataImport, **allow(ADMINS, bucket="admin", body=imports))

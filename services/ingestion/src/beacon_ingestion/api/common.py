@@ -10,8 +10,9 @@ from typing import Annotated, Any
 from beacon_runtime.http_errors import ServiceError
 from fastapi import Header, Request
 
+from beacon_ingestion.companies.company_data import find_company
 from beacon_ingestion.companies.imports import InvalidImport
-from beacon_ingestion.domain import Company, normalize_symbol
+from beacon_ingestion.domain import Company
 from beacon_ingestion.repository.port import IngestionRepository
 from beacon_ingestion.settings import IngestionSettings
 
@@ -35,15 +36,8 @@ def require_admin(x_user_role: Annotated[str | None, Header()] = None) -> None:
         raise ServiceError(403, "Admin role required")
 
 
-def symbol_or_404(raw: str) -> str:
-    try:
-        return normalize_symbol(raw)
-    except ValueError:
-        raise ServiceError(404, f"Company {raw} not found") from None
-
-
 async def company_or_404(repo: IngestionRepository, raw: str) -> Company:
-    company = await repo.get_company(symbol_or_404(raw))
+    company = await find_company(repo, raw)
     if company is None:
         raise ServiceError(404, f"Company {raw} not found")
     return company

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from beacon_ingestion.api.common import ApiDeps, read_file_body, require_admin, since_24h
+from beacon_ingestion.companies.company_data import find_company
 from beacon_ingestion.documents import default_title
 from beacon_ingestion.domain import (
     DOC_TYPES,
@@ -92,17 +93,18 @@ async def _new_document(deps: ApiDeps, meta: DocumentMeta, owner: str | None,
                         source_url: str | None = None, customer_id: str | None = None,
                         opportunity_id: str | None = None) -> NewDocument:
     company_id = None
-    if meta.company_symbol:
-        company = await deps.repo.get_company(meta.company_symbol)
+    symbol = meta.company_symbol
+    if symbol:
+        company = await find_company(deps.repo, symbol)
         if company is None:
-            raise _invalid("company_symbol", f"unknown company {meta.company_symbol}")
-        company_id = company.id
+            raise _invalid("company_symbol", f"unknown company {symbol}")
+        company_id, symbol = company.id, company.symbol  # "RELIANCE" files as RELIANCE.NS
     for name, tag in (("customer_id", customer_id), ("opportunity_id", opportunity_id)):
         if tag is not None and not _TAG.match(tag):
             raise _invalid(name, "1-100 letters, digits, '.', '_', ':' or '-'")
     return NewDocument(
         doc_type=meta.doc_type, title=meta.title or default_title(meta.doc_type, meta.fiscal_period),
-        company_id=company_id, company_symbol=meta.company_symbol, fiscal_period=meta.fiscal_period,
+        company_id=company_id, company_symbol=symbol, fiscal_period=meta.fiscal_period,
         document_date=meta.document_date, source_url=source_url, owner=owner,
         customer_id=customer_id, opportunity_id=opportunity_id)
 
@@ -131,6 +133,8 @@ def documents_router(deps: ApiDeps) -> APIRouter:
                 symbol = normalize_symbol(company_symbol)
             except ValueError:
                 raise _invalid("company_symbol", "invalid symbol") from None
+            company = await find_company(deps.repo, symbol)
+            symbol = company.symbol if company else symbol
         total, rows = await deps.repo.list_documents(symbol=symbol, status=status, doc_type=doc_type,
                                                      limit=limit, offset=offset)
         return {"total": total, "limit": limit, "offset": offset,
@@ -219,9 +223,10 @@ def admin_router(deps: ApiDeps) -> APIRouter:
                 symbol = normalize_symbol(raw)
             except ValueError:
                 raise _invalid("companies", f"invalid symbol {raw!r}") from None
-            if await deps.repo.get_company(symbol) is None:
+            company = await find_company(deps.repo, symbol)
+            if company is None:
                 raise _invalid("companies", f"unknown company {symbol}")
-            companies.append(symbol)
+            companies.append(company.symbol)
         try:
             task_id, estimated = await deps.bootstrapper.start(companies, body.doc_types, body.years, x_user_id)
         except DependencyUnavailable:

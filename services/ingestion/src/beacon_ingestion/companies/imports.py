@@ -187,6 +187,8 @@ def parse_fundamentals_row(row: dict[str, Any]) -> Fundamentals:
         period = parse_period(str(_required(row, "period")))
     except ValueError as exc:
         raise _RowInvalid("period", str(exc)) from exc
+    if period.period_type not in ("annual", "quarterly"):
+        raise _RowInvalid("period", f"{period.label}: fundamentals are annual or quarterly")
     declared = row.get("period_type")
     if not _blank(declared) and str(declared).strip().lower() != period.period_type:
         raise _RowInvalid("period_type", f"{period.label} is {period.period_type}, not {declared}")

@@ -2,8 +2,13 @@
 
 - A heading (short line: numbered like "2.1 Revenue", ALL CAPS, or Title Case without a final
   full stop) closes the current chunk and becomes the section of the following ones.
-- Text accumulates across lines (and across a page break, so a chunk may span two pages)
-  until `target_chars`; it is split at a sentence end, never above `max_chars`.
+- Text accumulates across lines until `target_chars`; it is split at a sentence end, never
+  above `max_chars`. A chunk never crosses a page break, so the page a citation gives is the
+  page its quoted text is on (a sentence running over a page break is cut there).
+- A financial statement page (parsing's `Page.title`: "Consolidated Financial Statements -
+  Balance Sheet as at March 31, 2025 - (₹ in crore)") puts that title at the head of every
+  chunk of the page and uses it as their section, so a row chunk keeps its statement, scope
+  and unit.
 - A table becomes its own chunks: one line per row, each cell labelled with its column header
   ("Net profit | FY2024: 79,020 | FY2023: 73,670"), rows grouped up to `target_chars`.
 - Running headers and footers (the same line at the top or bottom of most pages, digits
@@ -24,6 +29,7 @@ from beacon_ingestion.pipeline.parsing import Page
 POINT_NAMESPACE = uuid.UUID("8a7d3c52-4f0e-4b7e-9a51-2f6c1d0b9e11")
 _NUMBERED = re.compile(r"^(\d+(\.\d+)*\.?|[A-Z]\.|[IVX]+\.)\s+\S")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9₹(\"'])")
+_FIGURE = re.compile(r"^\(?[-+]?[₹$]?\d[\d,]*(\.\d+)?\)?%?$")
 _SMALL_WORDS = {"and", "or", "of", "the", "in", "on", "for", "to", "a", "an", "at", "by", "with", "&", "vs"}
 
 
@@ -42,6 +48,8 @@ def is_heading(line: str) -> bool:
     words = text.split()
     if len(words) > 12 or not any(c.isalpha() for c in text):
         return False
+    if sum(1 for w in words if _FIGURE.match(w)) >= 2:
+        return False  # "Retail 22,750 6,370": a statement row, not a heading
     if _NUMBERED.match(text) and text[-1].isalpha() or (_NUMBERED.match(text) and text[-1] in ":)"):
         return True
     letters = [c for c in text if c.isalpha()]
@@ -138,6 +146,9 @@ def chunk_pages(pages: list[Page], *, target_chars: int = 1200, max_chars: int =
         return bool(_PAGE_NUMBER.match(text)) or _DIGITS.sub("#", text.lower()) in repeated
 
     for page in pages:
+        builder.flush()
+        first = len(builder.drafts)
+        title_lines = set(page.title.split(" - ")) if page.title else set()
         for block in page.blocks:
             if block["kind"] == "table":
                 builder.flush()
@@ -146,7 +157,7 @@ def chunk_pages(pages: list[Page], *, target_chars: int = 1200, max_chars: int =
                 builder.flush()
                 continue
             for line in block["lines"]:
-                if noise(line):
+                if noise(line) or line.strip() in title_lines:
                     continue
                 if is_heading(line):
                     builder.flush()
@@ -154,8 +165,14 @@ def chunk_pages(pages: list[Page], *, target_chars: int = 1200, max_chars: int =
                     builder.add(line.strip(), page.number)
                     continue
                 builder.add(line, page.number)
-    builder.flush()
+        builder.flush()
+        if page.title:
+            builder.drafts[first:] = [_titled(d, page.title) for d in builder.drafts[first:]]
     return [d for d in builder.drafts if not _heading_only(d)]
+
+
+def _titled(draft: ChunkDraft, title: str) -> ChunkDraft:
+    return ChunkDraft(draft.page_start, draft.page_end, title, f"{title}\n{draft.text}")
 
 
 def _heading_only(draft: ChunkDraft) -> bool:

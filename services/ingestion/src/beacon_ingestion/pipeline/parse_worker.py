@@ -10,7 +10,7 @@ from beacon_ingestion.pipeline.parsing import parse_stream
 
 
 def main() -> None:
-    import pypdf  # noqa: F401 - imported before the work arrives: this child waits warm
+    import pypdfium2  # noqa: F401 - imported before the work arrives: this child waits warm
 
     header = sys.stdin.buffer.readline().split()
     if len(header) != 2:

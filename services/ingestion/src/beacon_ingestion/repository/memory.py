@@ -55,13 +55,11 @@ class InMemoryIngestionRepository(IngestionRepository):
         self._chunks: dict[int, list[Chunk]] = {}
 
     # companies
-    async def refresh_companies(self, companies: list[Company]) -> CatalogueRefresh:
+    async def upsert_companies(self, companies: list[Company]) -> CatalogueRefresh:
         result = CatalogueRefresh(total=len(companies))
-        incoming = {c.symbol for c in companies}
         for company in companies:
             existing = self._companies.get(company.symbol)
             stored = copy.deepcopy(company)
-            stored.active = True
             if existing is None:
                 stored.id = next(self._company_ids)
                 result.added.append(company.symbol)
@@ -69,19 +67,20 @@ class InMemoryIngestionRepository(IngestionRepository):
                 stored.id = existing.id
                 result.updated.append(company.symbol)
             self._companies[company.symbol] = stored
-        for symbol, company in self._companies.items():
-            if symbol not in incoming and company.active:
-                company.active = False
-                result.deactivated.append(symbol)
         return result
+
+    async def companies_by_symbol(self, symbols):
+        return {s: copy.deepcopy(self._companies[s]) for s in symbols if s in self._companies}
 
     async def count_companies(self) -> int:
         return sum(1 for c in self._companies.values() if c.active)
 
-    async def list_companies(self, *, sector=None, limit=50, offset=0):
+    async def list_companies(self, *, sector=None, index=None, limit=50, offset=0):
         rows = [c for c in self._companies.values() if c.active]
         if sector:
             rows = [c for c in rows if (c.sector or "").lower() == sector.lower()]
+        if index:
+            rows = [c for c in rows if index in c.indices]
         rows = sort_companies(rows)
         return len(rows), [copy.deepcopy(c) for c in rows[offset:offset + limit]]
 

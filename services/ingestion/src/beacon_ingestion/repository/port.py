@@ -49,18 +49,27 @@ class UnknownCompany(Exception):
 class IngestionRepository(ABC):
     # ------------------------------------------------------------ companies
     @abstractmethod
+    async def upsert_companies(self, companies: list[Company]) -> CatalogueRefresh:
+        """Write each company whole (every field, `active` included), keyed by symbol; companies
+        not in the list are left as they are. Says which symbols were added and updated."""
+
     async def refresh_companies(self, companies: list[Company]) -> CatalogueRefresh:
-        """Upsert by symbol; companies absent from the list stay (documents refer to them)
-        but become inactive and leave the listing."""
+        """The former name of `upsert_companies`, kept for its callers (bench/rag_eval.py); it
+        no longer deactivates the companies the list leaves out."""
+        return await self.upsert_companies(companies)
+
+    @abstractmethod
+    async def companies_by_symbol(self, symbols: list[str]) -> dict[str, Company]:
+        """The stored companies (active or retired) among `symbols`."""
 
     @abstractmethod
     async def count_companies(self) -> int: ...
 
     @abstractmethod
     async def list_companies(
-        self, *, sector: str | None = None, limit: int = 50, offset: int = 0
+        self, *, sector: str | None = None, index: str | None = None, limit: int = 50, offset: int = 0
     ) -> tuple[int, list[Company]]:
-        """Active companies by market-cap rank (nulls last), then symbol."""
+        """Active companies (of `index` when given) by market-cap rank (nulls last), then symbol."""
 
     @abstractmethod
     async def get_company(self, symbol: str) -> Company | None: ...

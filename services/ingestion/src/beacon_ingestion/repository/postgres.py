@@ -39,7 +39,8 @@ SCHEMA = "ingestion"
 _BATCH = 1000
 
 _COMPANY_FIELDS = ("symbol", "nse_symbol", "name", "sector", "industry", "market_cap_rank",
-                   "isin", "bse_code", "website", "ir_page_url", "aliases")
+                   "isin", "bse_code", "website", "ir_page_url", "aliases", "legal_name",
+                   "fiscal_year_end_month", "indices", "active")
 _DOCUMENT_FIELDS = {c.name for c in t.documents.c}
 
 
@@ -50,32 +51,32 @@ class PostgresIngestionRepository(PostgresStore, IngestionRepository):
         # Advisory locks are per database: the first key names the schema, the second the document.
         self._lock_space = zlib.crc32(schema.encode()) - 2**31
 
-    async def refresh_companies(self, companies: list[Company]) -> CatalogueRefresh:
+    async def upsert_companies(self, companies: list[Company]) -> CatalogueRefresh:
         result = CatalogueRefresh(total=len(companies))
+        if not companies:
+            return result
         async with self.transaction() as conn:
-            existing = {row.symbol: row.active for row in
-                        (await conn.execute(sa.select(t.companies.c.symbol, t.companies.c.active)))}
+            symbols = [c.symbol for c in companies]
+            existing = {row.symbol for row in await conn.execute(
+                sa.select(t.companies.c.symbol).where(t.companies.c.symbol.in_(symbols)))}
             for company in companies:
                 (result.updated if company.symbol in existing else result.added).append(company.symbol)
-            if companies:
-                values = [{name: getattr(c, name) for name in _COMPANY_FIELDS} | {"active": True}
-                          for c in companies]
-                stmt = insert(t.companies).values(values)
-                stmt = stmt.on_conflict_do_update(
-                    index_elements=["symbol"],
-                    set_={name: stmt.excluded[name] for name in (*_COMPANY_FIELDS[1:], "active")}
-                    | {"updated_at": sa.func.now()},
-                )
-                await conn.execute(stmt)
-            incoming = [c.symbol for c in companies]
-            gone = await conn.execute(
-                t.companies.update()
-                .where(t.companies.c.active, t.companies.c.symbol.not_in(incoming))
-                .values(active=False, updated_at=sa.func.now())
-                .returning(t.companies.c.symbol)
+            values = [{name: getattr(c, name) for name in _COMPANY_FIELDS} for c in companies]
+            stmt = insert(t.companies).values(values)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["symbol"],
+                set_={name: stmt.excluded[name] for name in _COMPANY_FIELDS[1:]}
+                | {"updated_at": sa.func.now()},
             )
-            result.deactivated = sorted(row.symbol for row in gone)
+            await conn.execute(stmt)
         return result
+
+    async def companies_by_symbol(self, symbols):
+        if not symbols:
+            return {}
+        async with self.transaction() as conn:
+            rows = await conn.execute(sa.select(t.companies).where(t.companies.c.symbol.in_(list(symbols))))
+            return {row.symbol: _company(row) for row in rows}
 
     async def count_companies(self) -> int:
         async with self.transaction() as conn:
@@ -83,10 +84,12 @@ class PostgresIngestionRepository(PostgresStore, IngestionRepository):
                 sa.select(sa.func.count()).select_from(t.companies).where(t.companies.c.active)
             )).scalar_one()
 
-    async def list_companies(self, *, sector=None, limit=50, offset=0):
+    async def list_companies(self, *, sector=None, index=None, limit=50, offset=0):
         where = [t.companies.c.active]
         if sector:
             where.append(sa.func.lower(t.companies.c.sector) == sector.lower())
+        if index:
+            where.append(t.companies.c.indices.contains([index]))
         async with self.transaction() as conn:
             total = (await conn.execute(
                 sa.select(sa.func.count()).select_from(t.companies).where(*where))).scalar_one()
@@ -402,8 +405,8 @@ def _last_wins(values: list[dict[str, Any]], key: tuple[str, ...]) -> list[dict[
 
 def _company(row) -> Company:
     m = row._mapping
-    return Company(id=m["id"], active=m["active"], aliases=list(m["aliases"] or []),
-                   **{name: m[name] for name in _COMPANY_FIELDS if name != "aliases"})
+    return Company(id=m["id"], aliases=list(m["aliases"] or []), indices=list(m["indices"] or []),
+                   **{name: m[name] for name in _COMPANY_FIELDS if name not in ("aliases", "indices")})
 
 
 def _document(row) -> Document:

@@ -14,7 +14,7 @@ companies = sa.Table(
     "companies", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("symbol", sa.String(32), nullable=False, unique=True),
-    sa.Column("nse_symbol", sa.String(32), nullable=False),
+    sa.Column("nse_symbol", sa.String(32)),  # null for a company not listed on the NSE
     sa.Column("name", sa.String(300), nullable=False),
     sa.Column("sector", sa.String(200)),
     sa.Column("industry", sa.String(200)),
@@ -24,8 +24,12 @@ companies = sa.Table(
     sa.Column("website", sa.Text),
     sa.Column("ir_page_url", sa.Text),
     sa.Column("aliases", JSONB, nullable=False, server_default="[]"),
+    sa.Column("legal_name", sa.String(300)),
+    sa.Column("fiscal_year_end_month", sa.SmallInteger, nullable=False, server_default="3"),
+    sa.Column("indices", JSONB, nullable=False, server_default="[]"),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("updated_at", TS, nullable=False, server_default=sa.func.now()),
+    sa.CheckConstraint("fiscal_year_end_month between 1 and 12", name="companies_fiscal_year_end_month"),
 )
 
 fundamentals = sa.Table(

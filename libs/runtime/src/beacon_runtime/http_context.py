@@ -13,6 +13,7 @@ import structlog
 from opentelemetry import context as otel_context
 from opentelemetry import propagate
 
+from beacon_runtime.logs import request_id_var
 from beacon_runtime.metrics import HTTP_REQUESTS, HTTP_SECONDS
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
@@ -85,9 +86,11 @@ class RequestContextMiddleware:
                 carrier["tracestate"] = tracestate
             trace_token = otel_context.attach(propagate.extract(carrier))
         log_tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
+        id_token = request_id_var.set(request_id)  # bus messages published now carry it
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
+            request_id_var.reset(id_token)
             structlog.contextvars.reset_contextvars(**log_tokens)
             if trace_token is not None:
                 otel_context.detach(trace_token)

@@ -26,6 +26,19 @@ HTTP_SECONDS = Histogram(
     "beacon_http_request_seconds", "HTTP request latency by route template", ["method", "route"]
 )
 
+MODEL_TOKENS = Counter(
+    "beacon_model_tokens_total",
+    "Tokens of model and embedding calls, as the provider reported them, by type (input, output)",
+    ["operation", "model", "type"],
+)
+MODEL_CALL_SECONDS = Histogram(
+    "beacon_model_call_seconds",
+    "Duration of model calls (chat, embeddings) by outcome (ok, error, cancelled); a stream's "
+    "from its first request to its last piece",
+    ["operation", "model", "outcome"],
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 40, 80),
+)
+
 
 def observe_handler(consumer: str, event_type: str, outcome: str, started: float) -> None:
     BUS_MESSAGES.labels(consumer, event_type, outcome).inc()

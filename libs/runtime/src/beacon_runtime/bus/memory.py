@@ -29,7 +29,7 @@ from beacon_runtime.bus.port import (
     RetryPolicy,
     topic_matches,
 )
-from beacon_runtime.logs import get_logger
+from beacon_runtime.logs import REQUEST_ID_HEADER, current_request_id, get_logger, request_id_bound
 from beacon_runtime.metrics import observe_handler
 
 log = get_logger(__name__)
@@ -76,6 +76,8 @@ class InMemoryBus(EventBus):
         key = routing_key(envelope)
         carrier: dict[str, str] = {}
         propagate.inject(carrier)  # the trace continues in the handler, as over RabbitMQ
+        if (request_id := current_request_id()) is not None:
+            carrier[REQUEST_ID_HEADER] = request_id
         for sub in self._subscriptions:
             if sub.transient and not self._running:
                 continue  # a transient queue exists only while its consumer runs
@@ -128,7 +130,10 @@ class InMemoryBus(EventBus):
             outcome = "ok"
             token = otel_context.attach(propagate.extract(carrier))
             try:
-                with structlog.contextvars.bound_contextvars(**_log_fields(envelope)):
+                with (
+                    structlog.contextvars.bound_contextvars(**_log_fields(envelope)),
+                    request_id_bound(carrier.get(REQUEST_ID_HEADER)),
+                ):
                     await sub.handler(envelope)
             except asyncio.CancelledError:
                 # Shutdown mid-handler: the message was not acknowledged, as with a broker.

@@ -26,7 +26,9 @@ when it drops are cancelled by aio-pika (their ack could not succeed) and the br
 redelivers their messages. ``stop()`` cancels the consumers, gives running handlers
 ``stop_timeout_s`` and then cancels them; their messages, unacknowledged, are redelivered.
 
-Trace context travels in W3C ``traceparent`` headers (OpenTelemetry propagation).
+Trace context travels in W3C ``traceparent`` headers (OpenTelemetry propagation), the
+client's request id in ``x-request-id``: a handler runs with both current, so its spans
+continue the request's trace and its log lines carry the id the client got back.
 """
 
 from __future__ import annotations
@@ -77,7 +79,7 @@ from beacon_runtime.bus.topology import (
     delays_ms,
     to_ms,
 )
-from beacon_runtime.logs import get_logger
+from beacon_runtime.logs import REQUEST_ID_HEADER, current_request_id, get_logger, request_id_bound
 from beacon_runtime.metrics import observe_handler
 
 __all__ = [
@@ -258,6 +260,8 @@ class RabbitBus(EventBus):
         with span:
             headers: dict[str, Any] = {}
             propagate.inject(headers)
+            if (request_id := current_request_id()) is not None:
+                headers[REQUEST_ID_HEADER] = request_id
             message = aio_pika.Message(
                 envelope.model_dump_json().encode(),
                 delivery_mode=DeliveryMode.PERSISTENT,
@@ -396,6 +400,7 @@ class RabbitBus(EventBus):
         queue_name = self.topology.queue(sub.consumer)
         with (
             structlog.contextvars.bound_contextvars(**_log_fields(envelope)),
+            request_id_bound(carrier.get(REQUEST_ID_HEADER)),
             tracer.start_as_current_span(
                 f"{queue_name} process",
                 context=propagate.extract(carrier),

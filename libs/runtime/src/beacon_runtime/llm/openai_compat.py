@@ -12,6 +12,7 @@ from typing import Any
 
 import openai
 
+from beacon_runtime.instrumentation import record_usage
 from beacon_runtime.llm.port import ChatModel, Completion, LLMError, LLMTimeout, Prompt
 
 
@@ -58,6 +59,8 @@ class OpenAIChatModel(ChatModel):
             )
             async with chunks:
                 async for chunk in chunks:
+                    if chunk.usage:  # servers that send it (OpenAI only when asked)
+                        record_usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
                     for choice in chunk.choices:
                         if choice.index == 0 and choice.delta and choice.delta.content:
                             yield choice.delta.content

@@ -1,0 +1,71 @@
+"""Spans a test can read: the process-wide tracer provider (OpenTelemetry allows one per
+process) gets one in-memory exporter, and records only while a test captures, so the rest
+of the suite runs as a process without an exporter does."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.sampling import Decision, ParentBased, Sampler, SamplingResult
+
+
+class _Capture(Sampler, SpanExporter):
+    def __init__(self) -> None:
+        self.active = False
+        self.spans: list[ReadableSpan] = []
+
+    def should_sample(self, parent_context, trace_id, name, kind=None, attributes=None,
+                      links=None, trace_state=None) -> SamplingResult:
+        decision = Decision.RECORD_AND_SAMPLE if self.active else Decision.DROP
+        return SamplingResult(decision, attributes if self.active else None)
+
+    def get_description(self) -> str:
+        return "capture while a test asks"
+
+    def export(self, spans) -> SpanExportResult:
+        if self.active:
+            self.spans.extend(spans)
+        return SpanExportResult.SUCCESS
+
+
+_capture: _Capture | None = None
+
+
+class Captured:
+    def __init__(self, capture: _Capture) -> None:
+        self._capture = capture
+
+    @property
+    def spans(self) -> list[ReadableSpan]:
+        return list(self._capture.spans)
+
+    def named(self, name: str) -> list[ReadableSpan]:
+        return [s for s in self._capture.spans if s.name == name]
+
+    def one(self, name: str) -> ReadableSpan:
+        found = self.named(name)
+        assert len(found) == 1, (name, [s.name for s in self._capture.spans])
+        return found[0]
+
+
+@contextmanager
+def capture_spans() -> Iterator[Captured]:
+    global _capture
+    if _capture is None:
+        _capture = _Capture()
+        provider = trace.get_tracer_provider()
+        if not isinstance(provider, TracerProvider):
+            provider = TracerProvider(sampler=ParentBased(_capture))
+            trace.set_tracer_provider(provider)
+        provider.add_span_processor(SimpleSpanProcessor(_capture))
+    _capture.spans.clear()
+    _capture.active = True
+    try:
+        yield Captured(_capture)
+    finally:
+        _capture.active = False
+        _capture.spans.clear()

@@ -7,6 +7,10 @@
   `gen_ai.usage.input_tokens` / `output_tokens`); tokens are also counted for Prometheus.
 - vector searches and upserts: every `VectorStore` subclass, likewise (database
   conventions: `db.system.name`, `db.operation.name`, `db.collection.name`).
+- job transitions: every `JobStore` subclass counts the jobs it creates, starts and ends,
+  with their durations (the gateway is the only writer of job status, so its store sees
+  every job exactly once per transition: a duplicate or late event changes nothing and is
+  not counted).
 - LangGraph nodes: `traced_node` wraps a node where a graph adds it (rag-query's node
   wrapper, report-writer's graph).
 
@@ -27,7 +31,15 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from beacon_runtime.metrics import MODEL_CALL_SECONDS, MODEL_TOKENS
+from beacon_runtime.metrics import (
+    JOB_QUEUED_SECONDS,
+    JOB_SECONDS,
+    JOBS_CREATED,
+    JOBS_FINISHED,
+    JOBS_STARTED,
+    MODEL_CALL_SECONDS,
+    MODEL_TOKENS,
+)
 
 tracer = trace.get_tracer("beacon_runtime.instrumentation")
 
@@ -240,3 +252,43 @@ def traced_node(graph: str, node: str, action):
 
     return run
 
+
+
+def _counted_create(method):
+    @functools.wraps(method)
+    async def create(self, job, *args, **kwargs):
+        stored, created = await method(self, job, *args, **kwargs)
+        if created:
+            JOBS_CREATED.labels(_kind_of(stored)).inc()
+        return stored, created
+
+    create.__beacon_instrumented__ = True
+    return create
+
+
+def _counted_transition(method):
+    @functools.wraps(method)
+    async def transition(self, job_id, status, *args, **kwargs):
+        job, changed = await method(self, job_id, status, *args, **kwargs)
+        if changed and job is not None:
+            kind, state = _kind_of(job), getattr(job.status, "value", str(job.status))
+            elapsed = max(0.0, (job.updated_at - job.created_at).total_seconds())
+            if state == "processing":
+                JOBS_STARTED.labels(kind).inc()
+                JOB_QUEUED_SECONDS.labels(kind).observe(elapsed)
+            elif state in ("completed", "failed"):
+                JOBS_FINISHED.labels(kind, state).inc()
+                JOB_SECONDS.labels(kind, state).observe(elapsed)
+        return job, changed
+
+    transition.__beacon_instrumented__ = True
+    return transition
+
+
+def _kind_of(job) -> str:
+    return getattr(job.kind, "value", str(job.kind))
+
+
+def instrument_job_store(cls: type) -> None:
+    _wrap(cls, "create", _counted_create)
+    _wrap(cls, "transition", _counted_transition)

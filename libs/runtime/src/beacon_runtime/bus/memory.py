@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import structlog
@@ -30,7 +30,13 @@ from beacon_runtime.bus.port import (
     topic_matches,
 )
 from beacon_runtime.logs import REQUEST_ID_HEADER, current_request_id, get_logger, request_id_bound
-from beacon_runtime.metrics import observe_handler
+from beacon_runtime.metrics import (
+    BUS_QUEUE_CONSUMERS,
+    BUS_QUEUE_MESSAGES,
+    observe_handler,
+    observe_lag,
+    refresh_on_scrape,
+)
 
 log = get_logger(__name__)
 
@@ -56,6 +62,7 @@ class InMemoryBus(EventBus):
         self._idle = asyncio.Event()
         self._idle.set()
         self._running = False
+        self._unregister_stats: Callable[[], None] | None = None
 
     def subscribe(
         self,
@@ -86,6 +93,7 @@ class InMemoryBus(EventBus):
 
     async def start(self) -> None:
         self._running = True
+        self._unregister_stats = refresh_on_scrape(self._queue_stats)
         for sub in self._subscriptions:
             sub.workers = [
                 asyncio.create_task(self._work(sub), name=f"bus:{sub.consumer}:{i}")
@@ -94,6 +102,9 @@ class InMemoryBus(EventBus):
 
     async def stop(self) -> None:
         self._running = False
+        if self._unregister_stats is not None:
+            self._unregister_stats()
+            self._unregister_stats = None
         for sub in self._subscriptions:
             for task in sub.workers:
                 task.cancel()
@@ -106,6 +117,14 @@ class InMemoryBus(EventBus):
 
     async def dead_letters(self, consumer: str) -> list[Envelope]:
         return list(self._dead[consumer])
+
+    async def _queue_stats(self) -> None:
+        """Queue depths for /metrics, named by consumer (in process there are no queues)."""
+        for sub in self._subscriptions:
+            BUS_QUEUE_MESSAGES.labels(sub.consumer).set(sub.queue.qsize())
+            BUS_QUEUE_CONSUMERS.labels(sub.consumer).set(len(sub.workers))
+            if not sub.transient:
+                BUS_QUEUE_MESSAGES.labels(f"{sub.consumer}.dlq").set(len(self._dead[sub.consumer]))
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Wait until every published message was handled or dead-lettered (tests, shutdown)."""
@@ -127,6 +146,8 @@ class InMemoryBus(EventBus):
         while True:
             envelope, attempt, waits, carrier = await sub.queue.get()
             started = time.perf_counter()
+            if attempt == 1 and not waits:
+                observe_lag(sub.consumer, envelope.type, envelope.occurred_at)
             outcome = "ok"
             token = otel_context.attach(propagate.extract(carrier))
             try:

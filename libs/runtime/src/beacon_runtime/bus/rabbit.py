@@ -36,7 +36,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -80,7 +80,13 @@ from beacon_runtime.bus.topology import (
     to_ms,
 )
 from beacon_runtime.logs import REQUEST_ID_HEADER, current_request_id, get_logger, request_id_bound
-from beacon_runtime.metrics import observe_handler
+from beacon_runtime.metrics import (
+    BUS_QUEUE_CONSUMERS,
+    BUS_QUEUE_MESSAGES,
+    observe_handler,
+    observe_lag,
+    refresh_on_scrape,
+)
 
 __all__ = [
     "ATTEMPT_HEADER", "CONSUMER_HEADER", "ERROR_HEADER", "REASON_HEADER", "WAITS_HEADER",
@@ -131,6 +137,7 @@ class RabbitBus(EventBus):
         self._channel: AbstractRobustChannel | None = None  # publishing, with confirms
         self._exchange: AbstractExchange | None = None
         self._stopping = False
+        self._unregister_stats: Callable[[], None] | None = None
 
     @property
     def publish_timeout_s(self) -> float:
@@ -196,6 +203,7 @@ class RabbitBus(EventBus):
             await _bounded(connection.close(), 5.0)
             raise
         self._connection, self._channel, self._exchange = connection, channel, exchange
+        self._unregister_stats = refresh_on_scrape(self.queue_stats)
         log.info("bus.started", namespace=self.topology.namespace,
                  consumers=sorted({*self._subscriptions, *self._declare}))
 
@@ -204,6 +212,9 @@ class RabbitBus(EventBus):
         if connection is None:
             return
         self._stopping = True
+        if self._unregister_stats is not None:
+            self._unregister_stats()
+            self._unregister_stats = None
         # No new deliveries; bounded, as cancelling on a dead connection may wait.
         await asyncio.gather(*(
             _bounded(sub.queue.cancel(sub.consumer_tag), 2.0)
@@ -275,6 +286,28 @@ class RabbitBus(EventBus):
             await self._send(
                 self._exchange, message, key, mandatory=envelope.type == "JobRequested"
             )
+
+    async def queue_stats(self) -> dict[str, tuple[int, int]]:
+        """Messages ready and consumers attached, per queue this process consumes or declares
+        (its queues and their DLQs), from passive declares on a channel of their own (a
+        missing queue closes the channel it was asked on); also set as /metrics gauges."""
+        connection = self._connection
+        if connection is None or not connection.connected.is_set():
+            return {}
+        names = [self.topology.queue(c) for c in {*self._subscriptions, *self._declare}]
+        names += [self.topology.dlq(c) for c in {*self._declare, *(
+            c for c, sub in self._subscriptions.items() if not sub.transient)}]
+        stats: dict[str, tuple[int, int]] = {}
+        channel = await connection.channel(publisher_confirms=False)
+        try:
+            for name in sorted(names):
+                declared = (await channel.declare_queue(name, passive=True)).declaration_result
+                stats[name] = (declared.message_count, declared.consumer_count)
+                BUS_QUEUE_MESSAGES.labels(name).set(declared.message_count)
+                BUS_QUEUE_CONSUMERS.labels(name).set(declared.consumer_count)
+        finally:
+            await _bounded(channel.close(), 2.0)
+        return stats
 
     async def dead_letters(self, consumer: str) -> list[Envelope]:
         letters = await dlq.peek(self._url, self.topology, consumer)
@@ -417,6 +450,8 @@ class RabbitBus(EventBus):
             ) as span,
         ):
             started = time.perf_counter()
+            if attempt == 1 and WAITS_HEADER not in headers:
+                observe_lag(sub.consumer, envelope.type, envelope.occurred_at)
             try:
                 await sub.handler(envelope)
             except Reject as exc:

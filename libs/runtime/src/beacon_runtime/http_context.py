@@ -11,7 +11,7 @@ import time
 
 import structlog
 from opentelemetry import context as otel_context
-from opentelemetry import propagate
+from opentelemetry import propagate, trace
 
 from beacon_runtime.logs import request_id_var
 from beacon_runtime.metrics import HTTP_REQUESTS, HTTP_SECONDS
@@ -80,7 +80,10 @@ class RequestContextMiddleware:
             await send(message)
 
         trace_token = None
-        if traceparent is not None:
+        # FastAPI's server span, when spans are exported, already continues the caller's
+        # trace and is current: replacing it with the caller's context would make every span
+        # of the request its sibling instead of its child.
+        if traceparent is not None and not trace.get_current_span().get_span_context().is_valid:
             carrier = {"traceparent": traceparent}
             if tracestate is not None:
                 carrier["tracestate"] = tracestate

@@ -1,6 +1,6 @@
 """Spans a test can read: the process-wide tracer provider (OpenTelemetry allows one per
-process) gets one in-memory exporter, and records only while a test captures, so the rest
-of the suite runs as a process without an exporter does."""
+process; an SDK one with its default sampler, as tests/integration/test_rabbit_bus.py also
+installs) gets one in-memory exporter, which keeps spans only while a test captures."""
 
 from __future__ import annotations
 
@@ -10,21 +10,12 @@ from contextlib import contextmanager
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
-from opentelemetry.sdk.trace.sampling import Decision, ParentBased, Sampler, SamplingResult
 
 
-class _Capture(Sampler, SpanExporter):
+class _Capture(SpanExporter):
     def __init__(self) -> None:
         self.active = False
         self.spans: list[ReadableSpan] = []
-
-    def should_sample(self, parent_context, trace_id, name, kind=None, attributes=None,
-                      links=None, trace_state=None) -> SamplingResult:
-        decision = Decision.RECORD_AND_SAMPLE if self.active else Decision.DROP
-        return SamplingResult(decision, attributes if self.active else None)
-
-    def get_description(self) -> str:
-        return "capture while a test asks"
 
     def export(self, spans) -> SpanExportResult:
         if self.active:
@@ -59,7 +50,7 @@ def capture_spans() -> Iterator[Captured]:
         _capture = _Capture()
         provider = trace.get_tracer_provider()
         if not isinstance(provider, TracerProvider):
-            provider = TracerProvider(sampler=ParentBased(_capture))
+            provider = TracerProvider()
             trace.set_tracer_provider(provider)
         provider.add_span_processor(SimpleSpanProcessor(_capture))
     _capture.spans.clear()

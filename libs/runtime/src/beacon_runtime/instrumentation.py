@@ -254,12 +254,17 @@ def traced_node(graph: str, node: str, action):
 
 
 
+_created: dict[str, object] = {}
+
+
 def _counted_create(method):
     @functools.wraps(method)
     async def create(self, job, *args, **kwargs):
         stored, created = await method(self, job, *args, **kwargs)
-        if created:
-            JOBS_CREATED.labels(_kind_of(stored)).inc()
+        if created:  # on POST /generate's hot path: the labelled child is looked up once
+            kind = _kind_of(stored)
+            counter = _created.get(kind) or _created.setdefault(kind, JOBS_CREATED.labels(kind))
+            counter.inc()
         return stored, created
 
     create.__beacon_instrumented__ = True

@@ -14,12 +14,11 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, Sp
 
 class _Capture(SpanExporter):
     def __init__(self) -> None:
-        self.active = False
-        self.spans: list[ReadableSpan] = []
+        self.into: list[ReadableSpan] | None = None  # the capturing test's list
 
     def export(self, spans) -> SpanExportResult:
-        if self.active:
-            self.spans.extend(spans)
+        if self.into is not None:
+            self.into.extend(spans)
         return SpanExportResult.SUCCESS
 
 
@@ -27,19 +26,21 @@ _capture: _Capture | None = None
 
 
 class Captured:
-    def __init__(self, capture: _Capture) -> None:
-        self._capture = capture
+    """The spans that ended while the test captured (still readable afterwards)."""
+
+    def __init__(self) -> None:
+        self._spans: list[ReadableSpan] = []
 
     @property
     def spans(self) -> list[ReadableSpan]:
-        return list(self._capture.spans)
+        return list(self._spans)
 
     def named(self, name: str) -> list[ReadableSpan]:
-        return [s for s in self._capture.spans if s.name == name]
+        return [s for s in self._spans if s.name == name]
 
     def one(self, name: str) -> ReadableSpan:
         found = self.named(name)
-        assert len(found) == 1, (name, [s.name for s in self._capture.spans])
+        assert len(found) == 1, (name, [s.name for s in self._spans])
         return found[0]
 
 
@@ -53,10 +54,9 @@ def capture_spans() -> Iterator[Captured]:
             provider = TracerProvider()
             trace.set_tracer_provider(provider)
         provider.add_span_processor(SimpleSpanProcessor(_capture))
-    _capture.spans.clear()
-    _capture.active = True
+    captured = Captured()
+    _capture.into = captured._spans
     try:
-        yield Captured(_capture)
+        yield captured
     finally:
-        _capture.active = False
-        _capture.spans.clear()
+        _capture.into = None

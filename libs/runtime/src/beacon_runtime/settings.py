@@ -30,6 +30,9 @@ class ServiceSettings(BaseSettings):
     openai_model: str = "gpt-4o-mini"
     llm_timeout_s: float = Field(default=60.0, gt=0)
     llm_max_retries: int = Field(default=2, ge=0)
+    # Ask streams for their token usage (`stream_options.include_usage`); off for a server
+    # that refuses the option.
+    llm_stream_usage: bool = True
 
     # Names of this deployment's broker topology (`<ns>.events`, `<ns>.<consumer>`) and Redis
     # key prefix (`<ns>:job:...`); unique per test run to isolate runs sharing one server.

@@ -25,9 +25,11 @@ class OpenAIChatModel(ChatModel):
         model: str,
         timeout_s: float,
         max_retries: int,
+        stream_usage: bool = True,
     ) -> None:
         self.name = f"openai:{model}"
         self._model = model
+        self._stream_usage = stream_usage
         self._client = openai.AsyncOpenAI(
             base_url=base_url, api_key=api_key, timeout=timeout_s, max_retries=max_retries
         )
@@ -54,12 +56,16 @@ class OpenAIChatModel(ChatModel):
 
     async def stream(self, prompt: Prompt) -> AsyncIterator[str]:
         try:
+            # include_usage: a final chunk with the token counts (OpenAI sends it only when
+            # asked; vLLM, llama.cpp and Ollama accept the option too), for the span and
+            # beacon_model_tokens_total. LLM_STREAM_USAGE=false for a server that refuses it.
+            options = {"stream_options": {"include_usage": True}} if self._stream_usage else {}
             chunks = await self._client.chat.completions.create(
-                **self._request(prompt), stream=True
+                **self._request(prompt), stream=True, **options
             )
             async with chunks:
                 async for chunk in chunks:
-                    if chunk.usage:  # servers that send it (OpenAI only when asked)
+                    if chunk.usage:
                         record_usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
                     for choice in chunk.choices:
                         if choice.index == 0 and choice.delta and choice.delta.content:

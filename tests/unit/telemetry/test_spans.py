@@ -15,7 +15,7 @@ from beacon_report_writer.drafter import OfflineDrafter
 from beacon_report_writer.graph import build_graph
 from beacon_report_writer.repository import InMemorySessionDrafts
 from beacon_runtime.embeddings.local import HashingEmbedder
-from beacon_runtime.instrumentation import record_usage
+from beacon_runtime.instrumentation import record_usage, traced_node
 from beacon_runtime.llm.port import ChatModel, Completion, LLMError, Prompt
 from beacon_runtime.vectors.edge import EdgeVectorStore
 from beacon_runtime.vectors.port import SparseVector, VectorPoint
@@ -104,16 +104,43 @@ async def test_embedding_calls_and_vector_searches_are_spans(spans):
     assert spans.one("upsert chunks").attributes["db.operation.batch.size"] == 1
 
 
-async def test_every_langgraph_node_is_a_span_and_the_model_call_is_inside_its_node(spans):
-    graph = build_graph(OfflineDrafter(), InMemorySessionDrafts())
-    state = await graph.ainvoke({"kind": "generate", "params": {
-        "type": "Feasibility_report", "customer_id": "ACME", "opportunity_id": "OPP-1",
-        "section_title": "cost benefit analysis", "session_id": "s1"}})
-    assert "result" in state
-    nodes = {name: spans.one(f"node {name}") for name in ("prepare", "draft", "finalize", "remember")}
-    assert {s.attributes["langgraph.graph"] for s in nodes.values()} == {"report-section"}
-    model = spans.one("chat offline-drafter")
-    assert model.parent.span_id == nodes["draft"].context.span_id
+async def test_a_traced_node_is_a_span_and_the_model_call_is_inside_it(spans):
+    from typing import TypedDict
+
+    from langgraph.graph import END, START, StateGraph
+
+    class State(TypedDict, total=False):
+        text: str
+
+    async def draft(state: State, config) -> State:  # takes LangGraph's config, as rag-query's do
+        assert config["configurable"]["run"] == "r1"
+        return {"text": (await CountingModel().complete(PROMPT)).text}
+
+    graph = StateGraph(State)
+    graph.add_node("draft", traced_node("demo", "draft", draft))
+    graph.add_edge(START, "draft")
+    graph.add_edge("draft", END)
+    state = await graph.compile().ainvoke({}, {"configurable": {"run": "r1"}})
+    assert state == {"text": "ok"}
+    node = spans.one("node draft")
+    assert node.attributes["langgraph.graph"] == "demo"
+    assert node.attributes["langgraph.node"] == "draft"
+    assert spans.one("chat tiny-1").parent.span_id == node.context.span_id
+
+
+def test_every_node_of_both_graphs_is_traced():
+    from beacon_rag_query.graph import Deps
+    from beacon_rag_query.graph import build_graph as build_rag_graph
+
+    report = build_graph(OfflineDrafter(), InMemorySessionDrafts())
+    assert set(report.builder.nodes) == {"prepare", "draft", "finalize", "remember"}
+    # Building a graph calls none of its sources.
+    rag = build_rag_graph(Deps(search=None, catalogue=None, fundamentals=None,
+                               chat_model=CountingModel()))
+    assert {"router", "retrieve", "grade", "generate", "fact_check", "cite"} <= set(rag.builder.nodes)
+    for graph in (report, rag):
+        for name, spec in graph.builder.nodes.items():
+            assert getattr(spec.runnable.afunc, "__beacon_node__", None) == name
 
 
 async def test_every_ingestion_stage_is_a_span_and_a_timed_stage(tmp_path, spans):

@@ -250,6 +250,7 @@ def traced_node(graph: str, node: str, action):
         with tracer.start_as_current_span(f"node {node}", attributes=attributes):
             return await action(*args, **kwargs)
 
+    run.__beacon_node__ = node
     return run
 
 

@@ -56,6 +56,12 @@ JOB_SECONDS = Histogram(
     ["kind", "outcome"],
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80, 160, 300, 900, 1800),
 )
+BUS_ONCE = Counter(
+    "beacon_bus_once_total",
+    "Deliveries seen by the effectively-once guard: run, duplicate (skipped), busy "
+    "(another delivery holds it: wait), cancelled (skipped)",
+    ["consumer", "outcome"],
+)
 HTTP_REQUESTS = Counter(
     "beacon_http_requests_total", "HTTP requests by route template and status",
     ["method", "route", "status"],

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from beacon_contracts.events import Envelope, JobCompleted, JobStarted, QueryFrame
+from collections.abc import Collection
+
+from beacon_contracts.events import Envelope, JobCompleted, JobKind, JobStarted, QueryFrame
 from beacon_gateway.frames import Frame, FrameLog
 from beacon_contracts.jobs import JobStatus
 from beacon_runtime.bus.port import Reject, RetryLater
@@ -12,7 +14,11 @@ from beacon_runtime.logs import get_logger
 log = get_logger(__name__)
 
 
-async def apply_job_event(envelope: Envelope, *, jobs: JobStore) -> None:
+async def apply_job_event(
+    envelope: Envelope, *, jobs: JobStore, watched: Collection[JobKind] = ()
+) -> None:
+    """`watched`: kinds the watchdog guards; their JobStarted (every delivery sends one,
+    applied or not) is the job's heartbeat."""
     try:
         event = envelope.parse()
     except ValueError as exc:
@@ -20,6 +26,8 @@ async def apply_job_event(envelope: Envelope, *, jobs: JobStore) -> None:
     try:
         if isinstance(event, JobStarted):
             job, changed = await jobs.transition(event.job_id, JobStatus.PROCESSING)
+            if job is not None and event.kind in watched:
+                await jobs.heartbeat(event.job_id)
         elif isinstance(event, JobCompleted):
             status = JobStatus.COMPLETED if event.outcome == "completed" else JobStatus.FAILED
             job, changed = await jobs.transition(

@@ -48,6 +48,11 @@ class ServiceSettings(BaseSettings):
     # A publish the broker does not confirm within this fails (a POST answers 503).
     bus_publish_timeout_s: float = Field(default=2.0, gt=0)
 
+    # Effectively once (bus/once.py): a dead worker's claim on a message frees after the
+    # lease; a handled event id is recognised as a duplicate for the TTL.
+    bus_once_lease_s: float = Field(default=15.0, gt=0)
+    bus_processed_ttl_s: float = Field(default=24 * 3600.0, gt=0)
+
     job_ttl_s: int = Field(default=24 * 3600, gt=0)
 
     @property

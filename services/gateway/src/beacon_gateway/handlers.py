@@ -4,7 +4,9 @@ The runtime's dispatcher parsed each event already (beacon_runtime.bus.dispatch)
 
 from __future__ import annotations
 
-from beacon_contracts.events import Envelope, JobCompleted, JobStarted, QueryFrame
+from collections.abc import Collection
+
+from beacon_contracts.events import Envelope, JobCompleted, JobKind, JobStarted, QueryFrame
 from beacon_gateway.frames import Frame, FrameLog
 from beacon_contracts.jobs import JobStatus
 from beacon_runtime.bus.port import RetryLater
@@ -14,11 +16,17 @@ from beacon_runtime.logs import get_logger
 log = get_logger(__name__)
 
 
-async def apply_job_event(event: JobStarted | JobCompleted, envelope: Envelope, *,
-                          jobs: JobStore) -> None:
+async def apply_job_event(
+    event: JobStarted | JobCompleted, envelope: Envelope, *, jobs: JobStore,
+    watched: Collection[JobKind] = (),
+) -> None:
+    """`watched`: kinds the watchdog guards; their JobStarted (every delivery sends one,
+    applied or not) is the job's heartbeat."""
     try:
         if isinstance(event, JobStarted):
             job, changed = await jobs.transition(event.job_id, JobStatus.PROCESSING)
+            if job is not None and event.kind in watched:
+                await jobs.heartbeat(event.job_id)
         else:
             status = JobStatus.COMPLETED if event.outcome == "completed" else JobStatus.FAILED
             job, changed = await jobs.transition(

@@ -101,11 +101,13 @@ def subscribe(
     hooks: Sequence[Hook] = (),
     concurrency: int = 1,
     transient: bool = False,
+    once: bool = True,
 ) -> Dispatcher:
-    """Register a handler table as `consumer`, bound to exactly the table's routing keys."""
+    """Register a handler table as `consumer`, bound to exactly the table's routing keys.
+    `once=False` opts out of the bus's effectively-once guard (EventBus.subscribe)."""
     dispatcher = Dispatcher(bus, consumer, table, hooks)
     bus.subscribe(consumer, dispatcher.patterns, dispatcher,
-                  concurrency=concurrency, transient=transient)
+                  concurrency=concurrency, transient=transient, once=once)
     return dispatcher
 
 

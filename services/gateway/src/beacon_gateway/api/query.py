@@ -16,7 +16,7 @@ from sse_starlette import EventSourceResponse
 
 from beacon_contracts.commands import AnswerQuestion
 from beacon_contracts.events import Envelope, JobCancelled, JobError, JobKind
-from beacon_contracts.jobs import JobRecord, JobStatus
+from beacon_contracts.jobs import JobRecord
 from beacon_contracts.research_api import QueryAccepted, QueryRequest, QueryResult
 from beacon_contracts.text import Line
 from beacon_gateway.api.errors import ApiError
@@ -24,6 +24,7 @@ from beacon_gateway.api.forward import forward_request
 from beacon_gateway.api.policy import EVERYONE, PublicRoute, allow
 from beacon_gateway.frames import TERMINAL_EVENTS, FrameLog
 from beacon_gateway.repository import Role, User
+from beacon_gateway.watchdog import JobCanceller
 from beacon_runtime.bus.port import EventBus
 from beacon_runtime.jobs.port import JobStore
 from beacon_runtime.logs import get_logger
@@ -37,6 +38,7 @@ class QueryDeps:
     bus: EventBus
     frames: FrameLog
     pending_cancels: set[asyncio.Task]
+    canceller: JobCanceller
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # the grace period's clock
 
 
@@ -117,8 +119,9 @@ async def _start_query(request: Request, body: QueryRequest, *, stream: bool) ->
     try:
         await deps.bus.publish(Envelope.wrap(command, correlation_id=query_id))
     except Exception as exc:
-        await deps.jobs.transition(query_id, JobStatus.FAILED, error=JobError(
-            error_code="SERVICE_UNAVAILABLE", message="Query could not be queued"))
+        await deps.canceller.fail(query_id, JobKind.QUERY, JobError(
+            error_code="SERVICE_UNAVAILABLE", message="Query could not be queued"),
+            reason="publish not confirmed")
         raise ApiError(503, "SERVICE_UNAVAILABLE", "Query queue is unavailable, retry later") from exc
     log.info("query.queued", job_id=query_id)
     return query_id

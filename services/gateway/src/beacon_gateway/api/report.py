@@ -14,7 +14,7 @@ from fastapi.responses import Response
 
 from beacon_contracts.commands import GenerateSection, RefineSection
 from beacon_contracts.events import Envelope, JobError, JobKind
-from beacon_contracts.jobs import JobRecord, JobStatus
+from beacon_contracts.jobs import JobRecord
 from beacon_contracts.report_api import (
     AcceptedEnvelope,
     ErrorEnvelope,
@@ -27,6 +27,7 @@ from beacon_gateway.api.errors import ApiError
 from beacon_gateway.api.policy import API_KEY, API_KEY_AND_SESSION, PublicRoute, allow
 from beacon_gateway.api_keys import ApiKeyVerifier
 from beacon_gateway.domain import request_fingerprint, status_envelope
+from beacon_gateway.watchdog import JobCanceller
 from beacon_runtime.bus.port import EventBus
 from beacon_runtime.jobs.port import JobStore
 from beacon_runtime.logs import get_logger
@@ -45,6 +46,7 @@ class ReportDeps:
     jobs: JobStore
     bus: EventBus
     keys: ApiKeyVerifier
+    canceller: JobCanceller
 
 
 def build_report_router() -> APIRouter:
@@ -101,9 +103,11 @@ async def _submit(request: Request, kind: JobKind, request_body: GenerateRequest
     try:
         await deps.bus.publish(envelope)
     except Exception as exc:
-        # Never leave a job pending that no worker will ever see.
-        await deps.jobs.transition(job.job_id, JobStatus.FAILED, error=JobError(
-            error_code="SERVICE_UNAVAILABLE", message="Job could not be queued"))
+        # Never leave a job pending that no worker will ever see, and never let a worker
+        # draft one the client was told failed (an unconfirmed publish may have arrived).
+        await deps.canceller.fail(job.job_id, kind, JobError(
+            error_code="SERVICE_UNAVAILABLE", message="Job could not be queued"),
+            reason="publish not confirmed")
         log.error("job.publish_failed", job_id=job.job_id, error=repr(exc))
         raise ApiError(503, "SERVICE_UNAVAILABLE", "Job queue is unavailable, retry later") from exc
     # DEBUG, like an access log: the job's life is logged at INFO by the worker that runs

@@ -2,7 +2,8 @@
 
 It runs in the test's process (uvicorn in a thread, on a free port, 127.0.0.1) and answers
 by model name: "echo" repeats the user message, "report" writes a fenced section, "slow" and
-"slow-stream" stall, "broken" fails with 500, "no-choices" answers without choices.
+"slow-stream" stall, "broken" fails with 500, "no-choices" answers without choices,
+"gated-<width>-<total>" holds requests to count how many a client runs at once.
 `/v1/embeddings` answers a deterministic vector per input.
 """
 
@@ -22,7 +23,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 
-def _fake_openai(calls: list[dict]) -> FastAPI:
+# The "gated-*" models' state, read by the tests (the server's loop writes it).
+GATES: dict[str, dict] = {}
+
+
+def _fake_openai(calls: list[dict], gates: dict[str, dict]) -> FastAPI:
     app = FastAPI()
 
     @app.post("/v1/chat/completions")
@@ -30,6 +35,8 @@ def _fake_openai(calls: list[dict]) -> FastAPI:
         body = await request.json()
         calls.append(body)
         model = body["model"]
+        if model.startswith("gated-"):
+            await _pass_gate(gates, model)
         if model == "broken":
             return JSONResponse(
                 {"error": {"message": "boom", "type": "server_error"}},
@@ -82,6 +89,25 @@ def _vector(text: str, dims: int) -> list[float]:
     return [x / norm for x in raw]
 
 
+async def _pass_gate(gates: dict[str, dict], model: str) -> None:
+    """Model "gated-<width>-<total>": hold each request until <width> are in flight at once
+    (or all <total> arrived), and record the most seen in flight. So the peak shows how many
+    calls a client lets run together, without any timing."""
+    _, width, total = model.split("-")
+    gate = gates.setdefault(model, {"in_flight": 0, "peak": 0, "seen": 0, "open": asyncio.Event()})
+    gate["in_flight"] += 1
+    gate["seen"] += 1
+    gate["peak"] = max(gate["peak"], gate["in_flight"])
+    if gate["in_flight"] >= int(width) or gate["seen"] == int(total):
+        gate["open"].set()
+    try:
+        await gate["open"].wait()
+    finally:
+        gate["in_flight"] -= 1
+        if gate["in_flight"] == 0:
+            gate["open"] = asyncio.Event()
+
+
 def _reply(model: str, user: str) -> str:
     if model != "report":
         return f"Hello from {model}: {user}"
@@ -129,7 +155,7 @@ def fake_openai_server() -> Iterator[tuple[str, list[dict]]]:
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(
-        _fake_openai(calls), log_level="warning", lifespan="off", timeout_graceful_shutdown=1
+        _fake_openai(calls, GATES), log_level="warning", lifespan="off", timeout_graceful_shutdown=1
     )
     uv_server = uvicorn.Server(config)
     thread = threading.Thread(target=uv_server.run, kwargs={"sockets": [sock]}, daemon=True)

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from fake_openai import fake_openai_server
+from fake_openai import GATES, fake_openai_server
 
 from beacon_contracts.report_api import GenerateRequest
 from beacon_report_writer.graph import build_graph
@@ -28,14 +28,55 @@ def server() -> Iterator[tuple[str, list[dict]]]:
         yield running
 
 
-def _model(base_url: str, model: str, *, timeout_s: float = 5, retries: int = 0):
+def _model(
+    base_url: str, model: str, *, timeout_s: float = 5, retries: int = 0, max_concurrency: int = 32
+):
     return OpenAIChatModel(
         base_url=base_url,
         api_key="test-key",
         model=model,
         timeout_s=timeout_s,
         max_retries=retries,
+        max_concurrency=max_concurrency,
     )
+
+
+async def test_calls_beyond_max_concurrency_wait_for_a_slot(server):
+    base_url, _ = server
+    model = _model(base_url, "gated-3-10", max_concurrency=3)
+    try:
+        completions = await asyncio.gather(*(model.complete(PROMPT) for _ in range(10)))
+    finally:
+        await model.close()
+    assert len(completions) == 10
+    # The server held requests until three were in flight together, and never saw a fourth.
+    assert GATES["gated-3-10"]["peak"] == 3
+    assert GATES["gated-3-10"]["seen"] == 10
+
+
+async def test_streams_hold_a_slot_until_they_end(server):
+    base_url, _ = server
+    model = _model(base_url, "gated-2-5", max_concurrency=2)
+
+    async def read() -> str:
+        return "".join([piece async for piece in model.stream(PROMPT)])
+
+    try:
+        answers = await asyncio.gather(*(read() for _ in range(5)))
+    finally:
+        await model.close()
+    assert all(answer.startswith("Hello from gated-2-5") for answer in answers)
+    assert GATES["gated-2-5"]["peak"] == 2
+
+
+async def test_without_a_tight_limit_every_call_is_in_flight_at_once(server):
+    base_url, _ = server
+    model = _model(base_url, "gated-8-8", max_concurrency=32)
+    try:
+        await asyncio.gather(*(model.complete(PROMPT) for _ in range(8)))
+    finally:
+        await model.close()
+    assert GATES["gated-8-8"]["peak"] == 8
 
 
 async def test_complete_returns_text_and_token_usage(server):

@@ -33,6 +33,9 @@ class ServiceSettings(BaseSettings):
     openai_model: str = "gpt-4o-mini"
     llm_timeout_s: float = Field(default=60.0, gt=0)
     llm_max_retries: int = Field(default=2, ge=0)
+    # Model calls in flight per process (the provider's concurrency or rate limit divided by
+    # the replicas); jobs beyond it wait for a slot. Workers run WORKER_CONCURRENCY jobs.
+    llm_max_concurrency: int = Field(default=32, ge=1)
 
     # Names of this deployment's broker topology (`<ns>.events`, `<ns>.<consumer>`) and Redis
     # key prefix (`<ns>:job:...`); unique per test run to isolate runs sharing one server.

@@ -121,12 +121,12 @@ def build(
     )
     apply = partial(apply_job_event, jobs=jobs, watched=watchdog.kinds)
     # once=False: monotonic transitions, so a duplicate event changes nothing.
-    subscribe(bus, "gateway", {JobStarted: apply, JobCompleted: apply}, concurrency=4,
-              once=False)
+    subscribe(bus, "gateway", {JobStarted: apply, JobCompleted: apply},
+              concurrency=settings.worker_concurrency, once=False)
     # Frames get their own queue so a long answer never delays job-status updates; its
     # readers drop duplicate frames.
     subscribe(bus, "gateway-frames", {QueryFrame: partial(append_query_frame, frames=frames)},
-              concurrency=4, once=False)
+              concurrency=settings.worker_concurrency, once=False)
 
     async def start() -> None:
         await identity.start()

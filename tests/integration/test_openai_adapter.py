@@ -5,6 +5,7 @@ The server (tests/fake_openai.py) runs in this process and answers by model name
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import Iterator
 

@@ -190,8 +190,9 @@ async def test_a_redelivered_request_does_not_run_again(harness):
 
 async def test_an_invalid_command_fails_the_job_and_ends_its_stream(harness):
     # No question: the runtime's dispatcher turns it away before the handler runs.
-    await harness.bus.publish(Envelope(type="JobRequested", correlation_id="bad-1", payload={
-        "job_id": "bad-1", "kind": "query", "owner": "7", "stream": True}))
+    bad = Envelope(type="JobRequested", correlation_id="bad-1", payload={
+        "job_id": "bad-1", "kind": "query", "owner": "7", "stream": True})
+    await harness.bus.publish(bad)
     await harness.bus.drain()
     completed = [e.parse() for e in harness.seen if e.type == "JobCompleted"]
     assert completed[0].outcome == "failed" and completed[0].error.error_code == "INVALID_INPUT"
@@ -199,7 +200,7 @@ async def test_an_invalid_command_fails_the_job_and_ends_its_stream(harness):
     frames = [e.parse() for e in harness.seen if e.type == "QueryFrame"]
     assert [(f.seq, f.event, f.data["code"]) for f in frames] == [(0, "error", "INVALID_INPUT")]
     assert await harness.repository.get("bad-1") is None
-    assert await harness.bus.dead_letters("rag-query") == []
+    assert await harness.bus.dead_letters("rag-query") == [bad]
 
 
 class UnreachableSearch(PassageSearch):

@@ -176,13 +176,17 @@ async def test_invalid_command_fails_its_job_with_invalid_input_before_any_work(
     model = FailingModel(RuntimeError("must not be called"))
     async with Harness(model) as h:
         request = await h.request("job-bad", section_title="Pricing")
-        (completed,) = h.of("job-bad")  # no JobStarted: nothing was tried
+        events = h.of("job-bad")
+        assert not any(isinstance(e, JobStarted) for e in events)  # nothing was tried
+        completed = events[0]  # the one the gateway keeps: the first terminal event
         assert completed.outcome == "failed"
         assert completed.error.error_code == "INVALID_INPUT"
         assert "Pricing" in completed.error.message
+        assert {e.error.error_code for e in events} == {"INVALID_INPUT"}
         assert h.events[0].causation_id == str(request.event_id)
         assert model.calls == 0
-        assert await h.bus.dead_letters(CONSUMER) == []
+        # Kept for operators, like every message that can never succeed.
+        assert await h.bus.dead_letters(CONSUMER) == [request]
 
 
 @pytest.mark.parametrize(
@@ -198,7 +202,7 @@ async def test_invalid_command_fails_its_job_with_invalid_input_before_any_work(
 async def test_each_invalid_field_is_named_in_the_jobs_error(kind, fields, mentions):
     async with Harness() as h:
         await h.request("job-bad", kind, **fields)
-        (completed,) = h.of("job-bad")
+        completed = h.of("job-bad")[0]
         assert completed.error.error_code == "INVALID_INPUT"
         assert mentions in completed.error.message
 
@@ -208,7 +212,7 @@ async def test_command_without_an_owner_fails_its_job_not_pending_for_ever():
         await h.bus.publish(Envelope(type="JobRequested", correlation_id="c", payload={
             "job_id": "j", "kind": "generate", "session_id": "s", "request": PARAMS}))
         await h.bus.drain()
-        (completed,) = h.of("j")
+        completed = h.of("j")[0]
         assert completed.error.error_code == "INVALID_INPUT" and "owner" in completed.error.message
 
 

@@ -4,11 +4,11 @@ A service registers `{GenerateSection: draft, RefineSection: draft}` (commands) 
 `{JobStarted: apply, JobCompleted: apply}` (events) with `subscribe()`. The table decides
 the queue's routing patterns too, so a handler can never miss a message it was written for.
 
-What cannot be read is dealt with here, never in a handler:
-- a command whose job id and kind can be read but whose fields are invalid ends its job:
-  JobCompleted(failed, INVALID_INPUT) (and an `error` frame for a question), so the client
-  sees the error instead of a job pending for ever; the message is then acknowledged;
-- anything else unreadable, or a type the table does not list, is dead-lettered (`Reject`).
+What cannot be read is dealt with here, never in a handler, and is dead-lettered (`Reject`):
+a command whose job id and kind can be read but whose fields are invalid first ends its
+job, JobCompleted(failed, INVALID_INPUT) naming the fields (and an `error` frame for a
+question), so the client sees the error instead of a job pending for ever. A type the table
+does not list is dead-lettered as it is.
 
 `hooks` wrap every typed call (outermost first): `await hook(message, envelope, call)`
 runs before and after `await call()`, or skips it (an already processed event id, a
@@ -24,9 +24,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from beacon_contracts import routing
-from beacon_contracts.base import JobError, JobKind, Payload
+from beacon_contracts.base import JobKind, Payload
 from beacon_contracts.commands import JOB_REQUESTED, Command
-from beacon_contracts.events import Envelope, JobCompleted, QueryFrame
+from beacon_contracts.events import Envelope, QueryFrame
+from beacon_runtime.bus.job_failures import job_failed
 from beacon_runtime.bus.port import EventBus, Reject
 from beacon_runtime.logs import get_logger
 
@@ -82,15 +83,22 @@ class Dispatcher:
         await call()
 
     async def _turn_away(self, envelope: Envelope, exc: ValueError) -> None:
+        """Tell the client first, in words that name the fields, then dead-letter the
+        message for operators. (The bus ends a dead-lettered job too, generically; the
+        gateway keeps the first terminal event, this one.)"""
         reason = _describe(exc)
-        ending = _ending(envelope, reason)
-        if ending is None:
-            raise Reject(f"unreadable {envelope.type}: {reason}") from exc
-        log.warning("bus.invalid_command", consumer=self._consumer,
-                    job_id=envelope.payload.get("job_id"), reason=reason)
-        for payload in ending:
+        ended = job_failed(envelope, INVALID_INPUT, reason) if envelope.type == JOB_REQUESTED else None
+        if ended is not None:
+            log.warning("bus.invalid_command", consumer=self._consumer,
+                        job_id=envelope.payload.get("job_id"), reason=reason)
+            completed = ended.parse()
+            if completed.kind is JobKind.QUERY:  # its stream never started: seq 0
+                await self._bus.publish(envelope.follow(QueryFrame(
+                    query_id=completed.job_id, seq=0, event="error",
+                    data={"code": INVALID_INPUT, "message": reason})))
             # A failed publish raises: the bus redelivers, and the job is ended then.
-            await self._bus.publish(envelope.follow(payload))
+            await self._bus.publish(ended)
+        raise Reject(f"unreadable {envelope.type}: {reason}") from exc
 
 
 def subscribe(
@@ -109,26 +117,6 @@ def subscribe(
     bus.subscribe(consumer, dispatcher.patterns, dispatcher,
                   concurrency=concurrency, transient=transient, once=once)
     return dispatcher
-
-
-def _ending(envelope: Envelope, reason: str) -> list[Payload] | None:
-    """What ends a job whose command could not be read: JobCompleted(failed, INVALID_INPUT),
-    and for a question first its stream's `error` frame (seq 0: that stream never started).
-    None when this is no command or not even its job id and kind can be read."""
-    payload = envelope.payload
-    job_id, kind = payload.get("job_id"), payload.get("kind")
-    if envelope.type != JOB_REQUESTED or not (isinstance(job_id, str) and job_id):
-        return None
-    if kind not in {k.value for k in JobKind}:
-        return None
-    kind = JobKind(kind)
-    ending: list[Payload] = []
-    if kind is JobKind.QUERY:
-        ending.append(QueryFrame(query_id=job_id, seq=0, event="error",
-                                 data={"code": INVALID_INPUT, "message": reason}))
-    ending.append(JobCompleted(job_id=job_id, kind=kind, outcome="failed",
-                               error=JobError(error_code=INVALID_INPUT, message=reason)))
-    return ending
 
 
 def _describe(exc: ValueError) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from beacon_contracts.events import PAYLOAD_TYPES, Envelope, JobCompleted, JobError, JobKind
+from beacon_contracts.events import EVENT_TYPES, Envelope, JobCompleted, JobError, JobKind
 
 # Dead-letter reasons (bus/topology.py REASON_HEADER) and the error code the client sees.
 _CODES = {"rejected": "INVALID_INPUT", "malformed": "INVALID_INPUT", "exhausted": "INTERNAL_ERROR"}
@@ -14,7 +14,7 @@ def job_failed(envelope: Envelope, error_code: str, message: str) -> Envelope | 
     not read), or None for any known event (events are facts: their consumer's dead letter
     ends nothing). The gateway applies it like any worker's failure: the first terminal
     event wins."""
-    if envelope.type != "JobRequested" and envelope.type in PAYLOAD_TYPES:
+    if envelope.type in EVENT_TYPES:
         return None
     job_id, kind = envelope.payload.get("job_id"), envelope.payload.get("kind")
     if not isinstance(job_id, str) or kind not in set(JobKind):

@@ -4,11 +4,11 @@ A service registers `{GenerateSection: draft, RefineSection: draft}` (commands) 
 `{JobStarted: apply, JobCompleted: apply}` (events) with `subscribe()`. The table decides
 the queue's routing patterns too, so a handler can never miss a message it was written for.
 
-What cannot be read is dealt with here, never in a handler, and is dead-lettered (`Reject`):
-a command whose job id and kind can be read but whose fields are invalid first ends its
-job, JobCompleted(failed, INVALID_INPUT) naming the fields (and an `error` frame for a
-question), so the client sees the error instead of a job pending for ever. A type the table
-does not list is dead-lettered as it is.
+What cannot be read is dealt with here, never in a handler: it is dead-lettered (`Reject`)
+with words that name the invalid fields, and for a command whose job id and kind can be read
+the bus ends that job with them, JobCompleted(failed, INVALID_INPUT) (bus/job_failures.py),
+so the client sees the error instead of a job pending for ever; a question's stream gets its
+`error` frame first. A type the table does not list is dead-lettered as well.
 
 `hooks` wrap every typed call (outermost first): `await hook(message, envelope, call)`
 runs before and after `await call()`, or skips it (an already processed event id, a
@@ -27,7 +27,6 @@ from beacon_contracts import routing
 from beacon_contracts.base import JobKind, Payload
 from beacon_contracts.commands import JOB_REQUESTED, Command
 from beacon_contracts.events import Envelope, QueryFrame
-from beacon_runtime.bus.job_failures import job_failed
 from beacon_runtime.bus.port import EventBus, Reject
 from beacon_runtime.logs import get_logger
 
@@ -83,22 +82,22 @@ class Dispatcher:
         await call()
 
     async def _turn_away(self, envelope: Envelope, exc: ValueError) -> None:
-        """Tell the client first, in words that name the fields, then dead-letter the
-        message for operators. (The bus ends a dead-lettered job too, generically; the
-        gateway keeps the first terminal event, this one.)"""
+        """Dead-letter it, in words that name the invalid fields: for a command whose job
+        can be named the bus then ends the job with them, JobCompleted(failed,
+        INVALID_INPUT) (bus/job_failures.py). A question's stream gets its `error` frame
+        first (seq 0: that stream never started)."""
         reason = _describe(exc)
-        ended = job_failed(envelope, INVALID_INPUT, reason) if envelope.type == JOB_REQUESTED else None
-        if ended is not None:
-            log.warning("bus.invalid_command", consumer=self._consumer,
-                        job_id=envelope.payload.get("job_id"), reason=reason)
-            completed = ended.parse()
-            if completed.kind is JobKind.QUERY:  # its stream never started: seq 0
-                await self._bus.publish(envelope.follow(QueryFrame(
-                    query_id=completed.job_id, seq=0, event="error",
-                    data={"code": INVALID_INPUT, "message": reason})))
-            # A failed publish raises: the bus redelivers, and the job is ended then.
-            await self._bus.publish(ended)
-        raise Reject(f"unreadable {envelope.type}: {reason}") from exc
+        payload = envelope.payload
+        if envelope.type == JOB_REQUESTED and payload.get("kind") == JobKind.QUERY.value and (
+            isinstance(job_id := payload.get("job_id"), str) and job_id
+        ):
+            # A failed publish raises: the bus retries the message, and the frame is sent then.
+            await self._bus.publish(envelope.follow(QueryFrame(
+                query_id=job_id, seq=0, event="error",
+                data={"code": INVALID_INPUT, "message": reason})))
+        log.warning("bus.unreadable", consumer=self._consumer, event_type=envelope.type,
+                    reason=reason)
+        raise Reject(reason) from exc
 
 
 def subscribe(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from beacon_contracts.events import EVENT_TYPES, Envelope, JobCompleted, JobError, JobKind
+from beacon_runtime.bus.port import Reject
 
 # Dead-letter reasons (bus/topology.py REASON_HEADER) and the error code the client sees.
 _CODES = {"rejected": "INVALID_INPUT", "malformed": "INVALID_INPUT", "exhausted": "INTERNAL_ERROR"}
@@ -25,15 +26,18 @@ def job_failed(envelope: Envelope, error_code: str, message: str) -> Envelope | 
     ))
 
 
-def failure_of_dead_letter(envelope: Envelope, reason: str, attempts: int) -> Envelope | None:
+def failure_of_dead_letter(envelope: Envelope, reason: str, attempts: int,
+                           exc: BaseException | None = None) -> Envelope | None:
     """A request a worker rejected, or that failed on every attempt, is never pending for
-    ever. An operator replaying the dead letter later runs it, but the job stays failed."""
+    ever. An operator replaying the dead letter later runs it, but the job stays failed.
+    A `Reject`'s words are the client's (the dispatcher's name the invalid fields)."""
     code = _CODES.get(reason, "INTERNAL_ERROR")
-    message = (
-        "The job request was refused by its worker"
-        if code == "INVALID_INPUT"
-        else f"The job failed on each of its {attempts} attempts"
-    )
+    if code != "INVALID_INPUT":
+        message = f"The job failed on each of its {attempts} attempts"
+    elif isinstance(exc, Reject) and str(exc):
+        message = str(exc)
+    else:
+        message = "The job request was refused by its worker"
     return job_failed(envelope, code, message)
 
 

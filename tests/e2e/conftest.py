@@ -123,7 +123,7 @@ class Stack:
 
 
 async def delete_bus_topology(amqp_url: str, ns: str, consumers: list[str]) -> None:
-    from beacon_runtime.factory import build_bus
+    from beacon_runtime.adapters import build_bus
     from beacon_runtime.settings import ServiceSettings
 
     bus = build_bus(

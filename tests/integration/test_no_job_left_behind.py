@@ -18,7 +18,7 @@ from functools import partial
 import pytest
 import redis.asyncio as aioredis
 
-from beacon_contracts.events import Envelope, JobCancelled, JobKind, JobRequested
+from beacon_contracts.events import Envelope, JobCancelled, JobKind
 from beacon_contracts.jobs import JobRecord, JobStatus
 from beacon_contracts.routing import COMMAND_QUEUES, JOB_COMPLETED, JOB_STARTED
 from beacon_gateway.handlers import apply_job_event
@@ -37,8 +37,10 @@ from beacon_runtime.metrics import BUS_ONCE
 pytestmark = pytest.mark.integration
 
 RETRY = RetryPolicy(max_attempts=3, base_delay_s=0.05, max_delay_s=0.1, max_wait_delay_s=0.2)
-PARAMS = {"session_id": "s1", "type": "Technical_scope", "customer_id": "ACME",
-          "opportunity_id": "OPP-1", "section_title": "technology stack"}
+# A GenerateSection's fields (beacon_contracts.commands).
+PARAMS = {"session_id": "s1", "request": {
+    "type": "Technical_scope", "customer_id": "ACME", "opportunity_id": "OPP-1",
+    "section_title": "technology stack"}}
 
 
 class CountingModel(ChatModel):
@@ -96,9 +98,8 @@ class Stack:
 
     async def submit(self, job_id: str, envelope: Envelope | None = None) -> Envelope:
         await self.jobs.create(JobRecord(job_id=job_id, kind=JobKind.GENERATE, owner="o"))
-        return envelope or Envelope.wrap(
-            JobRequested(job_id=job_id, kind=JobKind.GENERATE, owner="o", params=PARAMS),
-            correlation_id=job_id)
+        return envelope or Envelope(type="JobRequested", correlation_id=job_id, payload={
+            "job_id": job_id, "kind": "generate", "owner": "o", **PARAMS})
 
     async def finished(self, job_id: str) -> JobRecord:
         async def terminal() -> bool:
@@ -189,7 +190,7 @@ async def test_a_rejected_request_fails_its_job_with_a_code_the_client_sees(stac
     await worker.start()
     await stack.submit("job-3")
     unreadable = Envelope(type="JobRequested", correlation_id="job-3",
-                          payload={"job_id": "job-3", "kind": "generate", "params": PARAMS})
+                          payload={"job_id": "job-3", "kind": "generate", **PARAMS})
     await stack.gateway.publish(unreadable)  # no owner
     job = await stack.finished("job-3")
     assert job.status is JobStatus.FAILED and job.error.error_code == "INVALID_INPUT"

@@ -21,8 +21,10 @@ from beacon_runtime.bus.once import InMemoryProcessedEvents, OncePolicy
 from beacon_runtime.bus.port import Reject, RetryPolicy
 from beacon_runtime.llm.port import ChatModel, Completion, Prompt
 
-PARAMS = {"session_id": "s1", "type": "Technical_scope", "customer_id": "ACME",
-          "opportunity_id": "OPP-1", "section_title": "technology stack"}
+# A GenerateSection's fields (beacon_contracts.commands).
+PARAMS = {"session_id": "s1", "request": {
+    "type": "Technical_scope", "customer_id": "ACME", "opportunity_id": "OPP-1",
+    "section_title": "technology stack"}}
 RETRY = RetryPolicy(max_attempts=3, base_delay_s=0.01, max_delay_s=0.05, max_wait_delay_s=0.05)
 
 
@@ -45,7 +47,7 @@ class CountingModel(ChatModel):
 
 
 def request(job_id: str, **payload) -> Envelope:
-    body = {"job_id": job_id, "kind": "generate", "owner": "o", "params": PARAMS, **payload}
+    body = {"job_id": job_id, "kind": "generate", "owner": "o", **PARAMS, **payload}
     return Envelope(type="JobRequested", correlation_id=job_id,
                     payload={k: v for k, v in body.items() if v is not None})
 

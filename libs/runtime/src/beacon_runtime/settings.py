@@ -21,7 +21,10 @@ class ServiceSettings(BaseSettings):
     amqp_url: str | None = None
     redis_url: str | None = None
     database_url: str | None = None
-    # Postgres schema this service owns; None means the service's own default name.
+    # The Postgres schema this service owns: its tables and its Alembic version table. Each
+    # service sets its own default (gateway, ingestion, rag_query, hitl); DB_SCHEMA overrides
+    # it in a process that runs one service. The embedded app, which runs them all, makes it a
+    # prefix instead (beacon_embedded.main), so no two services ever share a schema.
     db_schema: str | None = None
     qdrant_url: str | None = None
 
@@ -33,6 +36,9 @@ class ServiceSettings(BaseSettings):
     # Ask streams for their token usage (`stream_options.include_usage`); off for a server
     # that refuses the option.
     llm_stream_usage: bool = True
+    # Model calls in flight per process (the provider's concurrency or rate limit divided by
+    # the replicas); jobs beyond it wait for a slot. Workers run WORKER_CONCURRENCY jobs.
+    llm_max_concurrency: int = Field(default=32, ge=1)
 
     # Names of this deployment's broker topology (`<ns>.events`, `<ns>.<consumer>`) and Redis
     # key prefix (`<ns>:job:...`); unique per test run to isolate runs sharing one server.

@@ -5,8 +5,7 @@ from __future__ import annotations
 import secrets
 from functools import partial
 
-from beacon_contracts import routing
-from beacon_contracts.events import JobKind
+from beacon_contracts.events import JobCompleted, JobKind, JobStarted, QueryFrame
 from beacon_gateway.api.app import create_app
 from beacon_gateway.api.forward import upstream_clients
 from beacon_gateway.api.policy import ResearchDeps
@@ -27,6 +26,7 @@ from beacon_gateway.repository import (
 from beacon_gateway.revocations import InMemoryRevocations, RedisRevocations, Revocations
 from beacon_gateway.settings import GatewaySettings
 from beacon_gateway.watchdog import JobCanceller, Watchdog
+from beacon_runtime.bus.dispatch import subscribe
 from beacon_runtime.bus.port import EventBus
 from beacon_runtime.jobs.port import JobStore
 from beacon_runtime.logs import get_logger
@@ -68,7 +68,7 @@ def build(
 ) -> Service:
     if identity is None:
         identity = (
-            PostgresIdentityRepository(settings.database_url, settings.db_schema or "gateway")
+            PostgresIdentityRepository(settings.database_url, settings.db_schema)
             if settings.database_url
             else InMemoryIdentityRepository()
         )
@@ -119,19 +119,14 @@ def build(
         checks={"bus": bus.ping, "job_store": jobs.ping, "database": identity.ping,
                 "rate_limits": limiter.ping},
     )
-    bus.subscribe(
-        "gateway",
-        [routing.JOB_STARTED, routing.JOB_COMPLETED],
-        partial(apply_job_event, jobs=jobs, watched=watchdog.kinds),
-        concurrency=4,
-        once=False,  # monotonic transitions: a duplicate event changes nothing
-    )
-    # Frames get their own queue so a long answer never delays job-status updates.
-    bus.subscribe(
-        "gateway-frames", [routing.QUERY_FRAME], partial(append_query_frame, frames=frames),
-        concurrency=4,
-        once=False,  # readers drop duplicate frames
-    )
+    apply = partial(apply_job_event, jobs=jobs, watched=watchdog.kinds)
+    # once=False: monotonic transitions, so a duplicate event changes nothing.
+    subscribe(bus, "gateway", {JobStarted: apply, JobCompleted: apply},
+              concurrency=settings.worker_concurrency, once=False)
+    # Frames get their own queue so a long answer never delays job-status updates; its
+    # readers drop duplicate frames.
+    subscribe(bus, "gateway-frames", {QueryFrame: partial(append_query_frame, frames=frames)},
+              concurrency=settings.worker_concurrency, once=False)
 
     async def start() -> None:
         await identity.start()

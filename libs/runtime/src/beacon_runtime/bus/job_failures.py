@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from beacon_contracts.events import PAYLOAD_TYPES, Envelope, JobCompleted, JobError, JobKind
+from beacon_contracts.events import EVENT_TYPES, Envelope, JobCompleted, JobError, JobKind
+from beacon_runtime.bus.port import Reject
 
 # Dead-letter reasons (bus/topology.py REASON_HEADER) and the error code the client sees.
 _CODES = {"rejected": "INVALID_INPUT", "malformed": "INVALID_INPUT", "exhausted": "INTERNAL_ERROR"}
@@ -14,7 +15,7 @@ def job_failed(envelope: Envelope, error_code: str, message: str) -> Envelope | 
     not read), or None for any known event (events are facts: their consumer's dead letter
     ends nothing). The gateway applies it like any worker's failure: the first terminal
     event wins."""
-    if envelope.type != "JobRequested" and envelope.type in PAYLOAD_TYPES:
+    if envelope.type in EVENT_TYPES:
         return None
     job_id, kind = envelope.payload.get("job_id"), envelope.payload.get("kind")
     if not isinstance(job_id, str) or kind not in set(JobKind):
@@ -25,15 +26,18 @@ def job_failed(envelope: Envelope, error_code: str, message: str) -> Envelope | 
     ))
 
 
-def failure_of_dead_letter(envelope: Envelope, reason: str, attempts: int) -> Envelope | None:
+def failure_of_dead_letter(envelope: Envelope, reason: str, attempts: int,
+                           exc: BaseException | None = None) -> Envelope | None:
     """A request a worker rejected, or that failed on every attempt, is never pending for
-    ever. An operator replaying the dead letter later runs it, but the job stays failed."""
+    ever. An operator replaying the dead letter later runs it, but the job stays failed.
+    A `Reject`'s words are the client's (the dispatcher's name the invalid fields)."""
     code = _CODES.get(reason, "INTERNAL_ERROR")
-    message = (
-        "The job request was refused by its worker"
-        if code == "INVALID_INPUT"
-        else f"The job failed on each of its {attempts} attempts"
-    )
+    if code != "INVALID_INPUT":
+        message = f"The job failed on each of its {attempts} attempts"
+    elif isinstance(exc, Reject) and str(exc):
+        message = str(exc)
+    else:
+        message = "The job request was refused by its worker"
     return job_failed(envelope, code, message)
 
 

@@ -248,7 +248,7 @@ class InMemoryBus(EventBus):
         )
         self._dead[sub.consumer].append(envelope)
         reason = "rejected" if isinstance(exc, Reject) else "exhausted"
-        if (failure := failure_of_dead_letter(envelope, reason, attempt)) is not None:
+        if (failure := failure_of_dead_letter(envelope, reason, attempt, exc)) is not None:
             self._route(failure)
 
 

@@ -547,7 +547,7 @@ class RabbitBus(EventBus):
             CONSUMER_HEADER: sub.consumer,
         }
         if envelope is not None and (
-            failure := failure_of_dead_letter(envelope, reason, attempt)
+            failure := failure_of_dead_letter(envelope, reason, attempt, exc)
         ) is not None:
             try:
                 await self.publish(failure)

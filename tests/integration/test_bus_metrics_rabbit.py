@@ -9,9 +9,14 @@ from collections.abc import AsyncIterator
 import pytest
 from prometheus_client import REGISTRY
 
-from beacon_contracts.events import Envelope, JobKind, JobRequested
+from beacon_contracts.events import Envelope
 from beacon_runtime.bus.rabbit import RabbitBus
 from beacon_runtime.metrics import metrics_endpoint
+
+
+def command(job_id: str) -> Envelope:
+    return Envelope(type="JobRequested", correlation_id=job_id,
+                    payload={"job_id": job_id, "kind": "generate", "owner": "o"})
 
 
 @pytest.fixture
@@ -33,8 +38,7 @@ async def test_queue_depth_and_consumers_are_read_from_the_broker_at_scrape(bus)
     bus.subscribe("listener", ["job.cancelled"], never)
     await bus.start()
     for i in range(3):
-        await bus.publish(Envelope.wrap(JobRequested(job_id=f"j{i}", kind=JobKind.GENERATE, owner="o"),
-                                        correlation_id=f"j{i}"))
+        await bus.publish(command(f"j{i}"))
     worker, listener = bus.queue_name("worker"), bus.queue_name("listener")
     stats = await bus.queue_stats()
     assert stats[worker] == (3, 0)
@@ -42,8 +46,7 @@ async def test_queue_depth_and_consumers_are_read_from_the_broker_at_scrape(bus)
     assert stats[bus.dlq_name("worker")] == (0, 0)
 
     # /metrics refreshes the gauges itself before it answers.
-    await bus.publish(Envelope.wrap(JobRequested(job_id="j3", kind=JobKind.GENERATE, owner="o"),
-                                    correlation_id="j3"))
+    await bus.publish(command("j3"))
     body = (await metrics_endpoint(None)).body.decode()
     assert f'beacon_bus_queue_messages{{queue="{worker}"}} 4.0' in body
     assert REGISTRY.get_sample_value("beacon_bus_queue_consumers", {"queue": listener}) == 1

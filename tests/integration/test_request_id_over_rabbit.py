@@ -11,7 +11,7 @@ import aio_pika
 import pytest
 import structlog
 
-from beacon_contracts.events import Envelope, JobKind, JobRequested, JobStarted
+from beacon_contracts.events import Envelope, JobKind, JobStarted
 from beacon_runtime.bus.port import RetryPolicy
 from beacon_runtime.bus.rabbit import RabbitBus
 from beacon_runtime.logs import REQUEST_ID_HEADER, current_request_id, request_id_bound
@@ -56,8 +56,8 @@ async def test_the_request_id_travels_in_headers_through_a_retry_and_a_second_ho
         tap = await channel.declare_queue(exclusive=True)
         await tap.bind(bus.exchange_name, "job.requested.*")
         with request_id_bound("rq-over-rabbit-7"):
-            await bus.publish(Envelope.wrap(
-                JobRequested(job_id="j1", kind=JobKind.REFINE, owner="o"), correlation_id="c1"))
+            await bus.publish(Envelope(type="JobRequested", correlation_id="c1",
+                                       payload={"job_id": "j1", "kind": "refine", "owner": "o"}))
         wire = await tap.get(timeout=5)
         assert wire.headers[REQUEST_ID_HEADER] == "rq-over-rabbit-7"
     await asyncio.wait_for(done.wait(), 10)

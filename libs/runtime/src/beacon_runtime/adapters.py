@@ -82,6 +82,7 @@ def build_chat_model(settings: ServiceSettings, offline: ChatModel) -> ChatModel
             model=settings.openai_model,
             timeout_s=settings.llm_timeout_s,
             max_retries=settings.llm_max_retries,
+            stream_usage=settings.llm_stream_usage,
             max_concurrency=settings.llm_max_concurrency,
         )
     return offline

@@ -11,8 +11,9 @@ import time
 
 import structlog
 from opentelemetry import context as otel_context
-from opentelemetry import propagate
+from opentelemetry import propagate, trace
 
+from beacon_runtime.logs import request_id_var
 from beacon_runtime.metrics import HTTP_REQUESTS, HTTP_SECONDS
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
@@ -79,15 +80,20 @@ class RequestContextMiddleware:
             await send(message)
 
         trace_token = None
-        if traceparent is not None:
+        # FastAPI's server span, when spans are exported, already continues the caller's
+        # trace and is current: replacing it with the caller's context would make every span
+        # of the request its sibling instead of its child.
+        if traceparent is not None and not trace.get_current_span().get_span_context().is_valid:
             carrier = {"traceparent": traceparent}
             if tracestate is not None:
                 carrier["tracestate"] = tracestate
             trace_token = otel_context.attach(propagate.extract(carrier))
         log_tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
+        id_token = request_id_var.set(request_id)  # bus messages published now carry it
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
+            request_id_var.reset(id_token)
             structlog.contextvars.reset_contextvars(**log_tokens)
             if trace_token is not None:
                 otel_context.detach(trace_token)

@@ -5,10 +5,40 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import orjson
 import structlog
 from opentelemetry import trace
+
+
+# The id the client got back in X-Request-ID. It travels in every bus message published while
+# it is current (the `x-request-id` header), and a consumer makes it current again, so the
+# worker's log lines carry the id the client can quote. A ContextVar of its own besides
+# structlog's binding: reading it on every publish costs one lookup, not a dict of all.
+REQUEST_ID_HEADER = "x-request-id"
+request_id_var: ContextVar[str | None] = ContextVar("beacon_request_id", default=None)
+
+
+def current_request_id() -> str | None:
+    return request_id_var.get()
+
+
+@contextmanager
+def request_id_bound(request_id: str | None) -> Iterator[None]:
+    """Make `request_id` current, for log lines and for messages published meanwhile."""
+    if not request_id:
+        yield
+        return
+    token = request_id_var.set(request_id)
+    log_tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
+    try:
+        yield
+    finally:
+        structlog.contextvars.reset_contextvars(**log_tokens)
+        request_id_var.reset(token)
 
 
 def _add_trace_id(_, __, event_dict):

@@ -33,6 +33,9 @@ class ServiceSettings(BaseSettings):
     openai_model: str = "gpt-4o-mini"
     llm_timeout_s: float = Field(default=60.0, gt=0)
     llm_max_retries: int = Field(default=2, ge=0)
+    # Ask streams for their token usage (`stream_options.include_usage`); off for a server
+    # that refuses the option.
+    llm_stream_usage: bool = True
     # Model calls in flight per process (the provider's concurrency or rate limit divided by
     # the replicas); jobs beyond it wait for a slot. Workers run WORKER_CONCURRENCY jobs.
     llm_max_concurrency: int = Field(default=32, ge=1)

@@ -18,6 +18,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
 from beacon_runtime.http_context import RequestContextMiddleware
+from beacon_runtime.logs import REQUEST_ID_HEADER, current_request_id
 from beacon_runtime.metrics import metrics_endpoint
 
 if TYPE_CHECKING:
@@ -49,8 +50,23 @@ def setup_tracing(service_name: str) -> None:
     trace.set_tracer_provider(provider)
     from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
-    HTTPXClientInstrumentor().instrument()
+    HTTPXClientInstrumentor().instrument(
+        request_hook=_send_request_id, async_request_hook=_async_send_request_id
+    )
     _configured = True
+
+
+def _send_request_id(_span, request) -> None:
+    """Internal calls (rag-query asking ingestion to search) carry the client's request id
+    too, so the called service's log lines have it."""
+    request_id = current_request_id()
+    if request_id is not None and request.headers is not None and \
+            REQUEST_ID_HEADER not in request.headers:
+        request.headers[REQUEST_ID_HEADER] = request_id
+
+
+async def _async_send_request_id(span, request) -> None:
+    _send_request_id(span, request)
 
 
 def fastapi_telemetry() -> dict:

@@ -64,6 +64,7 @@ from beacon_rag_query.understanding import (
     understand,
 )
 from beacon_runtime.errors import DependencyUnavailable
+from beacon_runtime.instrumentation import traced_node
 from beacon_runtime.llm.port import ChatModel, LLMError, LLMTimeout
 from beacon_runtime.logs import get_logger
 
@@ -166,7 +167,8 @@ NodeBody = Callable[[QueryState, RunContext], Awaitable[tuple[QueryState, dict[s
 
 
 def _node(name: str, body: NodeBody):
-    """Check for cancellation, run, time it, record it, publish its `node` frame."""
+    """Check for cancellation, run, time it, record it, publish its `node` frame; in a span
+    `node {name}`."""
 
     async def run(state: QueryState, config) -> QueryState:
         ctx: RunContext = config["configurable"]["run"]
@@ -180,7 +182,7 @@ def _node(name: str, body: NodeBody):
         await ctx.emitter.node(name, **frame)
         return update
 
-    return run
+    return traced_node("rag-query", name, run)
 
 
 def build_graph(deps: Deps) -> CompiledStateGraph:

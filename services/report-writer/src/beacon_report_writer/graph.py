@@ -21,6 +21,7 @@ from beacon_contracts.report_api import GenerateRequest, RefineRequest, SectionR
 from beacon_report_writer.domain import ErrorCode, encode_b64, normalize_section
 from beacon_report_writer.prompts import section_prompt
 from beacon_report_writer.repository import SessionDrafts
+from beacon_runtime.instrumentation import traced_node
 from beacon_runtime.llm.port import ChatModel, LLMError, LLMTimeout
 from beacon_runtime.logs import get_logger
 
@@ -91,10 +92,10 @@ def build_graph(chat_model: ChatModel, drafts: SessionDrafts) -> CompiledStateGr
         return {}
 
     graph = StateGraph(SectionState)
-    graph.add_node("prepare", prepare)
-    graph.add_node("draft", draft)
-    graph.add_node("finalize", finalize)
-    graph.add_node("remember", remember)
+    graph.add_node("prepare", traced_node("report-section", "prepare", prepare))
+    graph.add_node("draft", traced_node("report-section", "draft", draft))
+    graph.add_node("finalize", traced_node("report-section", "finalize", finalize))
+    graph.add_node("remember", traced_node("report-section", "remember", remember))
     graph.add_edge(START, "prepare")
     graph.add_conditional_edges("prepare", _unless_failed("draft"), ["draft", END])
     graph.add_conditional_edges("draft", _unless_failed("finalize"), ["finalize", END])

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import structlog
@@ -31,8 +31,14 @@ from beacon_runtime.bus.port import (
     RetryPolicy,
     topic_matches,
 )
-from beacon_runtime.logs import get_logger
-from beacon_runtime.metrics import observe_handler
+from beacon_runtime.logs import REQUEST_ID_HEADER, current_request_id, get_logger, request_id_bound
+from beacon_runtime.metrics import (
+    BUS_QUEUE_CONSUMERS,
+    BUS_QUEUE_MESSAGES,
+    observe_handler,
+    observe_lag,
+    refresh_on_scrape,
+)
 
 log = get_logger(__name__)
 
@@ -68,6 +74,7 @@ class InMemoryBus(EventBus):
         self._idle = asyncio.Event()
         self._idle.set()
         self._running = False
+        self._unregister_stats: Callable[[], None] | None = None
 
     def subscribe(
         self,
@@ -98,6 +105,8 @@ class InMemoryBus(EventBus):
         key = key or routing_key(envelope)
         carrier: dict[str, str] = {}
         propagate.inject(carrier)  # the trace continues in the handler, as over RabbitMQ
+        if (request_id := current_request_id()) is not None:
+            carrier[REQUEST_ID_HEADER] = request_id
         for sub in self._subscriptions:
             if sub.transient and not self._running:
                 continue  # a transient queue exists only while its consumer runs
@@ -106,6 +115,7 @@ class InMemoryBus(EventBus):
 
     async def start(self) -> None:
         self._running = True
+        self._unregister_stats = refresh_on_scrape(self._queue_stats)
         for sub in self._subscriptions:
             sub.workers = [
                 asyncio.create_task(self._work(sub), name=f"bus:{sub.consumer}:{i}")
@@ -114,6 +124,9 @@ class InMemoryBus(EventBus):
 
     async def stop(self) -> None:
         self._running = False
+        if self._unregister_stats is not None:
+            self._unregister_stats()
+            self._unregister_stats = None
         if self._ledger is not None:
             await self._ledger.close()
         for sub in self._subscriptions:
@@ -128,6 +141,14 @@ class InMemoryBus(EventBus):
 
     async def dead_letters(self, consumer: str) -> list[Envelope]:
         return list(self._dead[consumer])
+
+    async def _queue_stats(self) -> None:
+        """Queue depths for /metrics, named by consumer (in process there are no queues)."""
+        for sub in self._subscriptions:
+            BUS_QUEUE_MESSAGES.labels(sub.consumer).set(sub.queue.qsize())
+            BUS_QUEUE_CONSUMERS.labels(sub.consumer).set(len(sub.workers))
+            if not sub.transient:
+                BUS_QUEUE_MESSAGES.labels(f"{sub.consumer}.dlq").set(len(self._dead[sub.consumer]))
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Wait until every published message was handled or dead-lettered (tests, shutdown)."""
@@ -149,10 +170,15 @@ class InMemoryBus(EventBus):
         while True:
             envelope, attempt, waits, carrier = await sub.queue.get()
             started = time.perf_counter()
+            if attempt == 1 and not waits:
+                observe_lag(sub.consumer, envelope.type, envelope.occurred_at)
             outcome = "ok"
             token = otel_context.attach(propagate.extract(carrier))
             try:
-                with structlog.contextvars.bound_contextvars(**_log_fields(envelope)):
+                with (
+                    structlog.contextvars.bound_contextvars(**_log_fields(envelope)),
+                    request_id_bound(carrier.get(REQUEST_ID_HEADER)),
+                ):
                     await sub.handler(envelope)
             except asyncio.CancelledError:
                 # Shutdown mid-handler: the message was not acknowledged, as with a broker.

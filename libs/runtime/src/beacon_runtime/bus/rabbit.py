@@ -26,7 +26,9 @@ when it drops are cancelled by aio-pika (their ack could not succeed) and the br
 redelivers their messages. ``stop()`` cancels the consumers, gives running handlers
 ``stop_timeout_s`` and then cancels them; their messages, unacknowledged, are redelivered.
 
-Trace context travels in W3C ``traceparent`` headers (OpenTelemetry propagation).
+Trace context travels in W3C ``traceparent`` headers (OpenTelemetry propagation), the
+client's request id in ``x-request-id``: a handler runs with both current, so its spans
+continue the request's trace and its log lines carry the id the client got back.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -79,8 +81,14 @@ from beacon_runtime.bus.topology import (
     delays_ms,
     to_ms,
 )
-from beacon_runtime.logs import get_logger
-from beacon_runtime.metrics import observe_handler
+from beacon_runtime.logs import REQUEST_ID_HEADER, current_request_id, get_logger, request_id_bound
+from beacon_runtime.metrics import (
+    BUS_QUEUE_CONSUMERS,
+    BUS_QUEUE_MESSAGES,
+    observe_handler,
+    observe_lag,
+    refresh_on_scrape,
+)
 
 __all__ = [
     "ATTEMPT_HEADER", "CONSUMER_HEADER", "ERROR_HEADER", "REASON_HEADER", "WAITS_HEADER",
@@ -134,6 +142,7 @@ class RabbitBus(EventBus):
         self._channel: AbstractRobustChannel | None = None  # publishing, with confirms
         self._exchange: AbstractExchange | None = None
         self._stopping = False
+        self._unregister_stats: Callable[[], None] | None = None
         # With a ledger every durable subscription (unless once=False) is effectively once,
         # and every durable queue, declared or consumed, also hears job.cancelled.
         self._ledger = ledger
@@ -210,6 +219,7 @@ class RabbitBus(EventBus):
             await _bounded(connection.close(), 5.0)
             raise
         self._connection, self._channel, self._exchange = connection, channel, exchange
+        self._unregister_stats = refresh_on_scrape(self.queue_stats)
         log.info("bus.started", namespace=self.topology.namespace,
                  consumers=sorted({*self._subscriptions, *self._declare}))
 
@@ -218,6 +228,9 @@ class RabbitBus(EventBus):
         if connection is None:
             return
         self._stopping = True
+        if self._unregister_stats is not None:
+            self._unregister_stats()
+            self._unregister_stats = None
         # No new deliveries; bounded, as cancelling on a dead connection may wait.
         await asyncio.gather(*(
             _bounded(sub.queue.cancel(sub.consumer_tag), 2.0)
@@ -276,6 +289,8 @@ class RabbitBus(EventBus):
         with span:
             headers: dict[str, Any] = {}
             propagate.inject(headers)
+            if (request_id := current_request_id()) is not None:
+                headers[REQUEST_ID_HEADER] = request_id
             message = aio_pika.Message(
                 envelope.model_dump_json().encode(),
                 delivery_mode=DeliveryMode.PERSISTENT,
@@ -289,6 +304,28 @@ class RabbitBus(EventBus):
             await self._send(
                 self._exchange, message, key, mandatory=envelope.type == "JobRequested"
             )
+
+    async def queue_stats(self) -> dict[str, tuple[int, int]]:
+        """Messages ready and consumers attached, per queue this process consumes or declares
+        (its queues and their DLQs), from passive declares on a channel of their own (a
+        missing queue closes the channel it was asked on); also set as /metrics gauges."""
+        connection = self._connection
+        if connection is None or not connection.connected.is_set():
+            return {}
+        names = [self.topology.queue(c) for c in {*self._subscriptions, *self._declare}]
+        names += [self.topology.dlq(c) for c in {*self._declare, *(
+            c for c, sub in self._subscriptions.items() if not sub.transient)}]
+        stats: dict[str, tuple[int, int]] = {}
+        channel = await connection.channel(publisher_confirms=False)
+        try:
+            for name in sorted(names):
+                declared = (await channel.declare_queue(name, passive=True)).declaration_result
+                stats[name] = (declared.message_count, declared.consumer_count)
+                BUS_QUEUE_MESSAGES.labels(name).set(declared.message_count)
+                BUS_QUEUE_CONSUMERS.labels(name).set(declared.consumer_count)
+        finally:
+            await _bounded(channel.close(), 2.0)
+        return stats
 
     async def dead_letters(self, consumer: str) -> list[Envelope]:
         letters = await dlq.peek(self._url, self.topology, consumer)
@@ -414,6 +451,7 @@ class RabbitBus(EventBus):
         queue_name = self.topology.queue(sub.consumer)
         with (
             structlog.contextvars.bound_contextvars(**_log_fields(envelope)),
+            request_id_bound(carrier.get(REQUEST_ID_HEADER)),
             tracer.start_as_current_span(
                 f"{queue_name} process",
                 context=propagate.extract(carrier),
@@ -430,6 +468,8 @@ class RabbitBus(EventBus):
             ) as span,
         ):
             started = time.perf_counter()
+            if attempt == 1 and WAITS_HEADER not in headers:
+                observe_lag(sub.consumer, envelope.type, envelope.occurred_at)
             try:
                 await sub.handler(envelope)
             except Reject as exc:

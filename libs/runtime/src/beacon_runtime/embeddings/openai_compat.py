@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from beacon_runtime.embeddings.port import Embedder
 from beacon_runtime.errors import DependencyUnavailable
+from beacon_runtime.instrumentation import record_usage
 
 
 class OpenAIEmbedder(Embedder):
@@ -58,6 +59,8 @@ class OpenAIEmbedder(Embedder):
             if exc.status_code >= 500:
                 raise DependencyUnavailable(f"embeddings: HTTP {exc.status_code}") from exc
             raise ValueError(f"embeddings request refused: HTTP {exc.status_code}") from exc
+        if response.usage:
+            record_usage(response.usage.prompt_tokens, None)
         data = sorted(response.data, key=lambda item: item.index)
         if len(data) != len(batch):
             raise DependencyUnavailable(

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
+from beacon_runtime.instrumentation import instrument_embedder
 from beacon_runtime.vectors.port import SparseVector
 
 
 class Embedder(ABC):
     name: str
     dim: int
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        # Every adapter's calls are traced and counted: beacon_runtime.instrumentation.
+        super().__init_subclass__(**kwargs)
+        instrument_embedder(cls)
 
     @abstractmethod
     async def embed_documents(self, texts: list[str]) -> list[list[float]]: ...

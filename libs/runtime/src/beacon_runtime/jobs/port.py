@@ -8,6 +8,7 @@ from typing import Any
 from beacon_contracts.events import JobError
 from beacon_contracts.jobs import JobRecord, JobStatus
 from beacon_runtime.errors import DependencyUnavailable
+from beacon_runtime.instrumentation import instrument_job_store
 
 
 class JobStoreUnavailable(DependencyUnavailable):
@@ -24,6 +25,11 @@ class JobStore(ABC):
     A transition to a lower or equal rank is ignored, so a late or duplicated event can never
     move a job backwards or overwrite a terminal result.
     """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # Every store counts and times job transitions: beacon_runtime.instrumentation.
+        super().__init_subclass__(**kwargs)
+        instrument_job_store(cls)
 
     @abstractmethod
     async def create(self, job: JobRecord) -> tuple[JobRecord, bool]:

@@ -18,6 +18,7 @@ from typing import Any
 
 import openai
 
+from beacon_runtime.instrumentation import record_usage
 from beacon_runtime.llm.port import ChatModel, Completion, LLMError, LLMTimeout, Prompt
 
 
@@ -30,12 +31,14 @@ class OpenAIChatModel(ChatModel):
         model: str,
         timeout_s: float,
         max_retries: int,
+        stream_usage: bool = True,
         max_concurrency: int = 32,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be >= 1")
         self.name = f"openai:{model}"
         self._model = model
+        self._stream_usage = stream_usage
         self._slots = asyncio.Semaphore(max_concurrency)
         self._client = openai.AsyncOpenAI(
             base_url=base_url, api_key=api_key, timeout=timeout_s, max_retries=max_retries
@@ -64,12 +67,18 @@ class OpenAIChatModel(ChatModel):
 
     async def stream(self, prompt: Prompt) -> AsyncIterator[str]:
         try:
+            # include_usage: a final chunk with the token counts (OpenAI sends it only when
+            # asked; vLLM, llama.cpp and Ollama accept the option too), for the span and
+            # beacon_model_tokens_total. LLM_STREAM_USAGE=false for a server that refuses it.
+            options = {"stream_options": {"include_usage": True}} if self._stream_usage else {}
             async with self._slots:
                 chunks = await self._client.chat.completions.create(
-                    **self._request(prompt), stream=True
+                    **self._request(prompt), stream=True, **options
                 )
                 async with chunks:
                     async for chunk in chunks:
+                        if chunk.usage:
+                            record_usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
                         for choice in chunk.choices:
                             if choice.index == 0 and choice.delta and choice.delta.content:
                                 yield choice.delta.content

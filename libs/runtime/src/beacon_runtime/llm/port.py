@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from beacon_runtime.instrumentation import instrument_chat_model
+
 
 class LLMError(Exception):
     """The model endpoint failed or answered with something unusable."""
@@ -36,6 +38,11 @@ class Completion:
 
 class ChatModel(ABC):
     name: str
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        # Every adapter's calls are traced and counted: beacon_runtime.instrumentation.
+        super().__init_subclass__(**kwargs)
+        instrument_chat_model(cls)
 
     @abstractmethod
     async def complete(self, prompt: Prompt) -> Completion: ...

@@ -6,6 +6,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
+from beacon_runtime.instrumentation import instrument_vector_store
+
 
 @dataclass(frozen=True)
 class SparseVector:
@@ -31,6 +33,11 @@ class ScoredPoint:
 class VectorStore(ABC):
     """Filters are equality or any-of matches on payload keys:
     `{"company_symbol": "TCS.NS", "fiscal_period": ["FY2024", "Q4FY24"]}`."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # Every store's searches and upserts are traced: beacon_runtime.instrumentation.
+        super().__init_subclass__(**kwargs)
+        instrument_vector_store(cls)
 
     @abstractmethod
     async def ensure_collection(self, name: str, dense_dim: int) -> None: ...

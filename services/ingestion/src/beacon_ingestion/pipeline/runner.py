@@ -35,6 +35,7 @@ from beacon_ingestion.domain import (
     StageState,
     utcnow,
 )
+from beacon_ingestion.metrics import observed_stage
 from beacon_ingestion.pipeline.errors import PermanentStageError, StageStalled
 from beacon_ingestion.pipeline.events import RunEvents
 from beacon_ingestion.pipeline.stages import Heartbeat, StageFn, StageOutcome, Stages
@@ -102,7 +103,8 @@ class Pipeline:
         await self.repo.save_stage(document.id, record)
         await events.progress(record.stage, "in_progress", f"attempt {record.attempts}")
         try:
-            outcome = await self._watch(document, fn)
+            with observed_stage(record.stage, document.id, attempt):
+                outcome = await self._watch(document, fn)
         except PermanentStageError as exc:
             await self._fail(document, record, str(exc), events)
             return None

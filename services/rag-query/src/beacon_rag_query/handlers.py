@@ -140,6 +140,15 @@ async def _handle(envelope: Envelope, request: JobRequested, runner: QueryRunner
     await _end_well(envelope, request, params.question, runner, ctx, started, state)
 
 
+def retrieved_passages(state: QueryState) -> list[dict]:
+    """Every passage retrieved for the answer, in the order grading ranked them, with the
+    search score and the grade: what GET /query/{id} shows to explain an answer."""
+    return [{"rank": rank, "document_id": p.hit.document_id, "document_title": p.hit.document_title,
+             "page_number": p.hit.page_number, "score": round(float(p.hit.score), 6),
+             "grade": round(float(p.grade), 4), "relevant": p.relevant}
+            for rank, p in enumerate(state.get("passages") or [], start=1)]
+
+
 async def _end_well(
     envelope: Envelope, request: JobRequested, question: str, runner: QueryRunner,
     ctx: RunContext, started: float, state: QueryState,
@@ -157,7 +166,8 @@ async def _end_well(
         relevance_score=state.get("relevance_score"),
     )
     trace = ctx.trace.as_dict() | {"route": reading.route.value, "model": ctx.model,
-                                   "filters": reading.filters()}
+                                   "filters": reading.filters(),
+                                   "retrieved_passages": retrieved_passages(state)}
     reason = review_reason(reading.sensitive, metrics.faithfulness_score,
                            runner.faithfulness_threshold)
     if metrics.faithfulness_score is not None:

@@ -125,8 +125,12 @@ async def build_system(embedder, *, dense_weight: float | None, sparse_weight: f
     weights = {}
     if dense_weight is not None:
         weights = {"hybrid_dense_weight": dense_weight, "hybrid_sparse_weight": sparse_weight}
-    ingestion_settings = IngestionSettings(ingest_sample_corpus=False, database_url=None, amqp_url=None,
-                                           openai_base_url=None, **weights)
+    # Generous stage limits: the bench measures answers, and a shared 2-core machine can be
+    # slow enough to trip the production watchdogs while parsing or embedding.
+    ingestion_settings = IngestionSettings(
+        ingest_sample_corpus=False, database_url=None, amqp_url=None, openai_base_url=None,
+        parse_page_timeout_s=600, parse_document_timeout_s=7200, stage_stall_timeout_s=3600,
+        embedding_batch_size=16, worker_concurrency=2, **weights)
     bus, repo = InMemoryBus(), InMemoryIngestionRepository()
     vectors = EdgeVectorStore(tempfile.mkdtemp(prefix="rag-eval-"),
                               dense_weight=ingestion_settings.hybrid_dense_weight,

@@ -63,7 +63,7 @@ class CachedEmbedder:
         if self.path.exists():
             data = np.load(self.path)
             self.cache = dict(zip(data["keys"].tolist(), data["vectors"], strict=True))
-        self.computed = 0
+        self.computed = self.saved_at = 0
         self.compute_s = 0.0
 
     @staticmethod
@@ -79,6 +79,9 @@ class CachedEmbedder:
             self.computed += len(missing)
             for text, vector in zip(missing, vectors, strict=True):
                 self.cache[self.key(text)] = np.asarray(vector, dtype=np.float32)
+            if self.computed - self.saved_at >= 256:  # a killed run keeps most of its work
+                self.save()
+                self.saved_at = self.computed
         return [self.cache[self.key(t)].tolist() for t in texts]
 
     async def embed_query(self, text: str) -> list[float]:

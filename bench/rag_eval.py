@@ -290,6 +290,9 @@ async def run(args) -> dict:
         questions = [q for q in questions if set(q["filings"]) <= present]
     if args.split != "all":
         questions = [q for q in questions if q["split"] == args.split]
+    if args.filings:
+        allowed = set(args.filings.split(","))
+        questions = [q for q in questions if set(q["filings"]) <= allowed]
     if args.limit:
         questions = questions[:args.limit]
     wanted = {f for q in questions for f in q["filings"]}
@@ -407,6 +410,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sparse-weight", type=float)
     parser.add_argument("--sweep", help="comma list of dense:sparse fusion weights to compare")
     parser.add_argument("--limit", type=int, help="only the first N questions")
+    parser.add_argument("--filings", help="comma list of filing ids: only questions about them")
     parser.add_argument("--filings-dir")
     parser.add_argument("--cache-dir", help="where dense vectors are cached (default $EVAL_CACHE_DIR)")
     parser.add_argument("--out", help="write the per-question results as JSON")

@@ -49,5 +49,5 @@ def bench_args(bench, tmp_path):
     import argparse
 
     return argparse.Namespace(split="all", embedder="hashing", dense_weight=None, sparse_weight=None,
-                              sweep=None, limit=None, filings_dir=None, cache_dir=str(tmp_path),
+                              sweep=None, limit=None, filings=None, filings_dir=None, cache_dir=str(tmp_path),
                               out=None, verbose=False, smoke=True)

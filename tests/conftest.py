@@ -20,6 +20,9 @@ pytest.register_assert_rewrite("suites")
 from pgtools import drop_schema  # imported after the rewrite hook
 
 LANES = ("unit", "integration", "e2e")
+# Services built in tests embed with the fast lexical embedder unless a test asks for the
+# model (tests/unit/runtime/test_minilm_embedder.py does): CI time, not quality, is at stake.
+os.environ.setdefault("EMBEDDING_BACKEND", "hashing")
 E2E_TIMEOUT_S = 600  # several processes per test; the global 120 s is for the other lanes
 
 

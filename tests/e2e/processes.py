@@ -54,6 +54,9 @@ def clean_env(overrides: Mapping[str, str | int | float | bool]) -> dict[str, st
     blocked = _settings_env_names()
     env = {k: v for k, v in os.environ.items() if k.upper() not in blocked}
     env["PYTHONUNBUFFERED"] = "1"  # log lines reach the file as they are written
+    # The lexical embedder: each process would otherwise run MiniLM over the sample corpus at
+    # start-up (slow on a shared CI machine); a test that measures the model asks for it.
+    env["EMBEDDING_BACKEND"] = "hashing"
     for key, value in overrides.items():
         env[key] = str(value).lower() if isinstance(value, bool) else str(value)
     return env

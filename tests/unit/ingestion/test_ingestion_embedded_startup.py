@@ -57,16 +57,20 @@ def test_adapter_choice_follows_settings(tmp_path, monkeypatch):
     from beacon_ingestion.files import InMemoryFileStore, LocalFileStore
     from beacon_ingestion.settings import IngestionSettings
     from beacon_runtime.embeddings.local import HashingEmbedder
+    from beacon_runtime.embeddings.minilm import MiniLMEmbedder
     from beacon_runtime.embeddings.openai_compat import OpenAIEmbedder
     from beacon_runtime.vectors.edge import EdgeVectorStore
     from beacon_runtime.vectors.qdrant_server import QdrantServerStore
 
     monkeypatch.chdir(tmp_path)
-    for name in ("DATABASE_URL", "AMQP_URL", "OPENAI_BASE_URL", "QDRANT_URL", "FILES_DIR", "VECTORS_DIR"):
+    for name in ("DATABASE_URL", "AMQP_URL", "OPENAI_BASE_URL", "QDRANT_URL", "FILES_DIR", "VECTORS_DIR",
+                 "EMBEDDING_BACKEND"):
         monkeypatch.delenv(name, raising=False)
     embedded = IngestionSettings()
     assert isinstance(build_file_store(embedded), InMemoryFileStore)
-    assert isinstance(build_embedder(embedded), HashingEmbedder)
+    # The offline default is the semantic model (loaded on first use, so this is cheap).
+    assert isinstance(build_embedder(embedded), MiniLMEmbedder)
+    assert isinstance(build_embedder(IngestionSettings(embedding_backend="hashing")), HashingEmbedder)
     edge = build_vector_store(embedded)
     assert isinstance(edge, EdgeVectorStore) and edge._temporary  # noqa: SLF001
 

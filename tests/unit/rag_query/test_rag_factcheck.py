@@ -207,3 +207,22 @@ async def test_a_table_row_is_read_not_quoted():
     # Without the figures (a narrative reading), table rows are never quoted as sentences.
     plain = answer_prompt(question, evidence, terms=["net", "profit"])
     assert (await ExtractiveAnswerer().complete(plain)).text == NOT_FOUND
+
+
+def test_passages_that_state_the_answer_on_their_own_corroborate_it():
+    from beacon_rag_query.factcheck import corroborating
+
+    statement = Evidence(1, "Net income $ 19,881 $ 19,442 $ 74,039 $ 79,082", 7, "Apple 10-Q", 4,
+                         "AAPL.NS", "Q3FY23", 0.9)
+    discussion = Evidence(2, "Net income was $19,881 million for the third quarter of 2023, "
+                             "compared with $19,442 million a year earlier.", 7, "Apple 10-Q", 21,
+                          "AAPL.NS", "Q3FY23", 0.7)
+    unrelated = Evidence(3, "Net income per share was $1.26 on a diluted basis.", 7, "Apple 10-Q", 4,
+                         "AAPL.NS", "Q3FY23", 0.6)
+    structured = Evidence(4, "The net income of Apple for Q3FY23 was $19,881 million.", None,
+                          "Apple: company fundamentals", None, "AAPL.NS", "Q3FY23", 1.0)
+    evidence = [statement, discussion, unrelated, structured]
+    fact = fact_check("Apple's net income in the quarter was $19,881 million [1].", evidence)
+    assert fact.support == [1]
+    # The discussion holds the same figure; the EPS line does not; fundamentals are no page.
+    assert corroborating(fact, evidence) == [2]

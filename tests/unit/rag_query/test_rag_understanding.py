@@ -58,6 +58,11 @@ CATALOGUE = [
         ("revenue in 2024", []),  # a bare calendar year names no fiscal period
         ("COVID-19 impact", []),
         ("FY2023-25", []),  # not a one-year range
+        ("sales in the third quarter of fiscal 2023", ["Q3FY23"]),  # not FY2023 as well
+        ("the second fiscal quarter of 2023", ["Q2FY23"]),  # not counted from today
+        ("the fourth quarter of fiscal year 2024 and FY2023", ["Q4FY24", "FY2023"]),
+        ("the first half of fiscal 2025", ["H1FY25"]),
+        ("the third quarter of 2023", []),  # a calendar quarter: ambiguous, no fiscal period
     ],
 )
 def test_periods(text, labels):

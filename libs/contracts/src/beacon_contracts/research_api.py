@@ -152,10 +152,26 @@ class Citation(BaseModel):
     page_number: int | None
 
 
+class RetrievedPassage(BaseModel):
+    """One passage retrieved for an answer (an addition to the seed's trace)."""
+
+    rank: int
+    document_id: int | None = None
+    document_title: str | None = None
+    page_number: int | None = None
+    score: Number | None = None
+    grade: Number | None = None
+    relevant: bool | None = None
+
+
 class WorkflowTrace(BaseModel):
     nodes_executed: list[str]
     rewrite_count: int = 0
     generation_attempts: int = 0
+    # Additions: the companies, periods and document types understood, and every passage
+    # retrieved in ranked order.
+    understood: dict[str, list[str]] | None = None
+    retrieved_passages: list[RetrievedPassage] = []
 
 
 class QueryMetrics(BaseModel):

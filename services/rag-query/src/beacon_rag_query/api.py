@@ -77,6 +77,9 @@ def query_body(record: QueryRecord) -> dict[str, Any]:
             "rewrite_count": record.workflow_trace.get("rewrite_count", 0),
             "generation_attempts": record.workflow_trace.get("generation_attempts", 0),
             "node_latencies_ms": record.workflow_trace.get("node_latencies_ms", []),
+            # Additions: what query understanding read, and every passage retrieved.
+            "understood": record.workflow_trace.get("filters"),
+            "retrieved_passages": record.workflow_trace.get("retrieved_passages", []),
         },
         "metrics": {
             key: metrics.get(key)

@@ -51,6 +51,9 @@ _CONSTANTS = re.compile(
 )
 
 
+_MARKER = re.compile(r"\[\d+\]")
+
+
 @dataclass(frozen=True)
 class SentenceCheck:
     sentence: str
@@ -142,6 +145,32 @@ def fact_check(
     supported = sum(c.worded for c in claims) + sum(c.supported_numbers for c in claims)
     score = round(supported / total, 4) if total else None
     return FactCheck(checks, "\n".join(kept_lines).strip(), score, reconciled, used)
+
+
+def corroborating(
+    fact: FactCheck,
+    evidence: Sequence[Evidence],
+    *,
+    company_names: Mapping[str, str] | None = None,
+    min_coverage: float = MIN_COVERAGE,
+) -> list[int]:
+    """Passages the answer does not cite that support one of its supported claims on their
+    own, by the same rules: a filing prints a figure in its statement and again in its
+    discussion, and both are sources of the answer. Every figure of the claim must be in the
+    passage (a derived number does not count), in evidence order."""
+    names = company_names or {}
+    claims = [c for c in fact.claims if c.supported]
+    found: list[int] = []
+    for e in evidence:
+        if e.index in fact.support or e.document_id is None:
+            continue
+        source = {e.index: _source(e, names)}
+        for claim in claims:
+            check, _, _ = _check(_MARKER.sub("", claim.sentence), source, [], set(), min_coverage, [])
+            if check.supported and not check.derived_numbers and (claim.numbers == 0) == (check.numbers == 0):
+                found.append(e.index)
+                break
+    return found
 
 
 def _source(e: Evidence, names: Mapping[str, str]) -> _Source:

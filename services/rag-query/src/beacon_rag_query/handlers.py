@@ -130,6 +130,15 @@ async def _handle(envelope: Envelope, request: AnswerQuestion, runner: QueryRunn
     await _end_well(envelope, request, runner, ctx, started, state)
 
 
+def retrieved_passages(state: QueryState) -> list[dict]:
+    """Every passage retrieved for the answer, in the order grading ranked them, with the
+    search score and the grade: what GET /query/{id} shows to explain an answer."""
+    return [{"rank": rank, "document_id": p.hit.document_id, "document_title": p.hit.document_title,
+             "page_number": p.hit.page_number, "score": round(float(p.hit.score), 6),
+             "grade": round(float(p.grade), 4), "relevant": p.relevant}
+            for rank, p in enumerate(state.get("passages") or [], start=1)]
+
+
 async def _end_well(
     envelope: Envelope, request: AnswerQuestion, runner: QueryRunner,
     ctx: RunContext, started: float, state: QueryState,
@@ -147,7 +156,8 @@ async def _end_well(
         relevance_score=state.get("relevance_score"),
     )
     trace = ctx.trace.as_dict() | {"route": reading.route.value, "model": ctx.model,
-                                   "filters": reading.filters()}
+                                   "filters": reading.filters(),
+                                   "retrieved_passages": retrieved_passages(state)}
     reason = review_reason(reading.sensitive, metrics.faithfulness_score,
                            runner.faithfulness_threshold)
     if metrics.faithfulness_score is not None:

@@ -94,6 +94,16 @@ _EXPLICIT = re.compile(
     r"(?![0-9])",
     re.IGNORECASE,
 )
+# "the third quarter of fiscal 2023", "second fiscal quarter of 2023", "Q3 of fiscal year 2024":
+# a quarter or half counted on the company's fiscal year. Without "fiscal" a quarter of a year
+# ("third quarter of 2023") is a calendar quarter and names no fiscal period (ambiguous).
+_ORDINAL = re.compile(
+    r"\b(?P<ord>first|second|third|fourth|1st|2nd|3rd|4th)\s+"
+    r"(?:(?P<f1>fiscal|financial)\s+)?(?P<unit>quarter|half)\s+of\s+"
+    r"(?:the\s+)?(?:(?P<f2>fiscal|financial)\s+(?:year\s+)?)?(?P<year>(?:19|20)\d{2})\b",
+    re.IGNORECASE,
+)
+_ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4}
 _BARE_RANGE = re.compile(r"(?<![\w-])((?:19|20)\d{2})\s*-\s*(\d{2})(?![\w-])")
 _RELATIVE = re.compile(
     r"\b(?P<which>last|previous|prior|this|current|latest)\s+"
@@ -105,7 +115,16 @@ _RELATIVE = re.compile(
 def parse_periods(text: str, today: date) -> list[FiscalPeriod]:
     """Every fiscal period a question names, in order of appearance, without duplicates."""
     found: list[tuple[int, FiscalPeriod]] = []
+    taken: list[tuple[int, int]] = []
+    for m in _ORDINAL.finditer(text):
+        number, kind = _ORDINALS[m.group("ord").lower()], m.group("unit").lower()
+        if not (m.group("f1") or m.group("f2")) or (kind == "half" and number > 2):
+            continue
+        found.append((m.start(), FiscalPeriod(int(m.group("year")), "Q" if kind == "quarter" else "H", number)))
+        taken.append(m.span())
     for m in _EXPLICIT.finditer(text):
+        if any(start <= m.start() < end for start, end in taken):
+            continue  # "fiscal 2023" inside "the third quarter of fiscal 2023"
         period = _explicit(m)
         if period is not None:
             found.append((m.start(), period))

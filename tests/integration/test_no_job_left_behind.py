@@ -18,10 +18,11 @@ from functools import partial
 import pytest
 import redis.asyncio as aioredis
 
-from beacon_contracts.events import Envelope, JobCancelled, JobKind
+from beacon_contracts.events import Envelope, JobCancelled, JobCompleted, JobKind, JobStarted
 from beacon_contracts.jobs import JobRecord, JobStatus
-from beacon_contracts.routing import COMMAND_QUEUES, JOB_COMPLETED, JOB_STARTED
+from beacon_contracts.routing import COMMAND_QUEUES
 from beacon_gateway.handlers import apply_job_event
+from beacon_runtime.bus.dispatch import subscribe
 from beacon_report_writer.bootstrap import CONSUMER, build
 from beacon_report_writer.drafter import OfflineDrafter
 from beacon_report_writer.repository import InMemorySessionDrafts
@@ -80,8 +81,8 @@ class Stack:
         self.calls: list[str] = []
         self.buses: list[RabbitBus] = []
         self.gateway = self.bus()
-        self.gateway.subscribe("gateway", [JOB_STARTED, JOB_COMPLETED],
-                               partial(apply_job_event, jobs=self.jobs), once=False)
+        apply = partial(apply_job_event, jobs=self.jobs)
+        subscribe(self.gateway, "gateway", {JobStarted: apply, JobCompleted: apply}, once=False)
 
     def bus(self) -> RabbitBus:
         bus = RabbitBus(self.amqp_url, namespace=self.ns, retry=RETRY, declare=COMMAND_QUEUES,

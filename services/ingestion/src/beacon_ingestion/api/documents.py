@@ -18,6 +18,7 @@ from beacon_ingestion.api.common import ApiDeps, read_file_body, require_admin, 
 from beacon_ingestion.documents import default_title
 from beacon_ingestion.domain import (
     DOC_TYPES,
+    MATERIAL,
     DocumentStatus,
     NewDocument,
     normalize_symbol,
@@ -45,8 +46,10 @@ class DocumentMeta(BaseModel):
     @field_validator("doc_type")
     @classmethod
     def _doc_type(cls, value: str) -> str:
+        if value == MATERIAL:  # a report-API key's own, never a research document
+            raise ValueError("customer material is uploaded with the report API's POST /documents")
         if value not in DOC_TYPES:
-            raise ValueError(f"must be one of {', '.join(sorted(DOC_TYPES))}")
+            raise ValueError(f"must be one of {', '.join(sorted(DOC_TYPES - {MATERIAL}))}")
         return value
 
     @field_validator("fiscal_period")

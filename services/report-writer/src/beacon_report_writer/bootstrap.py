@@ -6,6 +6,8 @@ import os
 import socket
 from functools import partial
 
+import httpx
+
 from beacon_contracts import routing
 from beacon_contracts.events import JobKind
 from beacon_report_writer.api import create_health_app
@@ -18,6 +20,7 @@ from beacon_report_writer.repository import (
     SessionDrafts,
 )
 from beacon_report_writer.settings import ReportWriterSettings
+from beacon_report_writer.sources import HttpMaterialSource, MaterialSource, NoMaterialSource
 from beacon_runtime.bus.port import EventBus
 from beacon_runtime.factory import build_chat_model
 from beacon_runtime.llm.port import ChatModel
@@ -32,15 +35,22 @@ def build(
     bus: EventBus,
     chat_model: ChatModel | None = None,
     drafts: SessionDrafts | None = None,
+    ingestion: httpx.AsyncClient | None = None,
+    material: MaterialSource | None = None,
 ) -> Service:
-    """Adapters passed in belong to the caller; the ones built here are closed on stop."""
-    owned: list[ChatModel | SessionDrafts] = []
+    """Adapters passed in belong to the caller; the ones built here are closed on stop.
+    `ingestion`: a client for ingestion's internal API (embedded mode binds it to its app);
+    without one, INGESTION_URL; without that, no material can be reached."""
+    owned: list[ChatModel | SessionDrafts | MaterialSource] = []
     if chat_model is None:
         chat_model = build_chat_model(settings, offline=OfflineDrafter())
         owned.append(chat_model)
     if drafts is None:
         drafts = build_session_drafts(settings)
         owned.append(drafts)
+    if material is None:
+        material = build_material_source(settings, ingestion)
+        owned.append(material)
 
     bus.subscribe(
         CONSUMER,
@@ -48,7 +58,8 @@ def build(
         partial(
             handle_job_requested,
             bus=bus,
-            graph=build_graph(chat_model, drafts),
+            graph=build_graph(chat_model, drafts, material,
+                              passages_per_topic=settings.passages_per_topic),
             worker_name=f"{settings.service_name}@{socket.gethostname()}:{os.getpid()}",
         ),
         concurrency=settings.worker_concurrency,
@@ -58,6 +69,17 @@ def build(
         http=create_health_app({"bus": bus.ping, "session_drafts": drafts.ping}),
         on_stop=[adapter.close for adapter in owned],
     )
+
+
+def build_material_source(
+    settings: ReportWriterSettings, ingestion: httpx.AsyncClient | None
+) -> MaterialSource:
+    if ingestion is not None:
+        return HttpMaterialSource(ingestion)
+    if settings.ingestion_url:
+        client = httpx.AsyncClient(base_url=settings.ingestion_url, timeout=settings.ingestion_timeout_s)
+        return HttpMaterialSource(client, owned=True)
+    return NoMaterialSource()
 
 
 def build_session_drafts(settings: ReportWriterSettings) -> SessionDrafts:

@@ -45,7 +45,8 @@ async def handle_job_requested(
 
 async def _run(request: JobRequested, graph: CompiledStateGraph) -> JobCompleted:
     try:
-        state = await graph.ainvoke({"kind": request.kind.value, "params": request.params})
+        state = await graph.ainvoke(
+            {"kind": request.kind.value, "params": request.params, "owner": request.owner})
     except Exception:  # noqa: BLE001 - a job must end; retrying a bug would not help it
         log.exception("report.job_crashed")
         return _failed(request, ErrorCode.INTERNAL_ERROR, "Unexpected error while drafting.")

@@ -21,7 +21,10 @@ class ServiceSettings(BaseSettings):
     amqp_url: str | None = None
     redis_url: str | None = None
     database_url: str | None = None
-    # Postgres schema this service owns; None means the service's own default name.
+    # The Postgres schema this service owns: its tables and its Alembic version table. Each
+    # service sets its own default (gateway, ingestion, rag_query, hitl); DB_SCHEMA overrides
+    # it in a process that runs one service. The embedded app, which runs them all, makes it a
+    # prefix instead (beacon_embedded.main), so no two services ever share a schema.
     db_schema: str | None = None
     qdrant_url: str | None = None
 
@@ -30,6 +33,9 @@ class ServiceSettings(BaseSettings):
     openai_model: str = "gpt-4o-mini"
     llm_timeout_s: float = Field(default=60.0, gt=0)
     llm_max_retries: int = Field(default=2, ge=0)
+    # Model calls in flight per process (the provider's concurrency or rate limit divided by
+    # the replicas); jobs beyond it wait for a slot. Workers run WORKER_CONCURRENCY jobs.
+    llm_max_concurrency: int = Field(default=32, ge=1)
 
     # Names of this deployment's broker topology (`<ns>.events`, `<ns>.<consumer>`) and Redis
     # key prefix (`<ns>:job:...`); unique per test run to isolate runs sharing one server.
@@ -44,6 +50,11 @@ class ServiceSettings(BaseSettings):
     bus_prefetch: int = Field(default=8, ge=1)
     # A publish the broker does not confirm within this fails (a POST answers 503).
     bus_publish_timeout_s: float = Field(default=2.0, gt=0)
+
+    # Effectively once (bus/once.py): a dead worker's claim on a message frees after the
+    # lease; a handled event id is recognised as a duplicate for the TTL.
+    bus_once_lease_s: float = Field(default=15.0, gt=0)
+    bus_processed_ttl_s: float = Field(default=24 * 3600.0, gt=0)
 
     job_ttl_s: int = Field(default=24 * 3600, gt=0)
 

@@ -13,8 +13,8 @@ import asyncio
 from functools import partial
 from pathlib import Path
 
-from beacon_contracts import routing
-from beacon_contracts.events import JobKind
+from beacon_contracts.commands import IngestDocument, RunBootstrap
+from beacon_runtime.bus.dispatch import subscribe
 from beacon_runtime.bus.port import EventBus
 from beacon_runtime.embeddings.local import Bm25SparseEncoder, HashingEmbedder
 from beacon_runtime.embeddings.port import Embedder
@@ -27,7 +27,7 @@ from beacon_ingestion.api.common import ApiDeps
 from beacon_ingestion.companies.company_data import import_company_data, seed_catalogue_if_empty
 from beacon_ingestion.documents import DocumentService
 from beacon_ingestion.files import FileStore, InMemoryFileStore, LocalFileStore
-from beacon_ingestion.handlers import handle_job_requested
+from beacon_ingestion.handlers import handle_bootstrap, handle_ingest
 from beacon_ingestion.material import MaterialService
 from beacon_ingestion.pipeline.download import SafeDownloader
 from beacon_ingestion.pipeline.events import ingest_request
@@ -42,7 +42,6 @@ from beacon_ingestion.sources import Bootstrapper, SourceRegistry, sample_source
 
 log = get_logger(__name__)
 CONSUMER = "ingestion"
-SCHEMA = "ingestion"
 DATA_DIR = Path("var/ingestion")  # default home of files and vectors that must persist
 
 
@@ -82,12 +81,10 @@ def build(
                                collection=settings.material_collection,
                                retention_days=settings.material_retention_days)
 
-    bus.subscribe(
-        CONSUMER,
-        [routing.job_requested(JobKind.INGEST), routing.job_requested(JobKind.BOOTSTRAP)],
-        partial(handle_job_requested, pipeline=pipeline, bootstrapper=bootstrapper),
-        concurrency=settings.worker_concurrency,
-    )
+    subscribe(bus, CONSUMER, {
+        IngestDocument: partial(handle_ingest, pipeline=pipeline),
+        RunBootstrap: partial(handle_bootstrap, bootstrapper=bootstrapper),
+    }, concurrency=settings.worker_concurrency)
     app = create_app(ApiDeps(
         settings=settings, repo=repo, checks={"bus": bus.ping, "vectors": vectors.ping},
         documents=documents, search=search, bootstrapper=bootstrapper, downloader=downloader,
@@ -107,7 +104,7 @@ def build_repository(settings: IngestionSettings) -> IngestionRepository:
     if settings.database_url:
         from beacon_ingestion.repository.postgres import PostgresIngestionRepository
 
-        return PostgresIngestionRepository(settings.database_url, settings.db_schema or SCHEMA)
+        return PostgresIngestionRepository(settings.database_url, settings.db_schema)
     return InMemoryIngestionRepository()
 
 

@@ -10,6 +10,7 @@ from pydantic import Field
 
 class IngestionSettings(ServiceSettings):
     service_name: str = "ingestion"
+    db_schema: str = "ingestion"
     host: str = "127.0.0.1"
     port: int = Field(default=8102, ge=0, le=65535)
     worker_concurrency: int = Field(default=2, ge=1)

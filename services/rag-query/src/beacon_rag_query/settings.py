@@ -18,12 +18,13 @@ class RagQuerySettings(ServiceSettings):
     # The internal app: query reads, history, feedback, admin stats, health probes.
     host: str = "127.0.0.1"
     port: int = Field(default=8103, ge=0, le=65535)
-    worker_concurrency: int = Field(default=4, ge=1)
+    # Jobs in flight per replica. They mostly wait on the model, so many fit in one process;
+    # LLM_MAX_CONCURRENCY bounds the model calls among them (the provider's rate limit).
+    worker_concurrency: int = Field(default=32, ge=1)
     # Where the ingestion service's internal API lives (distributed mode). In embedded mode
     # the composition root is handed an httpx client bound to the ingestion app instead.
     ingestion_url: str | None = None
-    # The Postgres schema this service owns (its tables and its Alembic version table).
-    database_schema: str = "rag_query"
+    db_schema: str = "rag_query"
     ingestion_timeout_s: float = Field(default=10.0, gt=0)
     company_cache_ttl_s: float = Field(default=300.0, ge=0)
 

@@ -4,7 +4,8 @@
        |          |          |
        +----------+----------+--> END with `error` set (invalid input, material or model failure)
 
-- prepare: the request, its owner and session, the session's earlier sections.
+- prepare: the request (a typed command's, checked by the runtime's dispatcher, or raw
+  params, checked here), its owner and session, the session's earlier sections.
 - retrieve: the customer's passages for each topic of the section guide (one search query
   per topic, widened by its hints); for an Executive Summary after other sections, their
   first cited sentences; for a refinement, the passages its footnotes cite and, when asked to
@@ -87,6 +88,11 @@ def build_graph(chat_model: ChatModel, drafts: SessionDrafts, material: Material
     material = material or NoMaterialSource()
 
     async def prepare(state: SectionState) -> SectionState:
+        owner = state.get("owner") or "anonymous"
+        if state.get("request") is not None:  # a typed command, checked by the dispatcher
+            session_id = state.get("session_id") or None
+            earlier = await _load_earlier(drafts, owner, session_id) if session_id else {}
+            return {"session_id": session_id, "earlier": earlier, "owner": owner}
         params = dict(state.get("params") or {})
         session_id = params.pop("session_id", None)
         request_type = _REQUESTS.get(state.get("kind", ""))
@@ -98,7 +104,6 @@ def build_graph(chat_model: ChatModel, drafts: SessionDrafts, material: Material
             return _failed(ErrorCode.INVALID_INPUT, _describe(exc))
         if not (isinstance(session_id, str) and session_id.strip()):
             session_id = None
-        owner = state.get("owner") or "anonymous"
         earlier = await _load_earlier(drafts, owner, session_id) if session_id else {}
         return {"request": request, "session_id": session_id, "earlier": earlier, "owner": owner}
 

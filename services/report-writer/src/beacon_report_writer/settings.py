@@ -12,7 +12,9 @@ class ReportWriterSettings(ServiceSettings):
     # The internal app: health and readiness probes only, no public API.
     host: str = "127.0.0.1"
     port: int = Field(default=8101, ge=0, le=65535)
-    worker_concurrency: int = Field(default=4, ge=1)
+    # Jobs in flight per replica. They mostly wait on the model, so many fit in one process;
+    # LLM_MAX_CONCURRENCY bounds the model calls among them (the provider's rate limit).
+    worker_concurrency: int = Field(default=32, ge=1)
     # Earlier sections of a session, given to the model as context.
     redis_namespace: str = "beacon"
     session_ttl_s: int = Field(default=24 * 3600, gt=0)

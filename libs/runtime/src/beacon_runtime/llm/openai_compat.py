@@ -3,10 +3,16 @@ Ollama, LM Studio, ...).
 
 The client retries transient failures itself (`max_retries`); whatever still fails leaves
 this module as LLMTimeout or LLMError, so callers never see openai's exception types.
+
+At most `max_concurrency` calls (a stream counts until it ends) are in flight per adapter:
+workers hold many jobs at once because they mostly wait on the model, and this is where the
+model provider's rate limit is respected (LLM_MAX_CONCURRENCY, per replica). Calls beyond it
+wait for a slot; they do not fail.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -24,16 +30,21 @@ class OpenAIChatModel(ChatModel):
         model: str,
         timeout_s: float,
         max_retries: int,
+        max_concurrency: int = 32,
     ) -> None:
+        if max_concurrency < 1:
+            raise ValueError("max_concurrency must be >= 1")
         self.name = f"openai:{model}"
         self._model = model
+        self._slots = asyncio.Semaphore(max_concurrency)
         self._client = openai.AsyncOpenAI(
             base_url=base_url, api_key=api_key, timeout=timeout_s, max_retries=max_retries
         )
 
     async def complete(self, prompt: Prompt) -> Completion:
         try:
-            response = await self._client.chat.completions.create(**self._request(prompt))
+            async with self._slots:
+                response = await self._client.chat.completions.create(**self._request(prompt))
         except openai.APITimeoutError as exc:
             raise LLMTimeout(f"{self.name} timed out") from exc
         except openai.APIError as exc:
@@ -53,14 +64,15 @@ class OpenAIChatModel(ChatModel):
 
     async def stream(self, prompt: Prompt) -> AsyncIterator[str]:
         try:
-            chunks = await self._client.chat.completions.create(
-                **self._request(prompt), stream=True
-            )
-            async with chunks:
-                async for chunk in chunks:
-                    for choice in chunk.choices:
-                        if choice.index == 0 and choice.delta and choice.delta.content:
-                            yield choice.delta.content
+            async with self._slots:
+                chunks = await self._client.chat.completions.create(
+                    **self._request(prompt), stream=True
+                )
+                async with chunks:
+                    async for chunk in chunks:
+                        for choice in chunk.choices:
+                            if choice.index == 0 and choice.delta and choice.delta.content:
+                                yield choice.delta.content
         except openai.APITimeoutError as exc:
             raise LLMTimeout(f"{self.name} timed out while streaming") from exc
         except openai.APIError as exc:

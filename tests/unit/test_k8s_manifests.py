@@ -36,7 +36,7 @@ SERVICES = frozenset({"gateway", "hitl"}) | WORKERS
 # Who may open a connection to whom; "anywhere" is outside the namespace (ingress controller).
 ALLOWED_INGRESS = {
     "gateway": {"anywhere"},
-    "ingestion": {"gateway", "rag-query"},
+    "ingestion": {"gateway", "rag-query", "report-writer"},  # report-writer: material search
     "rag-query": {"gateway"},
     "hitl": {"gateway"},
     "report-writer": {"gateway"},  # its /readyz, for /admin/health

@@ -367,22 +367,16 @@ async def test_reindexing_the_same_bytes_writes_no_duplicate_points(tmp_path, se
         assert [c.id for c in await h.repo.chunks(document_id)] == [c.id for c in chunks]
 
 
-async def test_upload_with_report_tags(tmp_path):
+async def test_research_uploads_cannot_be_customer_material(tmp_path):
+    """Customer material is a report-API key's own (test_ingestion_material.py): the research
+    upload refuses its doc_type rather than making it searchable to every research user."""
     async with Harness(tmp_path) as h:
         response = await h.client.post(
             "/api/v1/documents/upload", headers=USER,
-            data={"doc_type": "report_material", "title": "Client brief", "customer_id": "cust-42",
-                  "opportunity_id": "opp-7"},
+            data={"doc_type": "report_material", "title": "Client brief", "customer_id": "cust-42"},
             files={"file": ("brief.pdf", make_pdf(1, marker="Warehouse automation"), "application/pdf")})
-        assert response.status_code == 202, response.text
-        document_id = response.json()["document_id"]
-        await h.drain()
-        document = await h.repo.get_document(document_id)
-        assert document.status.value == "completed" and document.customer_id == "cust-42"
-        assert document.opportunity_id == "opp-7" and document.company_symbol is None
-        hits = (await h.client.post("/internal/search", json={
-            "query": "warehouse automation", "doc_types": ["report_material"]})).json()["hits"]
-        assert hits and hits[0]["document_id"] == document_id and hits[0]["company_symbol"] is None
+        assert response.status_code == 400, response.text
+        assert "POST /documents" in response.json()["error"]["details"][0]["message"]
 
 
 async def test_upload_validation(tmp_path):

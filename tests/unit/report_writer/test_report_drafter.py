@@ -69,19 +69,10 @@ def test_the_same_section_differs_between_report_types():
     assert "Feasibility verdict" not in proposal
 
 
-def test_generate_mentions_earlier_sections_in_report_order():
-    earlier = {
-        "Recommendations": "## Recommendations\n\nGo ahead in two phases. Start in May.",
-        "Executive Summary": "## Executive Summary\n\n*note*\n\nThe project is **feasible**.",
-    }
-    text = OfflineDrafter().draft(
-        _generate_task(ReportType.FEASIBILITY_REPORT, "Risk Assessment", earlier_sections=earlier)
-    )
-    related = text.split("### Related sections\n\n", 1)[1].splitlines()
-    assert related == [
-        "- **Executive Summary**: The project is feasible.",
-        "- **Recommendations**: Go ahead in two phases.",
-    ]
+def test_without_material_every_outline_says_material_is_missing():
+    text = OfflineDrafter().draft(_generate_task(ReportType.FEASIBILITY_REPORT, "Risk Assessment"))
+    assert "> **Material missing.** No customer material has been uploaded for customer `ACME`" in text
+    assert "POST /documents" in text
 
 
 async def test_output_is_deterministic_and_streams_word_by_word():
@@ -103,7 +94,7 @@ def test_refine_keeps_the_text_and_quotes_an_instruction_it_cannot_apply():
     text = OfflineDrafter().draft(_refine_task(ORIGINAL, "Sound  more\nconfident"))
     assert text.startswith(f"## Risk Assessment\n\n{OFFLINE_LABEL}")
     assert '> Requested change: "Sound more confident"' in text
-    assert "cannot rewrite prose" in text
+    assert "> - The tone is unchanged: the offline drafter cannot rewrite wording." in text
     assert "The budget may overrun. Two key engineers may leave.\nVendors could be late." in text
     assert "### Mitigations" in text and "## Mitigations" not in text.replace("###", "")
     assert text.count("## Risk Assessment") == 1  # the original's own title is not repeated
@@ -112,11 +103,11 @@ def test_refine_keeps_the_text_and_quotes_an_instruction_it_cannot_apply():
 
 def test_refine_shortens_and_bullets_when_asked():
     text = OfflineDrafter().draft(_refine_task(ORIGINAL, "Make it shorter, as bullet points"))
-    assert "> - Kept the first sentence of each paragraph." in text
+    assert "> - Shortened from 19 to 10 words (target 11)" in text
     assert "> - Turned paragraphs into bullet points, one per sentence." in text
     assert "- The budget may overrun.\n" in text
-    assert "Two key engineers" not in text
-    assert "- Monthly budget review\n- Cross-training" in text  # lists are left alone
+    assert "Two key engineers" not in text and "Vendors" not in text
+    assert "- Monthly budget review\n- Cross-training" in text  # the first points survive
 
 
 def test_refine_bullets_every_sentence():

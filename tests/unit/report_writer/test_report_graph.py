@@ -10,7 +10,7 @@ import pytest
 from beacon_contracts.report_api import GenerateRequest, RefineRequest
 from beacon_report_writer.drafter import OFFLINE_LABEL, OfflineDrafter
 from beacon_report_writer.graph import build_graph
-from beacon_report_writer.repository import InMemorySessionDrafts, SessionDrafts
+from beacon_report_writer.repository import InMemorySessionDrafts, SavedSection, SessionDrafts
 from beacon_runtime.llm.port import ChatModel, Completion, LLMError, LLMTimeout, Prompt
 
 BASE = {"type": "Feasibility_report", "customer_id": "ACME", "opportunity_id": "OPP-1"}
@@ -37,10 +37,10 @@ class ScriptedModel(ChatModel):
 
 
 class BrokenDrafts(SessionDrafts):
-    async def load(self, session_id):
+    async def load(self, owner, session_id):
         raise ConnectionError("redis is down")
 
-    async def save(self, session_id, section_title, markdown):
+    async def save(self, owner, session_id, section_title, section):
         raise ConnectionError("redis is down")
 
 
@@ -52,11 +52,11 @@ def _decode(state: dict, field: str) -> str:
     return base64.b64decode(state["result"][field]).decode()
 
 
-async def _run(graph, kind: str, *, session_id: str | None = None, **fields) -> dict:
+async def _run(graph, kind: str, *, session_id: str | None = None, owner: str = "key:1", **fields) -> dict:
     """The graph as the handler runs it: with the command's (already checked) request."""
     request_type = RefineRequest if kind == "refine" else GenerateRequest
     request = request_type.model_validate({**BASE, **fields})
-    return await graph.ainvoke({"request": request, "session_id": session_id})
+    return await graph.ainvoke({"request": request, "session_id": session_id, "owner": owner})
 
 
 async def test_generate_produces_a_labelled_section_under_its_canonical_heading():
@@ -69,7 +69,9 @@ async def test_generate_produces_a_labelled_section_under_its_canonical_heading(
         "opportunity_id",
         "section_title",
         "generated_section_b64",
+        "citations",
     }
+    assert result["citations"] == []  # no material: an outline, nothing to cite
     assert result["section_title"] == "Cost-Benefit Analysis"
     assert (result["customer_id"], result["opportunity_id"]) == ("ACME", "OPP-1")
     markdown = _decode(state, "generated_section_b64")
@@ -102,10 +104,12 @@ async def test_later_sections_get_earlier_ones_of_the_same_session_as_context():
     graph = build_graph(model, drafts)
     await _run(graph, "generate", session_id="s1", section_title="Executive Summary")
     await _run(graph, "generate", session_id="other", section_title="Appendix")
+    await _run(graph, "generate", session_id="s1", owner="key:2", section_title="Appendix")
     await _run(graph, "generate", session_id="s1", section_title="Risk Assessment")
     await _run(graph, "generate", session_id="s1", section_title="Executive Summary")
 
-    first, _, third, fourth = model.prompts
+    first, _, other_key, third, fourth = model.prompts
+    assert other_key.task["earlier_sections"] == {}  # same Session-Id, another key: nothing
     assert first.task["earlier_sections"] == {}
     assert third.task["earlier_sections"] == {
         "Executive Summary": "## Executive Summary\n\nText of Executive Summary. More.\n"
@@ -113,7 +117,8 @@ async def test_later_sections_get_earlier_ones_of_the_same_session_as_context():
     assert '<section title="Executive Summary">' in third.user
     assert "Appendix" not in third.user  # another session
     assert list(fourth.task["earlier_sections"]) == ["Risk Assessment"]  # never itself
-    assert set(await drafts.load("s1")) == {"Executive Summary", "Risk Assessment"}
+    assert set(await drafts.load("key:1", "s1")) == {"Executive Summary", "Risk Assessment"}
+    assert set(await drafts.load("key:2", "s1")) == {"Appendix"}
 
 
 async def test_without_a_session_id_nothing_is_remembered():
@@ -169,7 +174,7 @@ async def test_model_failures_end_the_run_with_their_error_code(failure, code):
     state = await _run(graph, "generate", session_id="s1", section_title="Appendix")
     assert state["error"].error_code == code
     assert "result" not in state
-    assert await drafts.load("s1") == {}
+    assert await drafts.load("key:1", "s1") == {}
 
 
 async def test_unexpected_errors_propagate():
@@ -181,10 +186,12 @@ async def test_unexpected_errors_propagate():
 async def test_session_drafts_expire():
     now = [0.0]
     drafts = InMemorySessionDrafts(ttl_s=10, clock=lambda: now[0])
-    await drafts.save("s", "Appendix", "a")
+    a, r = SavedSection("a", [{"index": 1}]), SavedSection("r")
+    await drafts.save("key:1", "s", "Appendix", a)
     now[0] = 9.0
-    await drafts.save("s", "Recommendations", "r")  # restarts the session's time to live
+    await drafts.save("key:1", "s", "Recommendations", r)  # restarts the session's time to live
     now[0] = 18.0
-    assert await drafts.load("s") == {"Appendix": "a", "Recommendations": "r"}
+    assert await drafts.load("key:1", "s") == {"Appendix": a, "Recommendations": r}
+    assert await drafts.load("key:2", "s") == {}  # sessions are per key
     now[0] = 19.5
-    assert await drafts.load("s") == {}
+    assert await drafts.load("key:1", "s") == {}

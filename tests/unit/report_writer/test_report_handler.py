@@ -135,10 +135,12 @@ async def test_refine_job_completes_with_refined_section_in_session_context():
             "opportunity_id",
             "section_title",
             "refined_section_b64",
+            "citations",
+            "changes",
         }
         markdown = base64.b64decode(completed.result["refined_section_b64"]).decode()
         assert "- Python.\n- Postgres.\n" in markdown
-        assert set(await h.drafts.load("sess-1")) == {"Executive Summary", "Technology Stack"}
+        assert set(await h.drafts.load("owner-1", "sess-1")) == {"Executive Summary", "Technology Stack"}
 
 
 async def test_redelivered_request_is_drafted_again_identically():

@@ -57,7 +57,7 @@ def build_stack(gateway_settings: GatewaySettings) -> tuple[object, list[Service
     )
     rag_query = build_rag_query(own_settings(RagQuerySettings()), bus=bus, ingestion=ingestion_client)
     rag_query.on_stop.append(ingestion_client.aclose)
-    report_writer = build_report_writer(ReportWriterSettings(), bus=bus)
+    report_writer = build_report_writer(ReportWriterSettings(), bus=bus, ingestion=ingestion_client)
     hitl = build_hitl(own_settings(HitlSettings()), bus=bus)
     gateway = build_gateway(
         gateway_settings,

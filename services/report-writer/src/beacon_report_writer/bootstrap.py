@@ -6,6 +6,8 @@ import os
 import socket
 from functools import partial
 
+import httpx
+
 from beacon_contracts.commands import GenerateSection, RefineSection
 from beacon_report_writer.api import create_health_app
 from beacon_report_writer.drafter import OfflineDrafter
@@ -17,6 +19,7 @@ from beacon_report_writer.repository import (
     SessionDrafts,
 )
 from beacon_report_writer.settings import ReportWriterSettings
+from beacon_report_writer.sources import HttpMaterialSource, MaterialSource, NoMaterialSource
 from beacon_runtime.bus.dispatch import subscribe
 from beacon_runtime.bus.port import EventBus
 from beacon_runtime.adapters import build_chat_model
@@ -32,20 +35,28 @@ def build(
     bus: EventBus,
     chat_model: ChatModel | None = None,
     drafts: SessionDrafts | None = None,
+    ingestion: httpx.AsyncClient | None = None,
+    material: MaterialSource | None = None,
 ) -> Service:
-    """Adapters passed in belong to the caller; the ones built here are closed on stop."""
-    owned: list[ChatModel | SessionDrafts] = []
+    """Adapters passed in belong to the caller; the ones built here are closed on stop.
+    `ingestion`: a client for ingestion's internal API (embedded mode binds it to its app);
+    without one, INGESTION_URL; without that, no material can be reached."""
+    owned: list[ChatModel | SessionDrafts | MaterialSource] = []
     if chat_model is None:
         chat_model = build_chat_model(settings, offline=OfflineDrafter())
         owned.append(chat_model)
     if drafts is None:
         drafts = build_session_drafts(settings)
         owned.append(drafts)
+    if material is None:
+        material = build_material_source(settings, ingestion)
+        owned.append(material)
 
     draft = partial(
         handle_section,
         bus=bus,
-        graph=build_graph(chat_model, drafts),
+        graph=build_graph(chat_model, drafts, material,
+                          passages_per_topic=settings.passages_per_topic),
         worker_name=f"{settings.service_name}@{socket.gethostname()}:{os.getpid()}",
     )
     subscribe(bus, CONSUMER, {GenerateSection: draft, RefineSection: draft},
@@ -55,6 +66,17 @@ def build(
         http=create_health_app({"bus": bus.ping, "session_drafts": drafts.ping}),
         on_stop=[adapter.close for adapter in owned],
     )
+
+
+def build_material_source(
+    settings: ReportWriterSettings, ingestion: httpx.AsyncClient | None
+) -> MaterialSource:
+    if ingestion is not None:
+        return HttpMaterialSource(ingestion)
+    if settings.ingestion_url:
+        client = httpx.AsyncClient(base_url=settings.ingestion_url, timeout=settings.ingestion_timeout_s)
+        return HttpMaterialSource(client, owned=True)
+    return NoMaterialSource()
 
 
 def build_session_drafts(settings: ReportWriterSettings) -> SessionDrafts:

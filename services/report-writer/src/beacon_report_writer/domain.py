@@ -20,6 +20,7 @@ class ErrorCode(StrEnum):
     LLM_TIMEOUT = "LLM_TIMEOUT"
     LLM_ERROR = "LLM_ERROR"
     INVALID_INPUT = "INVALID_INPUT"
+    MATERIAL_UNAVAILABLE = "MATERIAL_UNAVAILABLE"
     INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
@@ -255,6 +256,77 @@ _BY_TYPE: dict[ReportType, dict[str, SectionGuide]] = {
         ),
     },
 }
+
+
+# Words a customer's documents use for a guide topic: they widen the topic's search query
+# and the terms its sentences are chosen by (a requirement about "SSO" is about identity
+# and access). Topics without hints are searched by their own words.
+TOPIC_HINTS: dict[str, str] = {
+    # Technical_scope
+    "The need": "objective purpose problem need goal background",
+    "Proposed approach": "approach solution proposal methodology",
+    "Scope highlights": "scope include deliverable module",
+    "Key dates and dependencies": "date deadline milestone go-live submission dependency",
+    "Business and market": "company business market customer organisation revenue",
+    "Organisation and users": "users staff employees departments sites locations",
+    "Relevant systems": "system application platform erp crm software",
+    "Strategic drivers": "strategy objective goal vision transformation",
+    "Current processes": "current process manual today existing workflow",
+    "Current systems and data": "existing current legacy system database data",
+    "Pain points": "problem issue challenge pain slow manual error limitation",
+    "Constraints to respect": "constraint must not restriction limit budget",
+    "Functional requirements": "functionality feature capability user support provide integrate scanning process",
+    "Non-functional requirements": "availability uptime performance response scalability latency concurrent users",
+    "Data requirements": "data migration records retention volume storage database",
+    "Priorities": "priority mandatory essential critical phase first optional",
+    "Application and frameworks": "application framework language software platform",
+    "Data and storage": "database storage data warehouse backup",
+    "Infrastructure and hosting": "cloud hosting infrastructure server region data centre azure aws",
+    "Tooling and operations": "monitoring devops operations support tooling",
+    "Systems to integrate": "integration integrate interface erp crm sap system",
+    "Interfaces and protocols": "api rest soap sftp protocol interface",
+    "Data flows": "data flow exchange synchronise import export",
+    "Ownership and error handling": "owner responsibility error failure retry",
+    "Identity and access": "authentication single sign-on sso mfa multi-factor role access control password",
+    "Data protection": "encryption encrypted personal data privacy gdpr residency protection",
+    "Regulations and standards": "compliance iso 27001 soc gdpr regulation standard certification audit",
+    "Audit and monitoring": "audit log logging monitoring trail incident",
+    "Phases and milestones": "phase milestone stage pilot rollout wave",
+    "Estimated duration": "months weeks duration timeline period",
+    "Critical path and dependencies": "dependency depends prerequisite critical",
+    "Go-live and hand-over": "go-live launch live hand-over handover cutover acceptance",
+    "Delivery team": "team roles project manager consultant staff resource",
+    "Customer involvement": "customer staff availability involvement workshops",
+    "Environments": "environment test staging production development",
+    "Licences and services": "licence license subscription service",
+    "Technical risks": "risk technical failure complexity integration",
+    "Delivery risks": "risk delay schedule resource penalty",
+    "Mitigations": "mitigation mitigate contingency reduce",
+    "Owners": "owner responsible accountable",
+    "Assumptions": "assume assumption assumed provided",
+    "Customer dependencies": "customer provide responsible dependency",
+    "Third-party dependencies": "third-party vendor supplier provider dependency",
+    "What happens if they do not hold": "change request impact delay cost",
+    # Feasibility_report and Commercial_proposal topics that share these words
+    "Key risks": "risk threat issue concern",
+    "Likelihood and impact": "likelihood probability impact severity",
+    "Residual risk": "residual risk remaining accepted",
+    "Target dates": "date deadline milestone go-live",
+    "One-off costs": "cost price budget implementation fee",
+    "Running costs": "annual recurring maintenance support cost subscription",
+    "Pricing model": "price pricing fixed rate fee model",
+    "Price breakdown": "price cost rate fee day total",
+    "Payment schedule": "payment invoice milestone instalment",
+    "Stated requirements": "must shall required requirement",
+    "Context": "background context objective",
+    "Budget": "budget cost price",
+}
+
+
+def topic_query(topic: str) -> str:
+    """The search query for one topic of a section guide."""
+    hints = TOPIC_HINTS.get(topic)
+    return f"{topic} {hints}" if hints else topic
 
 
 def section_guide(report_type: ReportType, section_title: str) -> SectionGuide:

@@ -44,7 +44,8 @@ async def handle_section(
 
 async def _run(command: SectionCommand, graph: CompiledStateGraph) -> JobCompleted:
     try:
-        state = await graph.ainvoke({"request": command.request, "session_id": command.session_id})
+        state = await graph.ainvoke({"request": command.request, "session_id": command.session_id,
+                                     "owner": command.owner})
     except Exception:  # noqa: BLE001 - a job must end; retrying a bug would not help it
         log.exception("report.job_crashed")
         return _failed(command, ErrorCode.INTERNAL_ERROR, "Unexpected error while drafting.")

@@ -18,3 +18,8 @@ class ReportWriterSettings(ServiceSettings):
     # Earlier sections of a session, given to the model as context.
     redis_namespace: str = "beacon"
     session_ttl_s: int = Field(default=24 * 3600, gt=0)
+    # The customer's material: ingestion's internal material search. Unset: drafts say that
+    # no material can be reached (embedded mode passes ingestion's app instead).
+    ingestion_url: str | None = None
+    ingestion_timeout_s: float = Field(default=30.0, gt=0)
+    passages_per_topic: int = Field(default=4, ge=1, le=30)

@@ -53,7 +53,8 @@ def build_report_documents_router(*, upload_max_bytes: int) -> APIRouter:
                  **allow(API_KEY, body=upload_limit))
     async def upload(
         request: Request,
-        file: Annotated[UploadFile, File(description="PDF, DOCX, Markdown or plain text")],
+        file: Annotated[UploadFile, File(description="PDF, DOCX, Markdown or plain text",
+                                         json_schema_extra={"format": "binary"})],
         customer_id: Annotated[Tag | None, Form(description="None: your own offer material")] = None,
         opportunity_id: Annotated[Tag | None, Form()] = None,
         title: Annotated[Text | None, Form(max_length=300)] = None,

@@ -19,6 +19,7 @@ from beacon_ingestion.companies.company_data import find_company
 from beacon_ingestion.documents import default_title
 from beacon_ingestion.domain import (
     DOC_TYPES,
+    MATERIAL,
     DocumentStatus,
     NewDocument,
     normalize_symbol,
@@ -46,8 +47,10 @@ class DocumentMeta(BaseModel):
     @field_validator("doc_type")
     @classmethod
     def _doc_type(cls, value: str) -> str:
+        if value == MATERIAL:  # a report-API key's own, never a research document
+            raise ValueError("customer material is uploaded with the report API's POST /documents")
         if value not in DOC_TYPES:
-            raise ValueError(f"must be one of {', '.join(sorted(DOC_TYPES))}")
+            raise ValueError(f"must be one of {', '.join(sorted(DOC_TYPES - {MATERIAL}))}")
         return value
 
     @field_validator("fiscal_period")

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter, ValidationError
 
 from beacon_contracts.material import Tag
+from beacon_contracts.text import check_text
 from beacon_ingestion.api.common import ApiDeps, read_file_body
 from beacon_ingestion.domain import normalize_symbol
 from beacon_ingestion.material import DocumentBusy, MaterialService, Upload
@@ -20,6 +21,14 @@ from beacon_ingestion.pipeline.formats import UnsupportedFormat, detect_content_
 
 _TAG = TypeAdapter(Tag)
 Owner = Annotated[str | None, Header(alias=OWNER_HEADER)]
+
+
+def is_text(value: str) -> bool:
+    try:
+        check_text(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _invalid(field: str, message: str) -> ServiceError:
@@ -56,8 +65,8 @@ def material_router(deps: ApiDeps, material: MaterialService) -> APIRouter:
         opportunity_id = _tag("opportunity_id", fields.get("opportunity_id"))
         if opportunity_id and not customer_id:
             raise _invalid("opportunity_id", "an opportunity needs its customer_id")
-        title = (fields.get("title") or "").strip()
-        if len(title) > 300 or any(ord(c) < 32 for c in title):
+        title = " ".join((fields.get("title") or "").split())
+        if len(title) > 300 or not is_text(title):
             raise _invalid("title", "at most 300 characters, no control characters")
         company_id = symbol = None
         if fields.get("company_symbol"):

@@ -1,0 +1,391 @@
+"""Sections grounded in the customer's material: passages, sentences, footnotes, checks. Pure.
+
+A draft cites passages as Markdown footnotes, `[^n]` with n the passage's number in the
+prompt. `settle_footnotes` then checks every footnote against the passages sent (unknown ones
+are removed and flagged), checks every figure of a cited sentence against its passages (one
+found nowhere, and not derived from two of them, is flagged), renumbers the footnotes in order
+of appearance and writes their definitions, which name the document and the page.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from beacon_report_writer.domain import parse_heading
+
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=[\"'(\[]?[A-Z0-9₹$€£])")
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'-]*|\d[\d,.]*")
+_MARKER = re.compile(r"\[\^([^\]\s]+)\]")
+_DEFINITION = re.compile(r"^\[\^([^\]\s]+)\]:\s?(.*)$")
+_NUMBER = re.compile(r"(?<![\w.])[-+]?(?:[₹$€£]\s?)?\d[\d,]*(?:\.\d+)?\s?%?")
+_DOCUMENT_REF = re.compile(r"\(document (\d+)\)")
+_PAGE_REF = re.compile(r"\bpage (\d+)\b")
+_STOP = frozenset("""a an and are as at be been but by can could do does for from had has have how
+if in into is it its may might more most no not of on or our should so such than that
+the their them then there these they this those to under up upon was we were what when where which
+while who will with within would you your all any each other per via also only same out over""".split())
+_SOURCE_CHARS = 1500  # a citation's source_text: the cited passage, up to this long
+# Numbers that are list ordinals or page numbers say nothing checkable.
+_TRIVIAL_NUMBERS = frozenset({"0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10"})
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved passage as the prompt numbers it (`n`)."""
+
+    n: int
+    document_id: int
+    document_title: str
+    page_number: int
+    text: str
+    topic: str = ""
+    offer: bool = False
+
+    def as_task(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_task(cls, data: dict[str, Any]) -> Passage:
+        return cls(**data)
+
+
+def terms(text: str) -> set[str]:
+    """Content words, lower case, crude singular: what two texts must share to be related."""
+    out = set()
+    for word in _WORD.findall(text.lower()):
+        if word in _STOP or len(word) < 3 or word[0].isdigit():
+            continue
+        out.add(word[:-1] if word.endswith("s") and len(word) > 4 else word)
+    return out
+
+
+_NUMBERED_HEADING = re.compile(r"^(\d+(\.\d+)*\.?|[A-Z]\.|[IVX]+\.)\s+\S")
+
+
+def _is_heading_line(line: str) -> bool:
+    """A line that titles what follows ("2. Functional requirements", "Security and
+    Compliance"): short, no closing punctuation, numbered or mostly capitalised."""
+    words = line.split()
+    if not words or len(words) > 10 or line.rstrip()[-1] in ".!?;:,":
+        return False
+    if _NUMBERED_HEADING.match(line):
+        return True
+    long_words = [w for w in words if len(w) > 3]
+    return bool(long_words) and sum(w[0].isupper() for w in long_words) >= 0.6 * len(long_words)
+
+
+def _paragraphs(text: str) -> list[str]:
+    """Lines joined back into paragraphs, a heading line standing on its own."""
+    out: list[str] = []
+    heading_before = True
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line:
+            heading_before = True
+            continue
+        heading = _is_heading_line(line)
+        if heading or heading_before or not out:
+            out.append(line)
+        else:
+            out[-1] += " " + line
+        heading_before = heading
+    return out
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of a passage, without bullets or numbering, joined across line breaks
+    but not across a heading."""
+    out = []
+    for paragraph in _paragraphs(text):
+        out.extend(_sentences_of(paragraph))
+    return out
+
+
+def _sentences_of(paragraph: str) -> list[str]:
+    flat = " ".join(paragraph.split())
+    out = []
+    for piece in _SENTENCE_END.split(flat):
+        piece = re.sub(r"^([-*•▪]|\(?\d{1,2}[.)]|[a-z][.)])\s+", "", piece.strip())
+        if piece:
+            out.append(piece)
+    return out
+
+
+def is_statement(sentence: str) -> bool:
+    """A sentence worth quoting: long enough, with words, not a heading or a table row."""
+    words = sentence.split()
+    if len(words) < 6 or len(sentence) > 500 or sentence.count("|") > 1:
+        return False
+    letters = sum(c.isalpha() for c in sentence)
+    return letters >= 0.5 * len(sentence) and any(c.islower() for c in sentence)
+
+
+def similar(a: str, b: str) -> bool:
+    ta, tb = terms(a), terms(b)
+    if not ta or not tb:
+        return a.strip().lower() == b.strip().lower()
+    return len(ta & tb) / len(ta | tb) >= 0.6
+
+
+# --- extractive selection ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pick:
+    sentence: str
+    passage: Passage
+    position: int  # the sentence's place in its passage, for reading order
+    score: float
+
+
+def candidates(topic_terms: set[str], passages: list[Passage]) -> list[Pick]:
+    """Every quotable sentence of `passages` sharing a term with the topic, scored."""
+    found = []
+    for rank, passage in enumerate(passages):
+        for position, sentence in enumerate(sentences(passage.text)):
+            if not is_statement(sentence):
+                continue
+            overlap = len(terms(sentence) & topic_terms)
+            if overlap == 0:
+                continue
+            score = overlap / math.sqrt(len(terms(sentence)) or 1) + 0.3 / (rank + 1)
+            found.append(Pick(sentence, passage, position, score))
+    return found
+
+
+def _choose(picks: list[Pick], taken: list[str], limit: int) -> list[Pick]:
+    chosen: list[Pick] = []
+    for pick in sorted(picks, key=lambda p: -p.score):
+        if len(chosen) >= limit:
+            break
+        if any(similar(pick.sentence, other) for other in [*taken, *(c.sentence for c in chosen)]):
+            continue
+        chosen.append(pick)
+    return sorted(chosen, key=lambda p: (p.passage.document_id, p.passage.page_number, p.passage.n,
+                                         p.position))
+
+
+def pick_sentences(topic_terms: set[str], passages: list[Passage], taken: list[str], *,
+                   limit: int = 4) -> list[Pick]:
+    """The sentences of `passages` that best cover a topic (sharing at least one of its
+    terms), none like one already `taken`, in the material's reading order."""
+    return _choose(candidates(topic_terms, passages), taken, limit)
+
+
+def assign_sentences(topics: list[tuple[set[str], list[Passage]]], taken: list[str], *,
+                     limit: int = 4) -> list[list[Pick]]:
+    """Sentences for several topics at once: each sentence goes to the topic it covers
+    best (not the first that wants it), then each topic keeps its best `limit`."""
+    per_topic = [candidates(words, passages) for words, passages in topics]
+    best: dict[str, tuple[float, int]] = {}
+    for index, picks in enumerate(per_topic):
+        for pick in picks:
+            key = " ".join(pick.sentence.lower().split())
+            if key not in best or pick.score > best[key][0]:
+                best[key] = (pick.score, index)
+    chosen: list[list[Pick]] = []
+    used = list(taken)
+    for index, picks in enumerate(per_topic):
+        mine = [p for p in picks if best[" ".join(p.sentence.lower().split())][1] == index]
+        selected = _choose(mine, used, limit)
+        used.extend(p.sentence for p in selected)
+        chosen.append(selected)
+    return chosen
+
+
+# --- footnotes -----------------------------------------------------------------------------
+
+
+@dataclass
+class Settled:
+    markdown: str
+    citations: list[dict[str, Any]]
+    flags: list[str]
+
+
+def strip_definitions(markdown: str) -> tuple[str, dict[str, str]]:
+    """The markdown without footnote definitions, and the definitions by label."""
+    kept, definitions = [], {}
+    for line in markdown.splitlines():
+        match = _DEFINITION.match(line.strip())
+        if match:
+            definitions[match.group(1)] = match.group(2).strip()
+        else:
+            kept.append(line)
+    return "\n".join(kept).rstrip() + "\n", definitions
+
+
+def settle_footnotes(markdown: str, passages: list[Passage], *, check_numbers: bool = True) -> Settled:
+    """Check, renumber and define the footnotes of a draft that cites `passages` by number."""
+    body, _ = strip_definitions(markdown)
+    by_n = {str(p.n): p for p in passages}
+    flags: list[str] = []
+    unknown = sorted({m.group(1) for m in _MARKER.finditer(body) if m.group(1) not in by_n})
+    if unknown:
+        flags.append("removed footnote(s) citing no passage sent: " + ", ".join(f"[^{u}]" for u in unknown))
+    body = _MARKER.sub(lambda m: m.group(0) if m.group(1) in by_n else "", body)
+    if check_numbers:
+        body, unsupported = _flag_unsupported_numbers(body, by_n)
+        flags.extend(unsupported)
+    order: dict[str, int] = {}
+    for match in _MARKER.finditer(body):
+        order.setdefault(match.group(1), len(order) + 1)
+    body = _MARKER.sub(lambda m: f"[^{order[m.group(1)]}]", body)
+    citations = []
+    lines = []
+    for label, index in order.items():
+        passage = by_n[label]
+        source = " ".join(passage.text.split())
+        if len(source) > _SOURCE_CHARS:
+            source = source[:_SOURCE_CHARS - 1].rstrip() + "…"
+        citations.append({"index": index, "document_id": passage.document_id,
+                          "document_title": passage.document_title,
+                          "page_number": passage.page_number, "source_text": source})
+        best = _source_text(body, index, passage)
+        quote = best if len(best) <= 160 else best[:157].rstrip() + "…"
+        lines.append(f"[^{index}]: {passage.document_title or 'Untitled document'}, page "
+                     f"{passage.page_number} (document {passage.document_id}): \"{quote}\"")
+    markdown = body.rstrip() + "\n"
+    if lines:
+        markdown += "\n" + "\n".join(lines) + "\n"
+    return Settled(markdown, citations, flags)
+
+
+def _citing_sentences(body: str, index: int) -> list[str]:
+    marker = f"[^{index}]"
+    return [s for line in body.splitlines() for s in sentences(line) if marker in s]
+
+
+def _source_text(body: str, index: int, passage: Passage) -> str:
+    """The passage's sentence closest to what cites it (the passage itself when short)."""
+    candidates = sentences(passage.text) or [passage.text]
+    citing = terms(" ".join(_citing_sentences(body, index)))
+    best = max(candidates, key=lambda s: len(terms(s) & citing))
+    return best.strip()
+
+
+def _flag_unsupported_numbers(body: str, by_n: dict[str, Passage]) -> tuple[str, list[str]]:
+    """A figure in a cited sentence must appear in one of its passages, or be the sum,
+    difference, product or ratio of two figures there; otherwise the sentence is marked."""
+    flags: list[str] = []
+    out_lines = []
+    every_figure = {f for p in by_n.values() for f in figures(p.text)}
+    for line in body.splitlines():
+        if parse_heading(line) or line.lstrip().startswith(">"):
+            out_lines.append(line)
+            continue
+        pieces = []
+        for sentence in _split_keep(line):
+            labels = [m.group(1) for m in _MARKER.finditer(sentence)]
+            cited = [by_n[label] for label in labels if label in by_n]
+            allowed = {f for p in cited for f in figures(p.text)} if cited else every_figure
+            missing = [raw for raw, value in figure_tokens(_MARKER.sub("", sentence))
+                       if value not in allowed and not _derived(value, allowed)]
+            if missing and (cited or every_figure):
+                flags.append(f"figure(s) {', '.join(missing)} not found in the cited material: "
+                             f"\"{_MARKER.sub('', sentence).strip()[:120]}\"")
+                sentence = sentence.rstrip() + " _(unverified figure: check against the material)_"
+            pieces.append(sentence)
+        out_lines.append(" ".join(pieces) if pieces else line)
+    return "\n".join(out_lines), flags
+
+
+def _split_keep(line: str) -> list[str]:
+    if not line.strip():
+        return [line]
+    lead = line[: len(line) - len(line.lstrip())]
+    parts = _SENTENCE_END.split(line.strip())
+    return [lead + parts[0], *parts[1:]] if parts else [line]
+
+
+def figure_tokens(text: str) -> list[tuple[str, float]]:
+    """(as written, value) for each figure worth checking (not 1-10, not years as ordinals)."""
+    out = []
+    for match in _NUMBER.finditer(text):
+        raw = match.group(0).strip()
+        digits = re.sub(r"[^\d.\-]", "", raw.replace(",", ""))
+        if not digits or digits in _TRIVIAL_NUMBERS or digits in ("-", "."):
+            continue
+        try:
+            out.append((raw, float(digits)))
+        except ValueError:
+            continue
+    return out
+
+
+def figures(text: str) -> set[float]:
+    return {value for _, value in figure_tokens(text)} | {
+        float(d) for d in re.findall(r"\d+", text) if len(d) <= 12}
+
+
+def _derived(value: float, allowed: set[float]) -> bool:
+    values = [v for v in allowed if v]
+    if len(values) > 60:
+        return False
+    for a in values:
+        for b in values:
+            for candidate in (a + b, a - b, a * b, a / b, a / b * 100):
+                if candidate and abs(candidate - value) <= 0.005 * max(abs(value), 1):
+                    return True
+    return False
+
+
+# --- consistency across a session ----------------------------------------------------------
+
+_FIGURE_WITH_WORD = re.compile(
+    r"(?P<number>[₹$€£]?\d[\d,]*(?:\.\d+)?)\s?(?P<unit>%|percent|per cent)?\s+(?P<word>[a-z][a-z-]{3,})",
+    re.IGNORECASE)
+_WORD_WITH_FIGURE = re.compile(
+    r"(?P<word>[a-z][a-z-]{3,})\s+(?:of|is|at|to|:|=|was|be)?\s*(?P<number>[₹$€£]?\d[\d,]*(?:\.\d+)?)\s?(?P<unit>%)?",
+    re.IGNORECASE)
+
+
+def keyed_figures(markdown: str) -> dict[str, set[str]]:
+    """Figures with the word they measure ("99.9% uptime", "uptime of 99.5%")."""
+    body, _ = strip_definitions(markdown)
+    body = _MARKER.sub("", body)
+    found: dict[str, set[str]] = {}
+    for pattern in (_FIGURE_WITH_WORD, _WORD_WITH_FIGURE):
+        for match in pattern.finditer(body):
+            word = match.group("word").lower()
+            if word in _STOP or word in ("page", "section", "document", "phase", "step", "item", "year", "years"):
+                continue
+            number = match.group("number").replace(",", "")
+            if number in _TRIVIAL_NUMBERS or re.fullmatch(r"(19|20)\d\d", number):
+                continue
+            unit = "%" if match.group("unit") else ""
+            found.setdefault(word[:-1] if word.endswith("s") and len(word) > 4 else word, set()).add(number + unit)
+    return found
+
+
+def figure_conflicts(title: str, markdown: str, earlier: dict[str, str]) -> list[str]:
+    """Figures of this section that another section of the session states differently."""
+    mine = keyed_figures(markdown)
+    conflicts = []
+    for other, text in earlier.items():
+        if other == title:
+            continue
+        for word, values in keyed_figures(text).items():
+            if word in mine and not (mine[word] & values):
+                conflicts.append(
+                    f"figures disagree on '{word}': {', '.join(sorted(mine[word]))} here, "
+                    f"{', '.join(sorted(values))} in {other}")
+    return conflicts
+
+
+def footnote_refs(definition: str) -> tuple[int | None, int | None]:
+    """(document id, page) named by a footnote definition this module wrote."""
+    document = _DOCUMENT_REF.search(definition)
+    page = _PAGE_REF.search(definition)
+    return (int(document.group(1)) if document else None, int(page.group(1)) if page else None)
+
+
+def markers(text: str) -> list[str]:
+    return [m.group(1) for m in _MARKER.finditer(text)]
+
+
+def without_markers(text: str) -> str:
+    return _MARKER.sub("", text)

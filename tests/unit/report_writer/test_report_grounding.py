@@ -1,0 +1,87 @@
+"""The pure parts of grounded drafting: footnote checks, figure checks, sentence choice,
+conflicts across a session, and the offline drafter's answers without material."""
+
+from __future__ import annotations
+
+from beacon_report_writer.drafter import OFFLINE_LABEL, OfflineDrafter, instruction_addition
+from beacon_report_writer.grounding import (
+    Passage,
+    figure_conflicts,
+    pick_sentences,
+    settle_footnotes,
+    terms,
+)
+
+P = [
+    Passage(1, 10, "RFP", 2, "The platform must support 500 concurrent users. It runs in two regions."),
+    Passage(2, 10, "RFP", 3, "Audit logs must be retained for 7 years. Data is encrypted with AES-256."),
+    Passage(3, 11, "Notes", 1, "Budget is EUR 1.2 million for licences and EUR 0.3 million for support."),
+]
+
+
+def test_footnotes_are_checked_renumbered_and_defined():
+    draft = ("## X\n\nLogs are kept for 7 years.[^2]\nUsers: 500 concurrent users.[^1]\n"
+             "Made up claim.[^7]\n\n[^1]: stale definition\n")
+    settled = settle_footnotes(draft, P)
+    assert "[^7]" not in settled.markdown and "stale definition" not in settled.markdown
+    assert settled.flags == ["removed footnote(s) citing no passage sent: [^7]"]
+    assert "Logs are kept for 7 years.[^1]" in settled.markdown
+    assert "500 concurrent users.[^2]" in settled.markdown
+    assert [(c["index"], c["page_number"]) for c in settled.citations] == [(1, 3), (2, 2)]
+    assert settled.citations[0]["source_text"] == P[1].text
+    assert '[^1]: RFP, page 3 (document 10): "Audit logs must be retained for 7 years."' in settled.markdown
+
+
+def test_a_figure_found_in_no_passage_is_flagged_and_a_derived_one_is_not():
+    draft = ("Support 600 concurrent users.[^1]\n"
+             "The total budget is EUR 1.5 million.[^3]\n"
+             "Logs are kept for 7 years.[^2]\n")
+    settled = settle_footnotes(draft, P)
+    assert len(settled.flags) == 1 and "600" in settled.flags[0]
+    assert "Support 600 concurrent users.[^1] _(unverified figure" in settled.markdown
+    assert "1.5 million.[^2]" in settled.markdown and "1.5 million.[^2] _(" not in settled.markdown
+
+
+def test_sentences_are_chosen_by_topic_without_repeats_in_reading_order():
+    passages = [Passage(1, 5, "A", 4, "Users must sign in with single sign-on. The canteen opens at 8."),
+                Passage(2, 5, "A", 2, "Single sign-on with MFA is mandatory for all users."),
+                Passage(3, 5, "A", 6, "Users must sign in with single sign-on.")]
+    picks = pick_sentences(terms("identity access sign-on mfa"), passages, [])
+    assert [p.passage.page_number for p in picks] == [2, 4]  # reading order, the repeat dropped
+    assert all("canteen" not in p.sentence for p in picks)
+
+
+def test_conflicting_figures_across_sections_are_found():
+    earlier = {"Requirements Overview": "- Availability must be 99.9% uptime.[^1]\n",
+               "Timeline": "- Go-live in 9 months.[^1]\n"}
+    assert figure_conflicts("Security & Compliance", "- We promise 99.5% uptime.[^1]\n", earlier) == [
+        "figures disagree on 'uptime': 99.5% here, 99.9% in Requirements Overview"]
+    assert figure_conflicts("Security & Compliance", "- 99.9% uptime.[^1]\n", earlier) == []
+
+
+def test_without_material_the_offline_answer_is_an_outline_saying_so():
+    text = OfflineDrafter().draft({"mode": "generate", "report_type": "Technical_scope",
+                                   "section_title": "Security & Compliance", "customer_id": "acme",
+                                   "opportunity_id": "o-1", "material": {"documents": 0}})
+    assert text.startswith(f"## Security & Compliance\n\n{OFFLINE_LABEL}")
+    assert "**Material missing.**" in text and "POST /documents" in text
+    assert "### Identity and access" in text
+
+
+def test_refine_shortens_to_a_target_and_keeps_surviving_footnotes():
+    original = ("## Risks\n\n### Technical risks\n\n- First risk about integration complexity here.[^1]\n"
+                "- Second risk about data migration volumes and quality.[^2]\n\n### Delivery risks\n\n"
+                "- Third risk about the schedule slipping because of staff.[^3]\n\n"
+                "[^1]: A, page 1 (document 1): \"x\"\n[^2]: A, page 2 (document 1): \"y\"\n"
+                "[^3]: A, page 3 (document 1): \"z\"\n")
+    text = OfflineDrafter().draft({"mode": "refine", "section_title": "Risks", "original_markdown": original,
+                                   "instruction": "Shorten it to 20 words"})
+    assert "First risk" in text and "Third risk" in text and "Second risk" not in text
+    assert "[^1]: A, page 1" in text and "[^3]: A, page 3" in text and "[^2]:" not in text
+    assert "> - Shortened from 26 to 17 words (target 20)" in text
+
+
+def test_additions_are_read_from_the_instruction():
+    assert instruction_addition("Make it shorter and add a risk about vendor lock-in") == "vendor lock-in"
+    assert instruction_addition("Please include a point on data residency.") == "data residency"
+    assert instruction_addition("Make it shorter") is None

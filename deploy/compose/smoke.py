@@ -86,7 +86,7 @@ def ingest(client: httpx.Client, auth: dict[str, str]) -> None:
         status = client.get(f"/api/v1/documents/{document_id}/ingestion-status", headers=auth)
         assert status.status_code == 200, status.text
         body = status.json()
-        stages = {s["stage"]: s["status"] for s in body.get("stages", [])}
+        stages = body.get("progress", {})
         if stages != seen:
             print(f"   ingestion {body.get('status')}: {stages}")
             seen = stages

@@ -53,7 +53,9 @@ from typing import Any
 
 import aio_pika
 
-from beacon_contracts.events import Envelope, JobKind, JobRequested
+from beacon_contracts.commands import GenerateSection
+from beacon_contracts.events import Envelope
+from beacon_contracts.report_api import GenerateRequest
 from beacon_contracts.routing import routing_key
 
 BENCH = Path(__file__).resolve().parent
@@ -67,10 +69,10 @@ QUEUE_ARGS = {"x-queue-type": "quorum", "x-delivery-limit": 10, "x-dead-letter-e
 
 
 def envelope(i: int) -> Envelope:
-    job = JobRequested(
-        job_id=f"bench-{i}", kind=JobKind.GENERATE, owner="owner-0123456789abcdef",
-        params={"session_id": "s-1", "type": "technical_scope", "customer_id": f"c-{i}",
-                "opportunity_id": "o-1", "section_title": "Scope of Work"},
+    job = GenerateSection(
+        job_id=f"bench-{i}", owner="owner-0123456789abcdef", session_id="s-1",
+        request=GenerateRequest(type="Technical_scope", customer_id=f"c-{i}",
+                                opportunity_id="o-1", section_title="Technology Stack"),
     )
     return Envelope.wrap(job, correlation_id=job.job_id)
 

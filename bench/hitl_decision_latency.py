@@ -153,7 +153,7 @@ async def remove_namespace(ns: str, procs) -> None:
     import asyncpg
     from report_api_bench import delete_keys
 
-    from beacon_runtime.factory import build_bus
+    from beacon_runtime.adapters import build_bus
     from beacon_runtime.settings import ServiceSettings
 
     # The services' own (default) retry settings, so every delay queue they made is named.

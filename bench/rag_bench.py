@@ -30,7 +30,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
-from beacon_contracts.events import Envelope, JobKind, JobRequested
+from beacon_contracts.commands import AnswerQuestion
+from beacon_contracts.events import Envelope
 from beacon_contracts.search import SearchHit, SearchRequest
 from beacon_rag_query.answerer import ExtractiveAnswerer
 from beacon_rag_query.domain import Company
@@ -201,7 +202,7 @@ async def measure(
         hits["search + filters from query understanding"] += hit_at_k(
             await search.search(first_request(reading, limit=K)), q)
 
-        origin = Envelope.wrap(JobRequested(job_id=f"b{i}", kind=JobKind.QUERY, owner="bench"),
+        origin = Envelope.wrap(AnswerQuestion(job_id=f"b{i}", owner="bench", question=q.text),
                                correlation_id=f"b{i}")
         ctx = RunContext(emitter=FrameEmitter(bus, origin, f"b{i}"), cancel=cancels.token(f"b{i}"),
                          stream=True)

@@ -187,7 +187,7 @@ async def declare_worker_queue(amqp_url: str, ns: str) -> None:
 
 
 def _bus(amqp_url: str, ns: str):
-    from beacon_runtime.factory import build_bus
+    from beacon_runtime.adapters import build_bus
     from beacon_runtime.settings import ServiceSettings
 
     return build_bus(

@@ -115,7 +115,7 @@ async def run_mode(mode: str, queries: int, llm_url: str, log_dir: Path) -> dict
 async def remove_namespace(ns: str, procs) -> None:
     """What the distributed run left in RabbitMQ, Redis and Postgres, gone."""
     import asyncpg
-    from beacon_runtime.factory import build_bus
+    from beacon_runtime.adapters import build_bus
     from beacon_runtime.settings import ServiceSettings
     from report_api_bench import delete_keys
 

@@ -2,7 +2,8 @@
 
 Channels are the routing keys computed by ``beacon_contracts.routing``; each message is an
 Envelope whose ``type`` is fixed and whose ``payload`` is the JSON schema of the payload
-model in ``beacon_contracts.events.PAYLOAD_TYPES``. Output is deterministic, so a contract
+model in ``beacon_contracts.events.PAYLOAD_TYPES``: every event, and every command (one per
+job kind, each on its own ``job.requested.<kind>`` channel, all of envelope type JobRequested). Output is deterministic, so a contract
 change shows up as a diff of the committed file (tests/unit/test_asyncapi_fresh.py).
 
     uv run python scripts/gen_asyncapi.py          # write docs/asyncapi.json
@@ -19,7 +20,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from beacon_contracts.events import PAYLOAD_TYPES, Envelope, JobKind, JobRequested
+from beacon_contracts.events import PAYLOAD_TYPES, Command, Envelope, Payload
 from beacon_contracts.routing import EXCHANGE, job_requested, routing_key
 
 OUTPUT = Path(__file__).resolve().parent.parent / "docs" / "asyncapi.json"
@@ -27,11 +28,11 @@ REF = "#/components/schemas/{model}"
 AMQP_BINDING_VERSION = "0.3.0"
 
 
-def _routing_keys(event_type: str) -> list[str]:
-    """Every routing key an event of this type can be published with."""
-    if event_type == JobRequested.EVENT_TYPE:
-        return [job_requested(kind.value) for kind in JobKind]
-    return [routing_key(Envelope(type=event_type, correlation_id="-", payload={}))]
+def _routing_key(payload_cls: type[Payload]) -> str:
+    """The routing key a message of this class is published with."""
+    if issubclass(payload_cls, Command):
+        return job_requested(payload_cls.job_kind())
+    return routing_key(Envelope(type=payload_cls.EVENT_TYPE, correlation_id="-", payload={}))
 
 
 def _channel_id(key: str) -> str:
@@ -80,62 +81,63 @@ def build_document() -> dict[str, Any]:
         },
     }
 
-    for event_type, payload_cls in PAYLOAD_TYPES.items():
-        schemas[event_type] = _hoist(payload_cls.model_json_schema(ref_template=REF), schemas)
+    for name, payload_cls in PAYLOAD_TYPES.items():
+        schemas[name] = _hoist(payload_cls.model_json_schema(ref_template=REF), schemas)
         wrapped = copy.deepcopy(envelope)
-        wrapped["title"] = f"{event_type}Envelope"
-        wrapped["description"] = f"An Envelope carrying a {event_type} payload."
-        wrapped["properties"]["type"] = {"const": event_type, "title": "Type", "type": "string"}
-        wrapped["properties"]["payload"] = {"$ref": REF.format(model=event_type)}
-        schemas[f"{event_type}Envelope"] = wrapped
+        wrapped["title"] = f"{name}Envelope"
+        wrapped["description"] = f"An Envelope carrying a {name} payload."
+        wire_type = payload_cls.EVENT_TYPE
+        wrapped["properties"]["type"] = {"const": wire_type, "title": "Type", "type": "string"}
+        wrapped["properties"]["payload"] = {"$ref": REF.format(model=name)}
+        schemas[f"{name}Envelope"] = wrapped
 
         message: dict[str, Any] = {
-            "name": event_type,
-            "title": event_type,
+            "name": name,
+            "title": name,
             "contentType": "application/json",
             "headers": {"$ref": REF.format(model="MessageHeaders")},
-            "payload": {"$ref": REF.format(model=f"{event_type}Envelope")},
+            "payload": {"$ref": REF.format(model=f"{name}Envelope")},
             "correlationId": {"location": "$message.payload#/correlation_id"},
             "bindings": {
-                "amqp": {"messageType": event_type, "bindingVersion": AMQP_BINDING_VERSION}
+                "amqp": {"messageType": wire_type, "bindingVersion": AMQP_BINDING_VERSION}
             },
         }
         if summary := _summary(payload_cls):
             message["summary"] = summary
-        messages[event_type] = message
+        messages[name] = message
 
-        for key in _routing_keys(event_type):
-            channel_id = _channel_id(key)
-            channels[channel_id] = {
-                "address": key,
-                "title": key,
-                "messages": {event_type: {"$ref": f"#/components/messages/{event_type}"}},
-                "bindings": {
-                    "amqp": {
-                        "is": "routingKey",
-                        "exchange": {
-                            "name": EXCHANGE,
-                            "type": "topic",
-                            "durable": True,
-                            "autoDelete": False,
-                            "vhost": "/",
-                        },
-                        "bindingVersion": AMQP_BINDING_VERSION,
-                    }
-                },
-            }
-            operations[f"publish_{channel_id}"] = {
-                "action": "send",
-                "channel": {"$ref": f"#/channels/{channel_id}"},
-                "messages": [{"$ref": f"#/channels/{channel_id}/messages/{event_type}"}],
-                "bindings": {
-                    "amqp": {
-                        "deliveryMode": 2,
-                        "mandatory": False,
-                        "bindingVersion": AMQP_BINDING_VERSION,
-                    }
-                },
-            }
+        key = _routing_key(payload_cls)
+        channel_id = _channel_id(key)
+        channels[channel_id] = {
+            "address": key,
+            "title": key,
+            "messages": {name: {"$ref": f"#/components/messages/{name}"}},
+            "bindings": {
+                "amqp": {
+                    "is": "routingKey",
+                    "exchange": {
+                        "name": EXCHANGE,
+                        "type": "topic",
+                        "durable": True,
+                        "autoDelete": False,
+                        "vhost": "/",
+                    },
+                    "bindingVersion": AMQP_BINDING_VERSION,
+                }
+            },
+        }
+        operations[f"publish_{channel_id}"] = {
+            "action": "send",
+            "channel": {"$ref": f"#/channels/{channel_id}"},
+            "messages": [{"$ref": f"#/channels/{channel_id}/messages/{name}"}],
+            "bindings": {
+                "amqp": {
+                    "deliveryMode": 2,
+                    "mandatory": issubclass(payload_cls, Command),  # rabbit.py
+                    "bindingVersion": AMQP_BINDING_VERSION,
+                }
+            },
+        }
 
     return {
         "asyncapi": "3.0.0",

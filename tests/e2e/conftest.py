@@ -57,6 +57,8 @@ class Stack:
                 "BUS_MAX_ATTEMPTS": BUS_MAX_ATTEMPTS,
                 "BUS_RETRY_BASE_DELAY_S": BUS_RETRY_BASE_DELAY_S,
                 "BUS_RETRY_MAX_DELAY_S": BUS_RETRY_MAX_DELAY_S,
+                # A killed worker's claim on its message frees this soon (bus/once.py).
+                "BUS_ONCE_LEASE_S": 3,
                 **extra,
             }
         )
@@ -121,7 +123,7 @@ class Stack:
 
 
 async def delete_bus_topology(amqp_url: str, ns: str, consumers: list[str]) -> None:
-    from beacon_runtime.factory import build_bus
+    from beacon_runtime.adapters import build_bus
     from beacon_runtime.settings import ServiceSettings
 
     bus = build_bus(

@@ -53,8 +53,9 @@ async def test_worker_sigkilled_mid_job_is_redelivered_and_stored_once(stack, re
     await stack.ready(restarted)
     result = await client.poll(job_id, timeout=30)
 
-    # The broker redelivered the unacknowledged request: the model saw it twice, and the
-    # stored section is the restarted worker's (reply 2), not anything from the dead one.
+    # The broker redelivered the unacknowledged request: the model saw it twice (the one
+    # duplicate effectively-once cannot prevent: the killed worker's call was interrupted),
+    # and the stored section is the restarted worker's (reply 2), not the dead one's.
     seen = await slow_llm_state(llm)
     assert seen["received"] == 2
     assert all("Executive Summary" in user for user in seen["users"])

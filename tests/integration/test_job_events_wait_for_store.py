@@ -56,7 +56,7 @@ async def test_job_events_wait_out_a_redis_outage_and_none_is_lost(
 
     async def handler(envelope: Envelope) -> None:
         deliveries[str(envelope.event_id)] += 1
-        await apply_job_event(envelope, jobs=store)
+        await apply_job_event(envelope.parse(), envelope, jobs=store)
 
     consumer.subscribe("gateway", [JOB_STARTED, JOB_COMPLETED], handler, concurrency=4)
     try:

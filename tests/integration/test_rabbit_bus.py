@@ -20,7 +20,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from beacon_contracts.events import Envelope, JobCancelled, JobKind, JobRequested, JobStarted
+from beacon_contracts.events import Envelope, JobCancelled, JobKind, JobStarted
 from beacon_runtime.bus.port import RetryPolicy
 from beacon_runtime.bus.rabbit import (
     ATTEMPT_HEADER,
@@ -240,9 +240,8 @@ async def test_trace_context_and_log_context_cross_the_broker(buses, raw, spans)
     tap = await raw.declare_queue(exclusive=True)
     await tap.bind(bus.exchange_name, "#")
 
-    envelope = Envelope.wrap(
-        JobRequested(job_id="job-7", kind=JobKind.REFINE, owner="o"), correlation_id="corr-7"
-    )
+    envelope = Envelope(type="JobRequested", correlation_id="corr-7",
+                 payload={"job_id": "job-7", "kind": "refine", "owner": "o"})
     with trace.get_tracer("test").start_as_current_span("api request") as root:
         await bus.publish(envelope)
     trace_id = root.get_span_context().trace_id
@@ -382,8 +381,8 @@ async def test_declared_command_queue_keeps_a_command_sent_before_its_consumer(u
     await publisher.start()
     worker = RabbitBus(AMQP_URL, namespace=unique_name, declare=declared)
     try:
-        command = Envelope.wrap(JobRequested(job_id="j-early", kind=JobKind.GENERATE, owner="o"),
-                                correlation_id="j-early")
+        command = Envelope(type="JobRequested", correlation_id="j-early",
+                 payload={"job_id": "j-early", "kind": "generate", "owner": "o"})
         await publisher.publish(command)
         got: list[Envelope] = []
 
@@ -399,8 +398,8 @@ async def test_declared_command_queue_keeps_a_command_sent_before_its_consumer(u
         assert [e.payload["job_id"] for e in got] == ["j-early"]
         # A command that no queue takes is an error, never a silent drop.
         with pytest.raises(aio_pika.exceptions.PublishError):
-            await publisher.publish(Envelope.wrap(
-                JobRequested(job_id="j-lost", kind=JobKind.INGEST, owner="o"), correlation_id="j-lost"))
+            await publisher.publish(Envelope(type="JobRequested", correlation_id="j-lost",
+                 payload={"job_id": "j-lost", "kind": "ingest", "owner": "o"}))
     finally:
         await worker.stop()
         await publisher.delete_topology()

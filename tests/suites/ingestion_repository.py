@@ -311,3 +311,54 @@ async def test_ingestion_stats(repo):
     assert stats["by_type"] == {"annual_report": 2, "quarterly_result": 1}
     assert stats["total_chunks"] == 10
     assert stats["last_24h"] == {"documents_ingested": 1, "news_articles": 1}
+
+
+# ---------------------------------------------------------------- customer material
+
+
+def material(owner: str, **overrides) -> NewDocument:
+    values = dict(doc_type="report_material", title="RFP", company_symbol=None, fiscal_period=None,
+                  document_date=None, source_url=None, owner=owner, customer_id="acme",
+                  sha256="e" * 64, content_type="text/plain")
+    values.update(overrides)
+    return NewDocument(**values)
+
+
+async def test_material_is_its_owners_only_and_never_research(repo):
+    research = await repo.create_document(new_doc(sha256="e" * 64))
+    await repo.update_document(research.id, status=DocumentStatus.COMPLETED, chunk_count=4)
+    mine = await repo.create_document(material("key:1"))
+    offer = await repo.create_document(material("key:1", customer_id=None))
+    theirs = await repo.create_document(material("key:2"))
+    for document in (mine, offer, theirs):
+        await repo.update_document(document.id, status=DocumentStatus.COMPLETED, chunk_count=7,
+                                   completed_at=datetime.now(UTC))
+    assert [d.id for d in await repo.material_of("key:1")] == [offer.id, mine.id]
+    assert [d.id for d in await repo.material_of("key:2")] == [theirs.id]
+    assert await repo.material_of("key:3") == []
+    total, rows = await repo.list_documents()
+    assert total == 1 and [d.id for d in rows] == [research.id]
+    # Research deduplication never lands on material with the same bytes, and vice versa.
+    assert (await repo.find_completed_by_sha("e" * 64)).id == research.id
+    await repo.update_document(research.id, status=DocumentStatus.FAILED)
+    assert await repo.find_completed_by_sha("e" * 64) is None
+    stats = await repo.ingestion_stats(datetime.now(UTC) - timedelta(hours=1))
+    assert stats["total_documents"] == 1 and stats["total_chunks"] == 0
+    assert "report_material" not in stats["by_type"]
+    assert stats["last_24h"]["documents_ingested"] == 0
+
+
+async def test_material_expiry_and_deletion(repo):
+    old = await repo.create_document(material("key:1"))
+    new = await repo.create_document(material("key:2"))
+    await repo.update_document(old.id, created_at=datetime.now(UTC) - timedelta(days=40))
+    await repo.save_stage(old.id, StageRecord("parse", StageState.COMPLETED, 1))
+    await repo.replace_chunks(old.id, [Chunk(str(uuid.uuid4()), old.id, 0, 1, 1, None, "x")])
+    cut_off = datetime.now(UTC) - timedelta(days=30)
+    assert [d.id for d in await repo.expired_material(cut_off)] == [old.id]
+    assert await repo.delete_document(old.id) is True
+    assert await repo.get_document(old.id) is None and await repo.chunks(old.id) == []
+    assert (await repo.stages(old.id))["parse"].state == StageState.PENDING
+    assert await repo.delete_document(old.id) is False
+    assert await repo.expired_material(cut_off) == []
+    assert (await repo.get_document(new.id)) is not None

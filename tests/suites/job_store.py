@@ -75,13 +75,14 @@ class RedisHarness(Harness):
         import redis.asyncio as aioredis
 
         self.namespace = f"test-jobs-{uuid.uuid4().hex}"
+        self.clock = FakeClock()  # heartbeats; expiry stays Redis's own (advance below)
         self.admin = aioredis.Redis.from_url(REDIS_URL, decode_responses=True)
         self._stores: list[JobStore] = []
 
     async def make(self, ttl_s: int = TTL_S) -> JobStore:
         from beacon_runtime.jobs.redis import RedisJobStore
 
-        store = RedisJobStore(REDIS_URL, ttl_s=ttl_s, namespace=self.namespace)
+        store = RedisJobStore(REDIS_URL, ttl_s=ttl_s, namespace=self.namespace, clock=self.clock)
         self._stores.append(store)
         return store
 
@@ -92,6 +93,7 @@ class RedisHarness(Harness):
         return [key async for key in self.admin.scan_iter(match=f"{self.namespace}:*")]
 
     async def advance(self, seconds: float) -> None:
+        self.clock.now += seconds
         for key in await self.keys():
             pttl = await self.admin.pttl(key)
             if pttl >= 0:
@@ -424,3 +426,53 @@ async def test_concurrent_mixed_ranks_end_terminal(harness: Harness) -> None:
         completions = [s for s, changed in outcomes if changed and s.status.is_terminal]
         assert completions == [final]
         assert sum(changed for _, changed in outcomes) <= 2
+
+
+# -- heartbeats and stalled jobs (the gateway's watchdog) ----------------------------------
+
+
+async def test_a_queued_job_is_never_stalled(harness: Harness) -> None:
+    store = await harness.make()
+    job = new_job()
+    await store.create(job)
+    await harness.advance(50)
+    assert await store.stalled(idle_s=10) == []  # waiting in line is not a stall
+
+
+async def test_a_started_job_without_heartbeat_for_long_is_stalled(harness: Harness) -> None:
+    store = await harness.make()
+    quiet, lively = new_job(), new_job()
+    for job in (quiet, lively):
+        await store.create(job)
+        await store.transition(job.job_id, JobStatus.PROCESSING)
+        await store.heartbeat(job.job_id)
+    await harness.advance(8)
+    await store.heartbeat(lively.job_id)
+    await harness.advance(4)
+    stalled = await store.stalled(idle_s=10)
+    assert [job.job_id for job in stalled] == [quiet.job_id]
+    assert stalled[0].status is JobStatus.PROCESSING
+
+
+async def test_a_finished_job_is_never_stalled(harness: Harness) -> None:
+    store = await harness.make()
+    done, failed = new_job(), new_job()
+    for job in (done, failed):
+        await store.create(job)
+        await store.heartbeat(job.job_id)
+    await store.transition(done.job_id, JobStatus.COMPLETED, result={})
+    await store.transition(failed.job_id, JobStatus.FAILED)
+    await store.heartbeat(done.job_id)  # a late event of a finished job
+    await harness.advance(20)
+    assert await store.stalled(idle_s=10) == []
+
+
+async def test_stalled_is_shared_by_every_replica(harness: Harness) -> None:
+    first, second = await harness.peers(2)
+    job = new_job()
+    await first.create(job)
+    await first.heartbeat(job.job_id)
+    await harness.advance(20)
+    assert [j.job_id for j in await second.stalled(idle_s=10)] == [job.job_id]
+    await second.transition(job.job_id, JobStatus.FAILED)
+    assert await first.stalled(idle_s=10) == []

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from beacon_contracts.events import PAYLOAD_TYPES, Envelope, JobKind, JobRequested
+from beacon_contracts.commands import COMMAND_TYPES
+from beacon_contracts.events import PAYLOAD_TYPES, Envelope, JobKind
 from beacon_contracts.routing import routing_key
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,8 +46,13 @@ def test_every_event_type_has_a_message_and_its_routing_keys_as_channels():
     assert set(doc["components"]["messages"]) == set(PAYLOAD_TYPES)
     addresses = {c["address"] for c in doc["channels"].values()}
     for kind in JobKind:
-        env = Envelope.wrap(JobRequested(job_id="j", kind=kind, owner="o"), correlation_id="c")
+        env = Envelope(type="JobRequested", correlation_id="c", payload={"kind": kind.value})
         assert routing_key(env) in addresses
+    for command in COMMAND_TYPES:  # each command's own schema on its kind's channel
+        channel = doc["channels"][f"job_requested_{command.job_kind()}"]
+        assert list(channel["messages"]) == [command.__name__]
+        message = doc["components"]["messages"][command.__name__]
+        assert message["bindings"]["amqp"]["messageType"] == "JobRequested"
     for channel_id, operation in doc["operations"].items():
         assert operation["channel"]["$ref"] == f"#/channels/{channel_id.removeprefix('publish_')}"
 
@@ -64,6 +70,10 @@ def test_message_schema_accepts_its_envelope_and_rejects_a_wrong_payload(event_t
     payload_schema = doc["components"]["schemas"][event_type]
     # A minimal valid payload: pydantic validates it, then the schema must accept it too.
     example = _example(payload_schema, doc["components"]["schemas"])
+    if "request" in example:  # a section: its title must be one of its report type's
+        example["request"] |= {"section_title": "Appendix", "original_text": "eA==", "prompt": "x"}
+        if event_type == "GenerateSection":
+            del example["request"]["original_text"], example["request"]["prompt"]
     payload = PAYLOAD_TYPES[event_type].model_validate(example)
     envelope = Envelope.wrap(payload, correlation_id="c").model_dump(mode="json")
     validator.validate(envelope)
@@ -85,6 +95,10 @@ def _example(schema: dict, schemas: dict):
     if "anyOf" in schema:
         return _example(schema["anyOf"][0], schemas)
     kind = schema.get("type")
+    if kind == "array":  # as short as the schema allows
+        return [_example(schema.get("items", {}), schemas)] * schema.get("minItems", 0)
+    if kind == "integer":
+        return max(1, schema.get("minimum", 1))
     if kind == "object":
         props = schema.get("properties", {})
         return {name: _example(props[name], schemas) for name in schema.get("required", [])}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from beacon_runtime.factory import build_bus, retry_policy
+from beacon_runtime.adapters import build_bus, retry_policy
 from beacon_runtime.settings import ServiceSettings
 
 

@@ -20,24 +20,45 @@ from beacon_contracts.events import (
     JobError,
     JobKind,
     JobProgress,
-    JobRequested,
     JobStarted,
     Payload,
     QueryFrame,
     ReviewRequired,
     ReviewResolved,
 )
+from beacon_contracts.commands import (
+    COMMAND_TYPES,
+    AnswerQuestion,
+    Command,
+    GenerateSection,
+    IngestDocument,
+    RefineSection,
+    RunBootstrap,
+)
 from beacon_contracts.report_api import GenerateRequest, RefineRequest
+from beacon_contracts.research_api import QueryFilters
 from beacon_contracts.sections import SECTIONS, ReportType, canonical_section
 from beacon_runtime.bus.port import topic_matches
 
 SAMPLES: dict[str, Payload] = {
-    "JobRequested": JobRequested(
-        job_id="j-1",
-        kind=JobKind.REFINE,
-        owner="owner-hash",
-        params={"section_title": "Pricing", "nested": {"empty": {}, "list": []}, "n": 2**40},
+    "GenerateSection": GenerateSection(
+        job_id="j-1", owner="owner-hash", session_id="s-1", request_id="r-1",
+        request=GenerateRequest(type="Technical_scope", customer_id="ACME", opportunity_id="O-1",
+                                section_title="technology stack"),
     ),
+    "RefineSection": RefineSection(
+        job_id="j-1", owner="owner-hash", session_id="s-1",
+        request=RefineRequest(type="Technical_scope", customer_id="ACME", opportunity_id="O-1",
+                              section_title="Technology Stack", prompt="shorter",
+                              original_text=base64.b64encode("## Ü\n".encode()).decode()),
+    ),
+    "AnswerQuestion": AnswerQuestion(
+        job_id="q-1", owner="7", question="What was the revenue?", stream=True,
+        filters=QueryFilters(company_symbol="RELIANCE.NS", document_types=["annual_report"]),
+    ),
+    "IngestDocument": IngestDocument(job_id="doc-2", owner="ingestion", document_id=2**40),
+    "RunBootstrap": RunBootstrap(job_id="bootstrap-1", owner="admin", companies=["TCS"],
+                                 doc_types=["annual_report"], years=[2024]),
     "JobStarted": JobStarted(job_id="j-1", kind=JobKind.GENERATE, worker="writer-1", attempt=3),
     "JobProgress": JobProgress(
         job_id="j-1", kind=JobKind.QUERY, stage="retrieve", state="in_progress", detail="3/5"
@@ -93,7 +114,8 @@ def test_samples_cover_every_payload_type() -> None:
     assert set(SAMPLES) == set(PAYLOAD_TYPES)
     for name, payload in SAMPLES.items():
         assert type(payload) is PAYLOAD_TYPES[name]
-        assert payload.EVENT_TYPE == name
+        expected = "JobRequested" if isinstance(payload, Command) else name
+        assert payload.EVENT_TYPE == expected
 
 
 # --- envelope ------------------------------------------------------------------------------
@@ -103,7 +125,7 @@ def test_samples_cover_every_payload_type() -> None:
 def test_envelope_round_trip(event_type: str) -> None:
     payload = SAMPLES[event_type]
     envelope = Envelope.wrap(payload, correlation_id="corr-1")
-    assert envelope.type == event_type
+    assert envelope.type == payload.EVENT_TYPE
 
     wire = envelope.model_dump_json()
     json.loads(wire)  # plain JSON
@@ -115,7 +137,7 @@ def test_envelope_round_trip(event_type: str) -> None:
 
 
 def test_envelope_follow_keeps_correlation_and_sets_causation() -> None:
-    first = Envelope.wrap(SAMPLES["JobRequested"], correlation_id="corr-9")
+    first = Envelope.wrap(SAMPLES["GenerateSection"], correlation_id="corr-9")
     second = first.follow(SAMPLES["JobStarted"])
     assert second.correlation_id == "corr-9"
     assert second.causation_id == str(first.event_id)
@@ -157,10 +179,15 @@ def test_routing_key_per_event_type(event_type: str) -> None:
     assert routing.routing_key(envelope) == EXPECTED_ROUTING[event_type]
 
 
-@pytest.mark.parametrize("kind", list(JobKind))
-def test_routing_key_of_job_requested_carries_the_kind(kind: JobKind) -> None:
-    payload = JobRequested(job_id="j", kind=kind, owner="o")
-    envelope = Envelope.wrap(payload, correlation_id="c")
+def test_one_command_per_job_kind() -> None:
+    assert sorted(cls.job_kind() for cls in COMMAND_TYPES) == sorted(JobKind)
+
+
+@pytest.mark.parametrize("name", [cls.__name__ for cls in COMMAND_TYPES])
+def test_routing_key_of_a_command_carries_its_kind(name: str) -> None:
+    envelope = Envelope.wrap(SAMPLES[name], correlation_id="c")
+    kind = SAMPLES[name].kind
+    assert envelope.type == "JobRequested"
     assert routing.routing_key(envelope) == f"job.requested.{kind.value}"
     assert routing.routing_key(envelope) == routing.job_requested(kind.value)
     assert topic_matches("job.requested.*", routing.routing_key(envelope))

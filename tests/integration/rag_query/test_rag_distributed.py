@@ -13,7 +13,8 @@ from datetime import date
 import pytest
 from pgtools import drop_schema
 
-from beacon_contracts.events import Envelope, JobCancelled, JobKind, JobRequested
+from beacon_contracts.commands import AnswerQuestion
+from beacon_contracts.events import Envelope, JobCancelled, JobKind
 from beacon_contracts.search import SearchHit
 from beacon_rag_query.answerer import ExtractiveAnswerer
 from beacon_rag_query.bootstrap import build
@@ -76,7 +77,7 @@ async def env(amqp_url, database_url, unique_name):
 
     async def replica(instance_id: str, chat_model: ChatModel) -> RabbitBus:
         bus = new_bus()
-        settings = RagQuerySettings(database_url=database_url, database_schema=unique_name,
+        settings = RagQuerySettings(database_url=database_url, db_schema=unique_name,
                                     amqp_url=amqp_url)
         service = build(
             settings, bus=bus, search=InMemoryPassageSearch(PASSAGES),
@@ -123,8 +124,8 @@ def _frames(seen: list[Envelope], query_id: str):
 
 
 async def _ask(client: RabbitBus, query_id: str) -> None:
-    request = JobRequested(job_id=query_id, kind=JobKind.QUERY, owner="7",
-                           params={"question": QUESTION, "filters": None, "stream": True})
+    request = AnswerQuestion(job_id=query_id, owner="7", question=QUESTION,
+                             stream=True)
     await client.publish(Envelope.wrap(request, correlation_id=query_id))
 
 

@@ -20,7 +20,8 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from beacon_contracts.events import Envelope, JobKind, JobRequested
+from beacon_contracts.commands import AnswerQuestion
+from beacon_contracts.events import Envelope
 from beacon_contracts.search import SearchHit
 from beacon_rag_query.bootstrap import build
 from beacon_rag_query.domain import Company, QueryStatus
@@ -118,8 +119,8 @@ async def _run(base_url: str, model: str, *, stream: bool) -> AsyncIterator:
     await service.start()
     await bus.start()
     try:
-        request = JobRequested(job_id="q-llm", kind=JobKind.QUERY, owner="7", params={
-            "question": "What was Reliance's revenue in FY2024?", "filters": None, "stream": stream})
+        request = AnswerQuestion(job_id="q-llm", owner="7", question="What was Reliance's revenue in FY2024?",
+                             stream=stream)
         await bus.publish(Envelope.wrap(request, correlation_id="q-llm"))
         await bus.drain(timeout=60)
         frames = sorted((e.parse() for e in seen if e.type == "QueryFrame"), key=lambda f: f.seq)

@@ -13,7 +13,8 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from beacon_contracts.events import Envelope, JobKind, JobRequested
+from beacon_contracts.commands import AnswerQuestion
+from beacon_contracts.events import Envelope
 from beacon_ingestion.bootstrap import build as build_ingestion
 from beacon_ingestion.domain import DocumentStatus
 from beacon_ingestion.files import InMemoryFileStore
@@ -80,8 +81,8 @@ async def ask(client: httpx.AsyncClient, question: str, query_id: str):
     await service.start()
     await bus.start()
     try:
-        request = JobRequested(job_id=query_id, kind=JobKind.QUERY, owner="7",
-                               params={"question": question, "filters": None, "stream": True})
+        request = AnswerQuestion(job_id=query_id, owner="7", question=question,
+                             stream=True)
         await bus.publish(Envelope.wrap(request, correlation_id=query_id))
         await bus.drain(timeout=60)
     finally:

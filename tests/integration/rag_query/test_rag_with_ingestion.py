@@ -12,7 +12,8 @@ from datetime import date
 
 from ingestion_testkit import USER, Harness, make_pdf
 
-from beacon_contracts.events import Envelope, JobKind, JobRequested
+from beacon_contracts.commands import AnswerQuestion
+from beacon_contracts.events import Envelope
 from beacon_rag_query.answerer import ExtractiveAnswerer
 from beacon_rag_query.bootstrap import build
 from beacon_rag_query.domain import QueryStatus
@@ -44,8 +45,8 @@ async def _ask(ingestion_client, question: str, query_id: str):
     await service.start()
     await bus.start()
     try:
-        request = JobRequested(job_id=query_id, kind=JobKind.QUERY, owner="7",
-                               params={"question": question, "filters": None, "stream": True})
+        request = AnswerQuestion(job_id=query_id, owner="7", question=question,
+                             stream=True)
         await bus.publish(Envelope.wrap(request, correlation_id=query_id))
         await bus.drain(timeout=60)
     finally:

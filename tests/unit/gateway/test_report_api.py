@@ -9,6 +9,7 @@ import re
 import httpx
 import pytest
 
+from beacon_contracts.commands import GenerateSection
 from beacon_contracts.events import Envelope, JobCompleted, JobError, JobKind, JobStarted
 from beacon_gateway.bootstrap import build
 from beacon_gateway.settings import GatewaySettings
@@ -59,7 +60,9 @@ async def test_generate_returns_202_with_pending_job(stack):
     assert body["data"]["status"] == "pending"
     await bus.drain()
     assert [e.payload["job_id"] for e in published] == [body["data"]["job_id"]]
-    assert published[0].payload["params"]["session_id"] == "session_123"
+    command = published[0].parse()
+    assert isinstance(command, GenerateSection) and command.session_id == "session_123"
+    assert command.owner and command.request_id == response.headers["x-request-id"]
 
 
 async def test_missing_api_key_is_401_even_with_a_broken_body(stack):
@@ -124,7 +127,7 @@ async def test_section_title_variants_are_answered_canonically(stack):
     response = await client.post("/generate", headers=HEADERS, json=body)
     assert response.status_code == 202
     await bus.drain()
-    assert published[-1].payload["params"]["section_title"] == "Security & Compliance"
+    assert published[-1].payload["request"]["section_title"] == "Security & Compliance"
 
 
 @pytest.mark.parametrize(

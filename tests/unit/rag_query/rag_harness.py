@@ -13,7 +13,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import date
 
-from beacon_contracts.events import Envelope, JobKind, JobRequested, QueryFrame
+from beacon_contracts.commands import AnswerQuestion
+from beacon_contracts.events import Envelope, QueryFrame
 from beacon_contracts.search import SearchHit
 from beacon_rag_query.answerer import ExtractiveAnswerer
 from beacon_rag_query.bootstrap import build
@@ -128,8 +129,8 @@ class Harness:
 
     async def publish_request(self, question: str, *, query_id: str, filters=None, stream=True,
                               owner: str = "7") -> None:
-        request = JobRequested(job_id=query_id, kind=JobKind.QUERY, owner=owner,
-                               params={"question": question, "filters": filters, "stream": stream})
+        request = AnswerQuestion(job_id=query_id, owner=owner, question=question,
+                                 filters=filters, stream=stream)
         await self.bus.publish(Envelope.wrap(request, correlation_id=query_id))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from beacon_contracts.events import Envelope, JobKind, JobRequested
+from beacon_contracts.events import Envelope, JobKind
 from beacon_rag_query.domain import QueryStatus
 from beacon_rag_query.graph import NOT_CONFIDENT, OUT_OF_SCOPE
 from beacon_contracts.search import SearchHit, SearchRequest
@@ -188,13 +188,19 @@ async def test_a_redelivered_request_does_not_run_again(harness):
     assert [c.result["status"] for c in again.of("JobCompleted")] == ["completed", "completed"]
 
 
-async def test_invalid_params_fail_the_job(harness):
-    request = JobRequested(job_id="bad-1", kind=JobKind.QUERY, owner="7", params={"stream": True})
-    await harness.bus.publish(Envelope.wrap(request, correlation_id="bad-1"))
+async def test_an_invalid_command_fails_the_job_and_ends_its_stream(harness):
+    # No question: the runtime's dispatcher turns it away before the handler runs.
+    bad = Envelope(type="JobRequested", correlation_id="bad-1", payload={
+        "job_id": "bad-1", "kind": "query", "owner": "7", "stream": True})
+    await harness.bus.publish(bad)
     await harness.bus.drain()
     completed = [e.parse() for e in harness.seen if e.type == "JobCompleted"]
     assert completed[0].outcome == "failed" and completed[0].error.error_code == "INVALID_INPUT"
+    assert "question" in completed[0].error.message
+    frames = [e.parse() for e in harness.seen if e.type == "QueryFrame"]
+    assert [(f.seq, f.event, f.data["code"]) for f in frames] == [(0, "error", "INVALID_INPUT")]
     assert await harness.repository.get("bad-1") is None
+    assert await harness.bus.dead_letters("rag-query") == [bad]
 
 
 class UnreachableSearch(PassageSearch):

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from beacon_contracts.events import Envelope, JobCompleted, JobKind, JobRequested, JobStarted
+from beacon_contracts.events import Envelope, JobCompleted, JobKind, JobStarted
 from beacon_report_writer.bootstrap import CONSUMER, build
 from beacon_report_writer.drafter import OFFLINE_LABEL
 from beacon_report_writer.repository import InMemorySessionDrafts
@@ -18,7 +18,6 @@ from beacon_runtime.bus.port import RetryPolicy
 from beacon_runtime.llm.port import ChatModel, Completion, LLMError, LLMTimeout, Prompt
 
 PARAMS = {
-    "session_id": "sess-1",
     "type": "Technical_scope",
     "customer_id": "ACME",
     "opportunity_id": "OPP-9",
@@ -82,13 +81,13 @@ class Harness:
         await self.bus.stop()
         await self.service.stop()
 
-    async def request(self, job_id: str, kind: str = "generate", **params) -> Envelope:
-        envelope = Envelope.wrap(
-            JobRequested(
-                job_id=job_id, kind=JobKind(kind), owner="owner-1", params={**PARAMS, **params}
-            ),
-            correlation_id=f"corr-{job_id}",
-        )
+    async def request(self, job_id: str, kind: str = "generate", **fields) -> Envelope:
+        """A GenerateSection or RefineSection as the gateway sends it, written as raw JSON
+        so that a test can send what the gateway never would."""
+        envelope = Envelope(type="JobRequested", correlation_id=f"corr-{job_id}", payload={
+            "job_id": job_id, "kind": kind, "owner": "owner-1", "session_id": "sess-1",
+            "request": {**PARAMS, **fields},
+        })
         await self.bus.publish(envelope)
         await self.bus.drain()
         return envelope
@@ -173,20 +172,55 @@ async def test_failures_complete_the_job_as_failed_without_bus_retries(exc, code
     assert not model.closed  # the caller's adapter: the service does not close it
 
 
-async def test_invalid_params_fail_with_invalid_input():
-    async with Harness() as h:
-        await h.request("job-bad", section_title="Pricing")
-        _, completed = h.of("job-bad")
+async def test_invalid_command_fails_its_job_with_invalid_input_before_any_work():
+    model = FailingModel(RuntimeError("must not be called"))
+    async with Harness(model) as h:
+        request = await h.request("job-bad", section_title="Pricing")
+        events = h.of("job-bad")
+        assert not any(isinstance(e, JobStarted) for e in events)  # nothing was tried
+        completed = events[0]  # the one the gateway keeps: the first terminal event
         assert completed.outcome == "failed"
         assert completed.error.error_code == "INVALID_INPUT"
         assert "Pricing" in completed.error.message
+        assert {e.error.error_code for e in events} == {"INVALID_INPUT"}
+        assert h.events[0].causation_id == str(request.event_id)
+        assert model.calls == 0
+        # Kept for operators, like every message that can never succeed.
+        assert await h.bus.dead_letters(CONSUMER) == [request]
 
 
-async def test_unreadable_request_is_dead_lettered_at_once():
+@pytest.mark.parametrize(
+    ("kind", "fields", "mentions"),
+    [
+        ("generate", {"section_title": "Pricing"}, "not allowed for Technical_scope"),
+        ("generate", {"type": "Annual_report"}, "type"),
+        ("generate", {"customer_id": ""}, "customer_id"),
+        ("refine", {"original_text": "not base64!", "prompt": "x"}, "original_text"),
+        ("refine", {"original_text": _b64("text")}, "prompt"),
+    ],
+)
+async def test_each_invalid_field_is_named_in_the_jobs_error(kind, fields, mentions):
+    async with Harness() as h:
+        await h.request("job-bad", kind, **fields)
+        completed = h.of("job-bad")[0]
+        assert completed.error.error_code == "INVALID_INPUT"
+        assert mentions in completed.error.message
+
+
+async def test_command_without_an_owner_fails_its_job_not_pending_for_ever():
+    async with Harness() as h:
+        await h.bus.publish(Envelope(type="JobRequested", correlation_id="c", payload={
+            "job_id": "j", "kind": "generate", "session_id": "s", "request": PARAMS}))
+        await h.bus.drain()
+        completed = h.of("j")[0]
+        assert completed.error.error_code == "INVALID_INPUT" and "owner" in completed.error.message
+
+
+async def test_command_without_a_job_id_is_dead_lettered_at_once():
     async with Harness() as h:
         broken = Envelope(
-            type="JobRequested", correlation_id="c", payload={"job_id": "j", "kind": "generate"}
-        )  # no owner
+            type="JobRequested", correlation_id="c", payload={"kind": "generate", "owner": "o"}
+        )  # nobody to tell: no job id
         await h.bus.publish(broken)
         await h.bus.drain()
         assert h.events == []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from typing import TypeVar
 
 import httpx
 
@@ -23,25 +24,43 @@ from beacon_rag_query.bootstrap import build as build_rag_query
 from beacon_rag_query.settings import RagQuerySettings
 from beacon_report_writer.bootstrap import build as build_report_writer
 from beacon_report_writer.settings import ReportWriterSettings
-from beacon_runtime.factory import build_bus, build_job_store
+from beacon_runtime.adapters import build_bus, build_job_store
 from beacon_runtime.logs import configure_logging
 from beacon_runtime.serve import run as run_process
 from beacon_runtime.serve import serve
 from beacon_runtime.service import Service
+from beacon_runtime.settings import ServiceSettings
 from beacon_runtime.telemetry import setup_tracing
 
 
+S = TypeVar("S", bound=ServiceSettings)
+
+
+def own_settings(settings: S) -> S:
+    """A service's settings with a Postgres schema of its own. The process has one
+    environment for every service, so a DB_SCHEMA set there is a prefix here:
+    `<DB_SCHEMA>_<the service's default>` (`dev_gateway`, `dev_ingestion`, ...). Without it,
+    each keeps its default. Either way no two services share tables or an Alembic version
+    table (two "0001" revisions in one version table would skip the second's tables)."""
+    default = type(settings).model_fields["db_schema"].default
+    if default is None or "db_schema" not in settings.model_fields_set or settings.db_schema == default:
+        return settings
+    return settings.model_copy(update={"db_schema": f"{settings.db_schema}_{default}"})
+
+
 def build_stack(gateway_settings: GatewaySettings) -> tuple[object, list[Service]]:
-    """The whole system around one bus; the gateway's app is the process's HTTP app."""
+    """The whole system around one bus and one job store, each service with its own
+    settings; the gateway's app is the process's HTTP app."""
+    gateway_settings = own_settings(gateway_settings)
     bus = build_bus(gateway_settings)
-    ingestion = build_ingestion(IngestionSettings(), bus=bus)
+    ingestion = build_ingestion(own_settings(IngestionSettings()), bus=bus)
     ingestion_client = httpx.AsyncClient(
         transport=httpx.ASGITransport(app=ingestion.http), base_url="http://ingestion", timeout=30
     )
-    rag_query = build_rag_query(RagQuerySettings(), bus=bus, ingestion=ingestion_client)
+    rag_query = build_rag_query(own_settings(RagQuerySettings()), bus=bus, ingestion=ingestion_client)
     rag_query.on_stop.append(ingestion_client.aclose)
     report_writer = build_report_writer(ReportWriterSettings(), bus=bus)
-    hitl = build_hitl(HitlSettings(), bus=bus)
+    hitl = build_hitl(own_settings(HitlSettings()), bus=bus)
     gateway = build_gateway(
         gateway_settings,
         bus=bus,

@@ -6,47 +6,20 @@ plain JSON so that a consumer built against an older version can still read what
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from enum import StrEnum
+from datetime import datetime
 from typing import Any, ClassVar, Literal
 from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from beacon_contracts.base import JobError, JobKind, Payload, utcnow
+from beacon_contracts.commands import COMMAND_TYPES, JOB_REQUESTED, Command, parse_command
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class JobKind(StrEnum):
-    GENERATE = "generate"
-    REFINE = "refine"
-    QUERY = "query"
-    INGEST = "ingest"
-    BOOTSTRAP = "bootstrap"
-
-
-class Payload(BaseModel):
-    """Base of every event payload. Subclasses set EVENT_TYPE."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    EVENT_TYPE: ClassVar[str]
-
-
-class JobError(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    error_code: str
-    message: str
-
-
-class JobRequested(Payload):
-    EVENT_TYPE: ClassVar[str] = "JobRequested"
-
-    job_id: str
-    kind: JobKind
-    owner: str = Field(description="Opaque owner id: a hash of the API key or a user id")
-    params: dict[str, Any] = Field(default_factory=dict)
+__all__ = [
+    "COMMAND_TYPES", "EVENT_TYPES", "PAYLOAD_TYPES", "Command", "DocumentIngested", "Envelope",
+    "JobCancelled", "JobCompleted", "JobError", "JobKind", "JobProgress", "JobStarted",
+    "Payload", "QueryFrame", "ReviewRequired", "ReviewResolved", "utcnow",
+]
 
 
 class JobStarted(Payload):
@@ -135,10 +108,9 @@ class QueryFrame(Payload):
     data: dict[str, Any]
 
 
-PAYLOAD_TYPES: dict[str, type[Payload]] = {
+EVENT_TYPES: dict[str, type[Payload]] = {
     cls.EVENT_TYPE: cls
     for cls in (
-        JobRequested,
         JobStarted,
         JobProgress,
         JobCompleted,
@@ -148,6 +120,11 @@ PAYLOAD_TYPES: dict[str, type[Payload]] = {
         ReviewResolved,
         QueryFrame,
     )
+}
+# Every message the bus carries, by name: the events, and the commands (all of envelope
+# type JobRequested) by class name. The AsyncAPI document and the schema snapshots use it.
+PAYLOAD_TYPES: dict[str, type[Payload]] = {
+    **{cls.__name__: cls for cls in COMMAND_TYPES}, **EVENT_TYPES,
 }
 
 
@@ -184,8 +161,12 @@ class Envelope(BaseModel):
         return Envelope.wrap(payload, correlation_id=self.correlation_id, causation=self)
 
     def parse(self) -> Payload:
+        """The typed payload (a Command for JobRequested). Raises ValueError, pydantic's
+        ValidationError included, for an unknown type or an invalid payload."""
+        if self.type == JOB_REQUESTED:
+            return parse_command(self.payload)
         try:
-            payload_type = PAYLOAD_TYPES[self.type]
+            payload_type = EVENT_TYPES[self.type]
         except KeyError as exc:
             raise ValueError(f"unknown event type {self.type!r}") from exc
         return payload_type.model_validate(self.payload)

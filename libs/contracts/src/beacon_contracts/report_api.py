@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from beacon_contracts.material import MaterialDocument
 from beacon_contracts.sections import SECTIONS, ReportType, canonical_section
 from beacon_contracts.text import Line, Text, check_text
 
@@ -110,14 +111,32 @@ class ErrorEnvelope(BaseModel):
     data: ErrorData
 
 
+class Citation(BaseModel):
+    """One footnote of a drafted section: `[^index]` in the markdown."""
+
+    index: int
+    document_id: int
+    document_title: str
+    page_number: int
+    source_text: str
+
+
 class SectionResult(BaseModel):
-    """What a finished generate job stores; refine jobs use refined_section_b64."""
+    """What a finished generate job stores; refine jobs use refined_section_b64. `citations`
+    and `changes` are additions to contract 000 (issue 13)."""
 
     customer_id: str
     opportunity_id: str
     section_title: str
     generated_section_b64: str | None = None
     refined_section_b64: str | None = None
+    citations: list[Citation] | None = Field(
+        default=None, description="The footnotes of the section, by index")
+    changes: list[str] | None = Field(
+        default=None, description="What a refinement changed, in short sentences")
+    flags: list[str] | None = Field(
+        default=None, description="Checks that need a reader's eye: figures that disagree with "
+        "another section of the session, footnotes or numbers removed as unsupported")
 
     def public(self) -> dict[str, Any]:
         return self.model_dump(exclude_none=True)
@@ -141,3 +160,59 @@ class StatusEnvelope(BaseModel):
     status: Literal["processing", "ready", "error"]
     message: str
     data: JobStatusData
+
+
+# --- customer material and the section catalogue (issue 13; additive to contract 000) ----
+
+class DocumentAcceptedData(BaseModel):
+    document_id: int
+    status: JobState
+
+
+class DocumentAcceptedEnvelope(BaseModel):
+    """202 of POST /documents: "Document queued for ingestion", or "Identical document
+    already uploaded" with the owner's existing document."""
+
+    status: Literal["processing"]
+    message: str
+    data: DocumentAcceptedData
+
+
+class DocumentEnvelope(BaseModel):
+    """GET /documents/{document_id}: processing (pending or running), ready, or error
+    (`data.error` says why)."""
+
+    status: Literal["processing", "ready", "error"]
+    message: str
+    data: MaterialDocument
+
+
+class DocumentListData(BaseModel):
+    documents: list[MaterialDocument]
+
+
+class DocumentListEnvelope(BaseModel):
+    status: Literal["ok"]
+    message: str
+    data: DocumentListData
+
+
+class DocumentDeletedData(BaseModel):
+    document_id: int
+    deleted: bool
+
+
+class DocumentDeletedEnvelope(BaseModel):
+    status: Literal["ok"]
+    message: str
+    data: DocumentDeletedData
+
+
+class SectionsData(BaseModel):
+    sections: dict[str, list[str]] = Field(description="Allowed section titles per report type")
+
+
+class SectionsEnvelope(BaseModel):
+    status: Literal["ok"]
+    message: str
+    data: SectionsData

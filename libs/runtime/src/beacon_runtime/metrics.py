@@ -18,6 +18,12 @@ BUS_MESSAGES = Counter(
 BUS_HANDLER_SECONDS = Histogram(
     "beacon_bus_handler_seconds", "Time spent in a bus handler", ["consumer", "event_type"]
 )
+BUS_ONCE = Counter(
+    "beacon_bus_once_total",
+    "Deliveries seen by the effectively-once guard: run, duplicate (skipped), busy "
+    "(another delivery holds it: wait), cancelled (skipped)",
+    ["consumer", "outcome"],
+)
 HTTP_REQUESTS = Counter(
     "beacon_http_requests_total", "HTTP requests by route template and status",
     ["method", "route", "status"],

@@ -73,7 +73,7 @@ def run_service(settings, build) -> None:
     """The whole of a distributed service's `main()`: logging, tracing, the bus from
     settings, the service from its composition root `build(settings, bus)`, then serve its
     app on settings.host:settings.port until SIGTERM."""
-    from beacon_runtime.factory import build_bus
+    from beacon_runtime.adapters import build_bus
     from beacon_runtime.logs import configure_logging
     from beacon_runtime.telemetry import setup_tracing
 

@@ -21,7 +21,10 @@ class ServiceSettings(BaseSettings):
     amqp_url: str | None = None
     redis_url: str | None = None
     database_url: str | None = None
-    # Postgres schema this service owns; None means the service's own default name.
+    # The Postgres schema this service owns: its tables and its Alembic version table. Each
+    # service sets its own default (gateway, ingestion, rag_query, hitl); DB_SCHEMA overrides
+    # it in a process that runs one service. The embedded app, which runs them all, makes it a
+    # prefix instead (beacon_embedded.main), so no two services ever share a schema.
     db_schema: str | None = None
     qdrant_url: str | None = None
 
@@ -47,6 +50,11 @@ class ServiceSettings(BaseSettings):
     bus_prefetch: int = Field(default=8, ge=1)
     # A publish the broker does not confirm within this fails (a POST answers 503).
     bus_publish_timeout_s: float = Field(default=2.0, gt=0)
+
+    # Effectively once (bus/once.py): a dead worker's claim on a message frees after the
+    # lease; a handled event id is recognised as a duplicate for the TTL.
+    bus_once_lease_s: float = Field(default=15.0, gt=0)
+    bus_processed_ttl_s: float = Field(default=24 * 3600.0, gt=0)
 
     job_ttl_s: int = Field(default=24 * 3600, gt=0)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from functools import partial
 
-from beacon_contracts import routing
+from beacon_contracts.events import JobCompleted, JobKind, JobStarted, QueryFrame
 from beacon_gateway.api.app import create_app
 from beacon_gateway.api.forward import upstream_clients
 from beacon_gateway.api.policy import ResearchDeps
@@ -25,6 +25,8 @@ from beacon_gateway.repository import (
 )
 from beacon_gateway.revocations import InMemoryRevocations, RedisRevocations, Revocations
 from beacon_gateway.settings import GatewaySettings
+from beacon_gateway.watchdog import JobCanceller, Watchdog
+from beacon_runtime.bus.dispatch import subscribe
 from beacon_runtime.bus.port import EventBus
 from beacon_runtime.jobs.port import JobStore
 from beacon_runtime.logs import get_logger
@@ -66,7 +68,7 @@ def build(
 ) -> Service:
     if identity is None:
         identity = (
-            PostgresIdentityRepository(settings.database_url, settings.db_schema or "gateway")
+            PostgresIdentityRepository(settings.database_url, settings.db_schema)
             if settings.database_url
             else InMemoryIdentityRepository()
         )
@@ -101,32 +103,39 @@ def build(
         internal_apps or {},
         settings.upstream_timeout_s,
     )
+    canceller = JobCanceller(jobs, bus)
+    watchdog = Watchdog(
+        jobs, canceller, stall_timeout_s=settings.job_stall_timeout_s,
+        interval_s=settings.job_watchdog_interval_s,
+        kinds=[JobKind(kind) for kind in settings.watched_kinds()],
+    )
     app = create_app(
         settings,
-        report=ReportDeps(jobs=jobs, bus=bus, keys=keys),
+        report=ReportDeps(jobs=jobs, bus=bus, keys=keys, canceller=canceller),
         research=ResearchDeps(auth=auth, limiter=limiter, settings=settings),
-        query=QueryDeps(jobs=jobs, bus=bus, frames=frames, pending_cancels=set()),
+        query=QueryDeps(jobs=jobs, bus=bus, frames=frames, pending_cancels=set(),
+                        canceller=canceller),
         upstreams=upstreams,
         checks={"bus": bus.ping, "job_store": jobs.ping, "database": identity.ping,
                 "rate_limits": limiter.ping},
     )
-    bus.subscribe(
-        "gateway",
-        [routing.JOB_STARTED, routing.JOB_COMPLETED],
-        partial(apply_job_event, jobs=jobs),
-        concurrency=settings.worker_concurrency,
-    )
-    # Frames get their own queue so a long answer never delays job-status updates.
-    bus.subscribe(
-        "gateway-frames", [routing.QUERY_FRAME], partial(append_query_frame, frames=frames),
-        concurrency=settings.worker_concurrency,
-    )
+    apply = partial(apply_job_event, jobs=jobs, watched=watchdog.kinds)
+    # once=False: monotonic transitions, so a duplicate event changes nothing.
+    subscribe(bus, "gateway", {JobStarted: apply, JobCompleted: apply},
+              concurrency=settings.worker_concurrency, once=False)
+    # Frames get their own queue so a long answer never delays job-status updates; its
+    # readers drop duplicate frames.
+    subscribe(bus, "gateway-frames", {QueryFrame: partial(append_query_frame, frames=frames)},
+              concurrency=settings.worker_concurrency, once=False)
 
     async def start() -> None:
         await identity.start()
         await ensure_dev_admin(settings, auth)
+        await watchdog.start()
 
     async def stop() -> None:
+        await watchdog.stop()
+        await canceller.close()
         for client in upstreams.values():
             await client.aclose()
         await identity.close()

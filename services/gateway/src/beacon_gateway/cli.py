@@ -27,7 +27,7 @@ def _with_auth(action: Callable[[AuthService], Awaitable[T]]) -> T:
         raise typer.Exit(2)
 
     async def run() -> T:
-        repo = PostgresIdentityRepository(settings.database_url, settings.db_schema or "gateway")
+        repo = PostgresIdentityRepository(settings.database_url, settings.db_schema)
         await repo.start()
         try:
             # Only hashing needs the secret-free parts of AuthService.

@@ -11,11 +11,6 @@ from beacon_contracts.jobs import JobRecord, JobStatus
 from beacon_contracts.report_api import ApiEnvelope
 
 
-def owner_of_api_key(api_key: str) -> str:
-    """Jobs are tagged with a hash of the key, so no store ever holds a usable key."""
-    return "key:" + hashlib.sha256(api_key.encode()).hexdigest()[:32]
-
-
 def request_fingerprint(owner: str, session_id: str, body: dict[str, Any]) -> str:
     """Identical requests (same owner, session and body, as the contract's model dumped it
     to JSON) share one in-flight job."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from beacon_gateway.bootstrap import build
 from beacon_gateway.settings import GatewaySettings
-from beacon_runtime.factory import build_job_store
+from beacon_runtime.adapters import build_job_store
 from beacon_runtime.serve import run_service
 
 

@@ -7,6 +7,7 @@ from beacon_runtime.settings import ServiceSettings
 
 class GatewaySettings(ServiceSettings):
     service_name: str = "gateway"
+    db_schema: str = "gateway"
     host: str = "127.0.0.1"
     port: int = 8000
     # Comma-separated report-API keys. Empty in embedded mode means: generate one at start-up.
@@ -57,6 +58,16 @@ class GatewaySettings(ServiceSettings):
     # Job events and frames handled at once per replica. The same WORKER_CONCURRENCY the
     # workers read: their events arrive at the rate they run jobs, so the two scale together.
     worker_concurrency: int = Field(default=32, ge=1)
+
+    # The job watchdog (watchdog.py): a started job of these kinds with no sign of life for
+    # JOB_STALL_TIMEOUT_S fails with JOB_STALLED. Queries are not watched: an answer held
+    # for review is open for hours, and SSE has its own idle timeout.
+    job_stall_timeout_s: float = Field(default=600.0, gt=0)
+    job_watchdog_interval_s: float = Field(default=30.0, gt=0)
+    job_watchdog_kinds: str = "generate,refine"
+
+    def watched_kinds(self) -> list[str]:
+        return [kind.strip() for kind in self.job_watchdog_kinds.split(",") if kind.strip()]
 
     def api_key_list(self) -> list[str]:
         return [key.strip() for key in self.api_keys.split(",") if key.strip()]

@@ -6,8 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from functools import partial
 
-from beacon_contracts import routing
-from beacon_contracts.events import utcnow
+from beacon_contracts.events import ReviewRequired, utcnow
 from beacon_hitl.api import create_app
 from beacon_hitl.decisions import ReviewDesk, Sweeper
 from beacon_hitl.handlers import handle_review_required
@@ -17,6 +16,7 @@ from beacon_hitl.repository import (
     ReviewRepository,
 )
 from beacon_hitl.settings import HitlSettings
+from beacon_runtime.bus.dispatch import subscribe
 from beacon_runtime.bus.port import EventBus
 from beacon_runtime.service import Service
 
@@ -43,10 +43,8 @@ def build(
     on_start.append(sweeper.start)
     on_stop.append(sweeper.stop)  # hooks stop in reverse: the sweeper before the store
 
-    bus.subscribe(
-        CONSUMER, routing.COMMAND_QUEUES[CONSUMER], partial(handle_review_required, desk=desk),
-        concurrency=settings.worker_concurrency,
-    )
+    subscribe(bus, CONSUMER, {ReviewRequired: partial(handle_review_required, desk=desk)},
+              concurrency=settings.worker_concurrency)
     return Service(
         name=settings.service_name,
         http=create_app(desk, {"bus": bus.ping, "repository": repository.ping}),
@@ -57,5 +55,5 @@ def build(
 
 def build_repository(settings: HitlSettings) -> ReviewRepository:
     if settings.database_url:
-        return PostgresReviewRepository(settings.database_url, schema=settings.schema())
+        return PostgresReviewRepository(settings.database_url, schema=settings.db_schema)
     return InMemoryReviewRepository()

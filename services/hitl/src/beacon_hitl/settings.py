@@ -14,9 +14,7 @@ class HitlSettings(ServiceSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8104, ge=0, le=65535)
     worker_concurrency: int = Field(default=2, ge=1)
-    # The Postgres schema this service owns (its tables and its Alembic version table);
-    # DB_SCHEMA overrides it.
-    database_schema: str = "hitl"
+    db_schema: str = "hitl"
 
     # How long an answer may wait for a reviewer; then it expires and EXPIRY_POLICY decides
     # what the analyst gets: `reject` withholds it (as a rejection), `approve` releases it.
@@ -24,6 +22,3 @@ class HitlSettings(ServiceSettings):
     review_expiry_policy: ExpiryPolicy = "reject"
     # How often expired reviews are closed and unconfirmed resolutions published again.
     review_sweep_interval_s: float = Field(default=5.0, gt=0)
-
-    def schema(self) -> str:
-        return self.db_schema or self.database_schema

@@ -13,8 +13,8 @@ import asyncio
 from functools import partial
 from pathlib import Path
 
-from beacon_contracts import routing
-from beacon_contracts.events import JobKind
+from beacon_contracts.commands import IngestDocument, RunBootstrap
+from beacon_runtime.bus.dispatch import subscribe
 from beacon_runtime.bus.port import EventBus
 from beacon_runtime.embeddings.local import Bm25SparseEncoder, HashingEmbedder
 from beacon_runtime.embeddings.port import Embedder
@@ -27,7 +27,8 @@ from beacon_ingestion.api.common import ApiDeps
 from beacon_ingestion.companies.company_data import import_company_data, seed_catalogue_if_empty
 from beacon_ingestion.documents import DocumentService
 from beacon_ingestion.files import FileStore, InMemoryFileStore, LocalFileStore
-from beacon_ingestion.handlers import handle_job_requested
+from beacon_ingestion.handlers import handle_bootstrap, handle_ingest
+from beacon_ingestion.material import MaterialService
 from beacon_ingestion.pipeline.download import SafeDownloader
 from beacon_ingestion.pipeline.events import ingest_request
 from beacon_ingestion.pipeline.parsing import prewarm_parsers
@@ -41,7 +42,6 @@ from beacon_ingestion.sources import Bootstrapper, SourceRegistry, sample_source
 
 log = get_logger(__name__)
 CONSUMER = "ingestion"
-SCHEMA = "ingestion"
 DATA_DIR = Path("var/ingestion")  # default home of files and vectors that must persist
 
 
@@ -77,23 +77,26 @@ def build(
     documents = DocumentService(repo, files, bus)
     bootstrapper = Bootstrapper(repo, SourceRegistry.load(settings.source_registry_path), documents, bus)
     search = ChunkSearch(embedder, Bm25SparseEncoder(), vectors, settings.qdrant_collection)
+    material = MaterialService(repo, files, bus, vectors, embedder, Bm25SparseEncoder(),
+                               collection=settings.material_collection,
+                               retention_days=settings.material_retention_days)
 
-    bus.subscribe(
-        CONSUMER,
-        [routing.job_requested(JobKind.INGEST), routing.job_requested(JobKind.BOOTSTRAP)],
-        partial(handle_job_requested, pipeline=pipeline, bootstrapper=bootstrapper),
-        concurrency=settings.worker_concurrency,
-    )
+    subscribe(bus, CONSUMER, {
+        IngestDocument: partial(handle_ingest, pipeline=pipeline),
+        RunBootstrap: partial(handle_bootstrap, bootstrapper=bootstrapper),
+    }, concurrency=settings.worker_concurrency)
     app = create_app(ApiDeps(
         settings=settings, repo=repo, checks={"bus": bus.ping, "vectors": vectors.ping},
-        documents=documents, search=search, bootstrapper=bootstrapper, downloader=downloader))
-    background = _Background(settings, repo, bus, bootstrapper)
+        documents=documents, search=search, bootstrapper=bootstrapper, downloader=downloader,
+        material=material))
+    background = _Background(settings, repo, bus, bootstrapper, material)
     service = Service(name=settings.service_name, http=app)
     service.on_start.extend([*starts, background.start])
     service.on_stop.extend([*(a.close for a in owned), downloader.close, background.stop])
     # Reachable for tests, the benchmark and operators' tooling.
     service.pipeline = pipeline  # type: ignore[attr-defined]
     service.background = background  # type: ignore[attr-defined]
+    service.material = material  # type: ignore[attr-defined]
     return service
 
 
@@ -101,7 +104,7 @@ def build_repository(settings: IngestionSettings) -> IngestionRepository:
     if settings.database_url:
         from beacon_ingestion.repository.postgres import PostgresIngestionRepository
 
-        return PostgresIngestionRepository(settings.database_url, settings.db_schema or SCHEMA)
+        return PostgresIngestionRepository(settings.database_url, settings.db_schema)
     return InMemoryIngestionRepository()
 
 
@@ -142,14 +145,16 @@ def build_file_store(settings: IngestionSettings) -> FileStore:
 
 
 class _Background:
-    """Start-up work: the catalogue seed, the sample corpus, and runs the in-process bus lost."""
+    """Start-up work: the catalogue seed, the sample corpus, and runs the in-process bus lost;
+    then the sweep that deletes expired customer material."""
 
     def __init__(self, settings: IngestionSettings, repo: IngestionRepository, bus: EventBus,
-                 bootstrapper: Bootstrapper) -> None:
+                 bootstrapper: Bootstrapper, material: MaterialService) -> None:
         self._settings = settings
         self._repo = repo
         self._bus = bus
         self._bootstrapper = bootstrapper
+        self._material = material
         self._tasks: list[asyncio.Task] = []
 
     async def start(self) -> None:
@@ -160,6 +165,16 @@ class _Background:
             await self.requeue_lost_runs()
         if self._settings.wants_sample_corpus():
             self._tasks.append(asyncio.create_task(self._sample_corpus(), name="ingestion:samples"))
+        if self._settings.material_retention_days:
+            self._tasks.append(asyncio.create_task(self._sweep_material(), name="ingestion:retention"))
+
+    async def _sweep_material(self) -> None:
+        while True:
+            try:
+                await self._material.expire()
+            except Exception as exc:  # noqa: BLE001 - a failed sweep is retried by the next one
+                log.warning("material.sweep_failed", error=repr(exc))
+            await asyncio.sleep(self._settings.material_sweep_s)
 
     async def stop(self) -> None:
         for task in self._tasks:

@@ -28,7 +28,7 @@ def _repository():
     if not settings.database_url:
         typer.echo("DATABASE_URL is not set (use --dry-run to validate only)", err=True)
         raise typer.Exit(2)
-    return PostgresIngestionRepository(settings.database_url, settings.db_schema or "ingestion")
+    return PostgresIngestionRepository(settings.database_url, settings.db_schema)
 
 
 def _report(exc: InvalidImport) -> None:

@@ -29,6 +29,16 @@ DOC_TYPES: frozenset[str] = frozenset(
 )
 
 
+# Customer material for the report writer (docs/ingestion.md, "Customer material"): owned by
+# a report-API key, kept in its own vector collection, never listed, counted or searched by
+# the research API.
+MATERIAL = "report_material"
+# The material's payload tags: `audience` is the customer it is about, or OFFER for the
+# owner's own offer material; `opportunity_scope` the opportunity, or ANY_OPPORTUNITY.
+OFFER = "_offer"
+ANY_OPPORTUNITY = "_any"
+
+
 class DocumentStatus(StrEnum):
     PENDING = "pending"
     PROCESSING = "processing"
@@ -313,6 +323,27 @@ class Document(NewDocument):
     @property
     def job_id(self) -> str:
         return job_id_for(self.id)
+
+    @property
+    def is_material(self) -> bool:
+        return self.doc_type == MATERIAL
+
+    def material_detail(self) -> dict[str, Any]:
+        """A customer document as the report API shows it."""
+        return {
+            "document_id": self.id,
+            "title": self.title,
+            "customer_id": self.customer_id,
+            "opportunity_id": self.opportunity_id,
+            "company_symbol": self.company_symbol,
+            "content_type": self.content_type,
+            "status": self.status.value,
+            "page_count": self.page_count,
+            "chunk_count": self.chunk_count,
+            "file_size_bytes": self.file_size_bytes,
+            "error": self.error,
+            "created_at": iso_utc(self.created_at),
+        }
 
     def summary(self) -> dict[str, Any]:
         return {

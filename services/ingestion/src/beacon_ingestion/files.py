@@ -33,6 +33,10 @@ class FileStore(ABC):
     @abstractmethod
     async def size(self, key: str) -> int: ...
 
+    @abstractmethod
+    async def delete_folder(self, folder: str) -> int:
+        """Remove every file under `folder/` (a document's source and artifacts); the count."""
+
     async def stream(self, key: str, chunk_size: int = 256 * 1024) -> AsyncIterator[bytes]:
         data = await self.get(key)
         for start in range(0, len(data), chunk_size):
@@ -61,6 +65,13 @@ class InMemoryFileStore(FileStore):
 
     async def size(self, key):
         return len(await self.get(key))
+
+    async def delete_folder(self, folder):
+        prefix = check_key(folder) + "/"
+        doomed = [key for key in self._files if key.startswith(prefix)]
+        for key in doomed:
+            del self._files[key]
+        return len(doomed)
 
 
 class LocalFileStore(FileStore):
@@ -91,6 +102,16 @@ class LocalFileStore(FileStore):
 
     async def size(self, key):
         return self._path(key).stat().st_size
+
+    async def delete_folder(self, folder):
+        import shutil
+
+        path = self._path(folder)
+        if not path.is_dir():
+            return 0
+        count = sum(1 for p in path.rglob("*") if p.is_file())
+        await asyncio.to_thread(shutil.rmtree, path)
+        return count
 
     async def stream(self, key, chunk_size=256 * 1024):
         handle = await asyncio.to_thread(self._path(key).open, "rb")

@@ -10,6 +10,7 @@ from pydantic import Field
 
 class IngestionSettings(ServiceSettings):
     service_name: str = "ingestion"
+    db_schema: str = "ingestion"
     host: str = "127.0.0.1"
     port: int = Field(default=8102, ge=0, le=65535)
     worker_concurrency: int = Field(default=2, ge=1)
@@ -20,6 +21,11 @@ class IngestionSettings(ServiceSettings):
     # The embedded vector engine's directory (qdrant-edge). Unset: a temporary directory.
     vectors_dir: Path | None = None
     qdrant_collection: str = "beacon_chunks"
+    # Customer material of the report writer: its own collection, and how long it is kept
+    # (unset: until deleted); expired material is deleted every `material_sweep_s`.
+    material_collection: str = "beacon_material"
+    material_retention_days: float | None = Field(default=None, gt=0)
+    material_sweep_s: float = Field(default=3600.0, gt=0)
     qdrant_api_key: str | None = None
     hybrid_dense_weight: float = Field(default=1.0, gt=0)
     hybrid_sparse_weight: float = Field(default=1.0, gt=0)

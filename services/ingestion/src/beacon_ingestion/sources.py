@@ -25,7 +25,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from beacon_contracts.events import Envelope, JobCompleted, JobKind, JobProgress, JobRequested
+from beacon_contracts.commands import RunBootstrap
+from beacon_contracts.events import Envelope, JobCompleted, JobKind, JobProgress
 from beacon_runtime.bus.port import EventBus
 from beacon_runtime.logs import get_logger
 
@@ -141,14 +142,13 @@ class Bootstrapper:
                     owner: str | None) -> tuple[str, int]:
         planned = self.plan(companies, doc_types, years)
         task_id = f"bootstrap-{uuid.uuid4()}"
-        request = JobRequested(job_id=task_id, kind=JobKind.BOOTSTRAP, owner=owner or "admin",
-                               params={"companies": companies, "doc_types": doc_types, "years": years})
+        request = RunBootstrap(job_id=task_id, owner=owner or "admin",
+                               companies=companies, doc_types=doc_types, years=years)
         await self._bus.publish(Envelope.wrap(request, correlation_id=task_id))
         return task_id, len(planned)
 
-    async def run(self, envelope: Envelope, request: JobRequested) -> None:
-        params = request.params
-        planned = self.plan(params["companies"], params["doc_types"], params["years"])
+    async def run(self, envelope: Envelope, request: RunBootstrap) -> None:
+        planned = self.plan(request.companies, request.doc_types, request.years)
         document_ids = []
         for number, source in enumerate(planned, start=1):
             document_ids.append(await self.enqueue(source, owner=request.owner,

@@ -11,8 +11,8 @@ from functools import partial
 
 import httpx
 
-from beacon_contracts import routing
-from beacon_contracts.events import Envelope, JobKind
+from beacon_contracts.commands import AnswerQuestion
+from beacon_contracts.events import JobCancelled, ReviewResolved
 from beacon_rag_query.answerer import ExtractiveAnswerer
 from beacon_rag_query.api import create_app
 from beacon_rag_query.frames import CancelRegistry
@@ -20,7 +20,7 @@ from beacon_rag_query.graph import Deps, GraphConfig, build_graph
 from beacon_rag_query.handlers import (
     QueryRunner,
     handle_job_cancelled,
-    handle_job_requested,
+    handle_question,
     handle_review_resolved,
 )
 from beacon_rag_query.repository import (
@@ -36,8 +36,9 @@ from beacon_rag_query.sources import (
     HttpIngestion,
     PassageSearch,
 )
-from beacon_runtime.bus.port import EventBus, Reject
-from beacon_runtime.factory import build_chat_model
+from beacon_runtime.bus.dispatch import subscribe
+from beacon_runtime.bus.port import EventBus
+from beacon_runtime.adapters import build_chat_model
 from beacon_runtime.llm.port import ChatModel
 from beacon_runtime.service import Service
 
@@ -107,16 +108,12 @@ def build(
         worker_name=f"{settings.service_name}@{socket.gethostname()}:{os.getpid()}",
         faithfulness_threshold=settings.faithfulness_threshold,
     )
-    bus.subscribe(
-        CONSUMER,
-        [routing.job_requested(JobKind.QUERY), routing.REVIEW_RESOLVED],
-        partial(dispatch, runner=runner),
-        concurrency=settings.worker_concurrency,
-    )
-    bus.subscribe(
-        cancel_consumer(instance_id),
-        [routing.JOB_CANCELLED],
-        partial(handle_job_cancelled, cancels=cancels),
+    subscribe(bus, CONSUMER, {
+        AnswerQuestion: partial(handle_question, runner=runner),
+        ReviewResolved: partial(handle_review_resolved, runner=runner),
+    }, concurrency=settings.worker_concurrency)
+    subscribe(
+        bus, cancel_consumer(instance_id), {JobCancelled: partial(handle_job_cancelled, cancels=cancels)},
         transient=True,  # every replica hears every cancel; the queue dies with the replica
     )
     return Service(
@@ -127,18 +124,8 @@ def build(
     )
 
 
-async def dispatch(envelope: Envelope, *, runner: QueryRunner) -> None:
-    """One queue per consumer name, so both message kinds of "rag-query" arrive here."""
-    if envelope.type == "JobRequested":
-        await handle_job_requested(envelope, runner=runner)
-    elif envelope.type == "ReviewResolved":
-        await handle_review_resolved(envelope, runner=runner)
-    else:
-        raise Reject(f"rag-query does not handle {envelope.type}")
-
-
 def build_repository(settings: RagQuerySettings) -> QueryRepository:
     if settings.database_url:
         return PostgresQueryRepository(settings.database_url,
-                                       schema=settings.db_schema or settings.database_schema)
+                                       schema=settings.db_schema)
     return InMemoryQueryRepository()

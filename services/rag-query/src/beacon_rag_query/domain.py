@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from beacon_contracts.search import SearchHit
 from beacon_rag_query.text import markers
@@ -53,16 +53,6 @@ class QueryFilters(BaseModel):
     company_symbol: str | None = None
     fiscal_period: str | None = None
     document_types: list[str] | None = None
-
-
-class QueryParams(BaseModel):
-    """`JobRequested.params` of a query job, as the gateway sends them."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    question: str = Field(min_length=1, max_length=4000)
-    filters: QueryFilters | None = None
-    stream: bool = False
 
 
 @dataclass(frozen=True)

@@ -21,15 +21,14 @@ from typing import Any
 
 import structlog
 from langgraph.graph.state import CompiledStateGraph
-from pydantic import ValidationError
 
+from beacon_contracts.commands import AnswerQuestion
 from beacon_contracts.events import (
     Envelope,
     JobCancelled,
     JobCompleted,
     JobError,
     JobKind,
-    JobRequested,
     JobStarted,
     ReviewRequired,
     ReviewResolved,
@@ -40,7 +39,6 @@ from beacon_rag_query.domain import (
     Metrics,
     NewQuery,
     Outcome,
-    QueryParams,
     QueryRecord,
     QueryStatus,
     ReviewDecision,
@@ -50,7 +48,7 @@ from beacon_rag_query.frames import CancelRegistry, FrameEmitter, QueryCancelled
 from beacon_rag_query.graph import GenerationFailed, QueryState, RunContext
 from beacon_rag_query.metrics import FAITHFULNESS, HELD, QUERIES
 from beacon_rag_query.repository import QueryRepository
-from beacon_runtime.bus.port import EventBus, Reject
+from beacon_runtime.bus.port import EventBus
 from beacon_runtime.errors import DependencyUnavailable
 from beacon_runtime.logs import get_logger
 
@@ -76,25 +74,17 @@ class QueryRunner:
     clock: Callable[[], float] = time.perf_counter
 
 
-async def handle_job_requested(envelope: Envelope, *, runner: QueryRunner) -> None:
-    request = _parse(envelope, JobRequested)
-    if request.kind is not JobKind.QUERY:
-        raise Reject(f"rag-query handles query jobs, not {request.kind}")
-    request_id = request.params.get("request_id")  # the gateway's, to join the two logs
-    with structlog.contextvars.bound_contextvars(job_id=request.job_id, kind="query",
-                                                 request_id=request_id):
-        await _handle(envelope, request, runner)
+async def handle_question(command: AnswerQuestion, envelope: Envelope, *,
+                          runner: QueryRunner) -> None:
+    # request_id is the gateway's, to join the two logs.
+    with structlog.contextvars.bound_contextvars(job_id=command.job_id, kind="query",
+                                                 request_id=command.request_id):
+        await _handle(envelope, command, runner)
 
 
-async def _handle(envelope: Envelope, request: JobRequested, runner: QueryRunner) -> None:
+async def _handle(envelope: Envelope, request: AnswerQuestion, runner: QueryRunner) -> None:
     query_id, bus = request.job_id, runner.bus
     emitter = FrameEmitter(bus, envelope, query_id)
-    try:
-        params = QueryParams.model_validate(request.params)
-    except ValidationError as exc:
-        await emitter.error(ErrorCode.INVALID_INPUT, _describe(exc))
-        await bus.publish(envelope.follow(_failed(query_id, ErrorCode.INVALID_INPUT, _describe(exc))))
-        return
     existing = await runner.repository.get(query_id)
     if existing is not None and existing.status is QueryStatus.HITL_PENDING:
         # Held already; maybe the review request was lost in a crash: ask again.
@@ -107,19 +97,19 @@ async def _handle(envelope: Envelope, request: JobRequested, runner: QueryRunner
         return
     if existing is None:
         await runner.repository.create(NewQuery(
-            id=query_id, owner=request.owner, question=params.question,
-            filters=params.filters.model_dump() if params.filters else None, created_at=utcnow(),
+            id=query_id, owner=request.owner, question=request.question,
+            filters=request.filters.model_dump() if request.filters else None, created_at=utcnow(),
         ))
     await bus.publish(envelope.follow(
         JobStarted(job_id=query_id, kind=JobKind.QUERY, worker=runner.worker_name)
     ))
-    ctx = RunContext(emitter=emitter, cancel=runner.cancels.token(query_id), stream=params.stream,
+    ctx = RunContext(emitter=emitter, cancel=runner.cancels.token(query_id), stream=request.stream,
                      clock=runner.clock)
     started = runner.clock()
     try:
         ctx.cancel.check()
         state: QueryState = await runner.graph.ainvoke(
-            {"question": params.question, "filters": params.filters},
+            {"question": request.question, "filters": request.filters},
             config={"configurable": {"run": ctx}, "recursion_limit": 40},
         )
     except QueryCancelled:
@@ -137,11 +127,11 @@ async def _handle(envelope: Envelope, request: JobRequested, runner: QueryRunner
         log.exception("rag.query_crashed")
         await _end_badly(envelope, runner, ctx, started, QueryStatus.FAILED, ErrorCode.INTERNAL_ERROR)
         return
-    await _end_well(envelope, request, params.question, runner, ctx, started, state)
+    await _end_well(envelope, request, runner, ctx, started, state)
 
 
 async def _end_well(
-    envelope: Envelope, request: JobRequested, question: str, runner: QueryRunner,
+    envelope: Envelope, request: AnswerQuestion, runner: QueryRunner,
     ctx: RunContext, started: float, state: QueryState,
 ) -> None:
     query_id, bus = request.job_id, runner.bus
@@ -272,11 +262,11 @@ def _completed_from(record: QueryRecord) -> JobCompleted:
     return JobCompleted(job_id=record.id, kind=JobKind.QUERY, outcome="completed", result=result)
 
 
-async def handle_review_resolved(envelope: Envelope, *, runner: QueryRunner) -> None:
+async def handle_review_resolved(resolved: ReviewResolved, envelope: Envelope, *,
+                                 runner: QueryRunner) -> None:
     """Finish a held query with what its review let out, then send the rest of its stream
     and JobCompleted. A redelivery (or a second copy from hitl) finds the query completed by
     this review and sends the same frames and JobCompleted again: both are idempotent."""
-    resolved = _parse(envelope, ReviewResolved)
     repository = runner.repository
     with structlog.contextvars.bound_contextvars(job_id=resolved.query_id,
                                                  review_id=resolved.review_id):
@@ -320,25 +310,9 @@ async def _release(envelope: Envelope, runner: QueryRunner, record: QueryRecord)
     await runner.bus.publish(envelope.follow(_completed(record.id)))
 
 
-async def handle_job_cancelled(envelope: Envelope, *, cancels: CancelRegistry) -> None:
-    cancelled = _parse(envelope, JobCancelled)
+async def handle_job_cancelled(cancelled: JobCancelled, envelope: Envelope, *,
+                               cancels: CancelRegistry) -> None:
     if cancelled.kind is JobKind.QUERY:
         cancels.cancel(cancelled.job_id)
         log.info("rag.cancel_heard", job_id=cancelled.job_id, reason=cancelled.reason)
 
-
-def _parse(envelope: Envelope, expected: type):
-    try:
-        payload = envelope.parse()
-    except ValueError as exc:
-        raise Reject(f"unreadable {envelope.type}: {exc}") from exc
-    if not isinstance(payload, expected):
-        raise Reject(f"expected {expected.__name__}, got {envelope.type}")
-    return payload
-
-
-def _describe(exc: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in error['loc']) or 'params'}: {error['msg']}"
-        for error in exc.errors()
-    )

@@ -24,8 +24,7 @@ class RagQuerySettings(ServiceSettings):
     # Where the ingestion service's internal API lives (distributed mode). In embedded mode
     # the composition root is handed an httpx client bound to the ingestion app instead.
     ingestion_url: str | None = None
-    # The Postgres schema this service owns (its tables and its Alembic version table).
-    database_schema: str = "rag_query"
+    db_schema: str = "rag_query"
     ingestion_timeout_s: float = Field(default=10.0, gt=0)
     company_cache_ttl_s: float = Field(default=300.0, ge=0)
 

@@ -6,20 +6,20 @@ import os
 import socket
 from functools import partial
 
-from beacon_contracts import routing
-from beacon_contracts.events import JobKind
+from beacon_contracts.commands import GenerateSection, RefineSection
 from beacon_report_writer.api import create_health_app
 from beacon_report_writer.drafter import OfflineDrafter
 from beacon_report_writer.graph import build_graph
-from beacon_report_writer.handlers import handle_job_requested
+from beacon_report_writer.handlers import handle_section
 from beacon_report_writer.repository import (
     InMemorySessionDrafts,
     RedisSessionDrafts,
     SessionDrafts,
 )
 from beacon_report_writer.settings import ReportWriterSettings
+from beacon_runtime.bus.dispatch import subscribe
 from beacon_runtime.bus.port import EventBus
-from beacon_runtime.factory import build_chat_model
+from beacon_runtime.adapters import build_chat_model
 from beacon_runtime.llm.port import ChatModel
 from beacon_runtime.service import Service
 
@@ -42,17 +42,14 @@ def build(
         drafts = build_session_drafts(settings)
         owned.append(drafts)
 
-    bus.subscribe(
-        CONSUMER,
-        [routing.job_requested(JobKind.GENERATE), routing.job_requested(JobKind.REFINE)],
-        partial(
-            handle_job_requested,
-            bus=bus,
-            graph=build_graph(chat_model, drafts),
-            worker_name=f"{settings.service_name}@{socket.gethostname()}:{os.getpid()}",
-        ),
-        concurrency=settings.worker_concurrency,
+    draft = partial(
+        handle_section,
+        bus=bus,
+        graph=build_graph(chat_model, drafts),
+        worker_name=f"{settings.service_name}@{socket.gethostname()}:{os.getpid()}",
     )
+    subscribe(bus, CONSUMER, {GenerateSection: draft, RefineSection: draft},
+              concurrency=settings.worker_concurrency)
     return Service(
         name=settings.service_name,
         http=create_health_app({"bus": bus.ping, "session_drafts": drafts.ping}),

@@ -2,9 +2,10 @@
 
     prepare -> draft -> finalize -> remember
        |         |
-       +---------+--> END with `error` set (invalid input, model failure)
+                 +--> END with `error` set (the model failed)
 
-Expected failures end the run with a JobError in the state; anything else raises and is the
+The command was checked by the runtime's dispatcher. Expected failures (the model's)
+end the run with a JobError in the state; anything else raises and is the
 handler's business.
 """
 
@@ -14,7 +15,6 @@ from typing import Any, TypedDict
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
-from pydantic import ValidationError
 
 from beacon_contracts.events import JobError
 from beacon_contracts.report_api import GenerateRequest, RefineRequest, SectionResult
@@ -26,16 +26,9 @@ from beacon_runtime.logs import get_logger
 
 log = get_logger(__name__)
 
-_REQUESTS: dict[str, type[GenerateRequest]] = {
-    "generate": GenerateRequest,
-    "refine": RefineRequest,
-}
-
 
 class SectionState(TypedDict, total=False):
-    kind: str  # "generate" | "refine"
-    params: dict[str, Any]  # the JobRequested params as sent by the gateway
-    request: GenerateRequest  # a RefineRequest for refine jobs
+    request: GenerateRequest  # a RefineRequest for refine jobs; the command's, checked
     session_id: str | None
     earlier_sections: dict[str, str]
     draft: str  # the model's answer as received
@@ -46,19 +39,9 @@ class SectionState(TypedDict, total=False):
 
 def build_graph(chat_model: ChatModel, drafts: SessionDrafts) -> CompiledStateGraph:
     async def prepare(state: SectionState) -> SectionState:
-        params = dict(state.get("params") or {})
-        session_id = params.pop("session_id", None)
-        request_type = _REQUESTS.get(state.get("kind", ""))
-        if request_type is None:
-            return _failed(ErrorCode.INVALID_INPUT, f"unsupported job kind {state.get('kind')!r}")
-        try:
-            request = request_type.model_validate(params)
-        except ValidationError as exc:
-            return _failed(ErrorCode.INVALID_INPUT, _describe(exc))
-        if not (isinstance(session_id, str) and session_id.strip()):
-            session_id = None
+        session_id = state.get("session_id")
         earlier = await _load_earlier(drafts, session_id) if session_id else {}
-        return {"request": request, "session_id": session_id, "earlier_sections": earlier}
+        return {"earlier_sections": earlier}
 
     async def draft(state: SectionState) -> SectionState:
         prompt = section_prompt(state["request"], state.get("earlier_sections", {}))
@@ -138,9 +121,3 @@ async def _load_earlier(drafts: SessionDrafts, session_id: str) -> dict[str, str
 def _failed(code: ErrorCode, message: str) -> SectionState:
     return {"error": JobError(error_code=code.value, message=message)}
 
-
-def _describe(exc: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(part) for part in error['loc']) or 'params'}: {error['msg']}"
-        for error in exc.errors()
-    )

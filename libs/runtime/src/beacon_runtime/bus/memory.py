@@ -20,7 +20,9 @@ from opentelemetry import context as otel_context
 from opentelemetry import propagate
 
 from beacon_contracts.events import Envelope
-from beacon_contracts.routing import routing_key
+from beacon_contracts.routing import JOB_CANCELLED, routing_key
+from beacon_runtime.bus.job_failures import failure_of_dead_letter
+from beacon_runtime.bus.once import OncePolicy, ProcessedEvents, guard
 from beacon_runtime.bus.port import (
     EventBus,
     Handler,
@@ -42,14 +44,24 @@ class _Subscription:
     handler: Handler
     concurrency: int
     transient: bool = False
+    bindings: tuple[str, ...] = ()  # patterns, plus job.cancelled when guarded
     # (envelope, attempt, RetryLater redeliveries in a row, trace carrier)
     queue: asyncio.Queue[tuple[Envelope, int, int, dict]] = field(default_factory=asyncio.Queue)
     workers: list[asyncio.Task] = field(default_factory=list)
 
 
 class InMemoryBus(EventBus):
-    def __init__(self, retry: RetryPolicy | None = None) -> None:
+    def __init__(
+        self,
+        retry: RetryPolicy | None = None,
+        *,
+        ledger: ProcessedEvents | None = None,
+        once: OncePolicy | None = None,
+    ) -> None:
         self._retry = retry or RetryPolicy()
+        # With a ledger every durable subscription (unless once=False) is effectively once.
+        self._ledger = ledger
+        self._once = once or OncePolicy()
         self._subscriptions: list[_Subscription] = []
         self._dead: dict[str, list[Envelope]] = defaultdict(list)
         self._pending = 0  # messages queued, in flight or waiting for a retry
@@ -65,21 +77,31 @@ class InMemoryBus(EventBus):
         *,
         concurrency: int = 1,
         transient: bool = False,
+        once: bool = True,
     ) -> None:
         if self._running:
             raise RuntimeError("subscribe before start()")
+        bindings = tuple(patterns)
+        if self._ledger is not None and once and not transient:
+            handler = guard(consumer, handler, self._ledger, self._once, self.publish)
+            bindings += (JOB_CANCELLED,)
         self._subscriptions.append(
-            _Subscription(consumer, tuple(patterns), handler, concurrency, transient)
+            _Subscription(consumer, tuple(patterns), handler, concurrency, transient, bindings)
         )
 
     async def publish(self, envelope: Envelope) -> None:
-        key = routing_key(envelope)
+        self._route(envelope)
+
+    def _route(self, envelope: Envelope, key: str | None = None) -> None:
+        """Deliver to every matching subscription; `key` overrides the routing key (tests
+        put a message of a type no publisher knows on a key, as a raw AMQP publish can)."""
+        key = key or routing_key(envelope)
         carrier: dict[str, str] = {}
         propagate.inject(carrier)  # the trace continues in the handler, as over RabbitMQ
         for sub in self._subscriptions:
             if sub.transient and not self._running:
                 continue  # a transient queue exists only while its consumer runs
-            if any(topic_matches(p, key) for p in sub.patterns):
+            if any(topic_matches(p, key) for p in sub.bindings):
                 self._enqueue(sub, envelope, 1, 0, carrier)
 
     async def start(self) -> None:
@@ -92,6 +114,8 @@ class InMemoryBus(EventBus):
 
     async def stop(self) -> None:
         self._running = False
+        if self._ledger is not None:
+            await self._ledger.close()
         for sub in self._subscriptions:
             for task in sub.workers:
                 task.cancel()
@@ -197,6 +221,9 @@ class InMemoryBus(EventBus):
             error=repr(exc),
         )
         self._dead[sub.consumer].append(envelope)
+        reason = "rejected" if isinstance(exc, Reject) else "exhausted"
+        if (failure := failure_of_dead_letter(envelope, reason, attempt, exc)) is not None:
+            self._route(failure)
 
 
 def _log_fields(envelope: Envelope) -> dict:

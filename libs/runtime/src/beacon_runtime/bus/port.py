@@ -75,8 +75,14 @@ class EventBus(ABC):
         *,
         concurrency: int = 1,
         transient: bool = False,
+        once: bool = True,
     ) -> None:
         """Register before start(). `patterns` use AMQP topic syntax (`*`, `#`).
+
+        A bus built with a processed-events ledger (`bus/once.py`) runs a durable
+        subscription's handler effectively once per event id and also binds it to
+        `job.cancelled` (recorded, never passed to the handler); `once=False` opts out, for
+        handlers idempotent by construction (the gateway's monotonic job transitions).
 
         `transient=True` is for per-process signals (e.g. cancellations every replica must
         see; give each process its own consumer name): the subscription receives only what

@@ -55,8 +55,10 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from pydantic import ValidationError
 
 from beacon_contracts.events import Envelope
-from beacon_contracts.routing import routing_key
+from beacon_contracts.routing import JOB_CANCELLED, routing_key
 from beacon_runtime.bus import dead_letters as dlq
+from beacon_runtime.bus.job_failures import failure_of_dead_letter
+from beacon_runtime.bus.once import OncePolicy, ProcessedEvents, guard
 from beacon_runtime.bus.port import (
     BusUnavailable,
     EventBus,
@@ -97,6 +99,7 @@ class _Subscription:
     concurrency: int
     transient: bool
     semaphore: asyncio.Semaphore
+    bindings: tuple[str, ...] = ()  # patterns, plus job.cancelled when guarded
     queue: AbstractQueue | None = None
     consumer_tag: str | None = None
     tasks: set[asyncio.Task] = field(default_factory=set)
@@ -114,6 +117,8 @@ class RabbitBus(EventBus):
         publish_timeout_s: float = 2.0,
         connect_timeout_s: float = 10.0,
         stop_timeout_s: float = 10.0,
+        ledger: ProcessedEvents | None = None,
+        once: OncePolicy | None = None,
     ) -> None:
         self._url = url
         self._retry = retry or RetryPolicy()
@@ -129,6 +134,10 @@ class RabbitBus(EventBus):
         self._channel: AbstractRobustChannel | None = None  # publishing, with confirms
         self._exchange: AbstractExchange | None = None
         self._stopping = False
+        # With a ledger every durable subscription (unless once=False) is effectively once,
+        # and every durable queue, declared or consumed, also hears job.cancelled.
+        self._ledger = ledger
+        self._once = once or OncePolicy()
 
     @property
     def publish_timeout_s(self) -> float:
@@ -155,6 +164,7 @@ class RabbitBus(EventBus):
         *,
         concurrency: int = 1,
         transient: bool = False,
+        once: bool = True,
     ) -> None:
         if self._connection is not None:
             raise RuntimeError("subscribe before start()")
@@ -163,9 +173,13 @@ class RabbitBus(EventBus):
             raise ValueError(f"consumer {consumer!r} already subscribed; use concurrency=")
         if concurrency < 1:
             raise ValueError("concurrency must be >= 1")
+        bindings = tuple(patterns)
+        if self._ledger is not None and once and not transient:
+            handler = guard(consumer, handler, self._ledger, self._once, self.publish)
+            bindings += (JOB_CANCELLED,)
         self._subscriptions[consumer] = _Subscription(
             consumer, tuple(patterns), handler, concurrency, transient,
-            asyncio.Semaphore(concurrency),
+            asyncio.Semaphore(concurrency), bindings,
         )
 
     async def start(self) -> None:
@@ -187,6 +201,8 @@ class RabbitBus(EventBus):
             )
             for consumer, patterns in self._declare.items():
                 if consumer not in self._subscriptions:
+                    if self._ledger is not None:  # its consumer will be guarded
+                        patterns = (*patterns, JOB_CANCELLED)
                     await self._declare_durable(channel, consumer, patterns)
             for sub in self._subscriptions.values():
                 await self._consume(connection, sub)
@@ -220,6 +236,8 @@ class RabbitBus(EventBus):
         self._connection = self._channel = self._exchange = None
         # Closing the channels hands every unacknowledged message back to its queue.
         await _bounded(connection.close(), 5.0)
+        if self._ledger is not None:
+            await _bounded(self._ledger.close(), 2.0)
 
     async def ping(self) -> bool:
         """A confirmed publish to a key no queue has: a round trip through the publishing
@@ -318,10 +336,10 @@ class RabbitBus(EventBus):
                 self.topology.queue(sub.consumer), durable=False, auto_delete=True,
                 arguments={"x-expires": TRANSIENT_QUEUE_EXPIRES_MS},
             )
-            for pattern in sub.patterns:
+            for pattern in sub.bindings:
                 await queue.bind(self.topology.exchange, routing_key=pattern)
         else:
-            queue = await self._declare_durable(channel, sub.consumer, sub.patterns)
+            queue = await self._declare_durable(channel, sub.consumer, sub.bindings)
         sub.queue = queue
         sub.consumer_tag = await queue.consume(partial(self._on_message, sub))
 
@@ -488,6 +506,14 @@ class RabbitBus(EventBus):
             ERROR_HEADER: repr(exc)[:1000],
             CONSUMER_HEADER: sub.consumer,
         }
+        if envelope is not None and (
+            failure := failure_of_dead_letter(envelope, reason, attempt, exc)
+        ) is not None:
+            try:
+                await self.publish(failure)
+            except Exception as pub_exc:  # noqa: BLE001 - the dead letter itself matters more
+                log.error("bus.job_failure_publish_failed", consumer=sub.consumer,
+                          error=repr(pub_exc))
         try:
             await self._republish(message, self.topology.dlq(sub.consumer), extra)
         except Exception as pub_exc:  # noqa: BLE001

@@ -17,6 +17,7 @@ class InMemoryJobStore(JobStore):
         self._clock = clock
         self._jobs: dict[str, tuple[float, JobRecord]] = {}
         self._by_fingerprint: dict[str, str] = {}
+        self._heartbeats: dict[str, float] = {}
 
     def _live(self, job_id: str) -> JobRecord | None:
         entry = self._jobs.get(job_id)
@@ -62,6 +63,26 @@ class InMemoryJobStore(JobStore):
             update={"status": status, "result": result, "error": error, "updated_at": utcnow()}
         )
         self._put(updated)
-        if status.is_terminal and job.fingerprint:
-            self._by_fingerprint.pop(job.fingerprint, None)
+        if status.is_terminal:
+            self._heartbeats.pop(job_id, None)
+            if job.fingerprint:
+                self._by_fingerprint.pop(job.fingerprint, None)
         return updated.model_copy(deep=True), True
+
+    async def heartbeat(self, job_id: str) -> None:
+        job = self._live(job_id)
+        if job is not None and not job.status.is_terminal:
+            self._heartbeats[job_id] = self._clock()
+
+    async def stalled(self, idle_s: float, limit: int = 100) -> list[JobRecord]:
+        cutoff = self._clock() - idle_s
+        found = []
+        for job_id, beat in sorted(self._heartbeats.items(), key=lambda item: item[1]):
+            if beat > cutoff or len(found) >= limit:
+                break
+            job = self._live(job_id)
+            if job is None or job.status.is_terminal:
+                del self._heartbeats[job_id]
+                continue
+            found.append(job.model_copy(deep=True))
+        return found

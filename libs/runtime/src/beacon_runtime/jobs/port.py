@@ -45,6 +45,16 @@ class JobStore(ABC):
         """Apply a transition. Returns (the job as stored afterwards, whether it changed);
         (None, False) for an unknown or expired job."""
 
+    @abstractmethod
+    async def heartbeat(self, job_id: str) -> None:
+        """A started job showed a sign of life now (a worker announced it). Until it is
+        terminal, `stalled()` reports it once that was longer ago than asked. Jobs that never
+        had a heartbeat (still queued: waiting in line is not a stall) are never reported."""
+
+    @abstractmethod
+    async def stalled(self, idle_s: float, limit: int = 100) -> list[JobRecord]:
+        """Unfinished jobs whose last heartbeat is more than `idle_s` old, oldest first."""
+
     async def ping(self) -> bool:
         return True
 

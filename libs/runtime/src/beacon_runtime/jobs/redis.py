@@ -4,6 +4,7 @@ Keys (``ns`` is the ``namespace`` argument, "beacon" by default)::
 
     <ns>:job:<job_id>         JSON of the JobRecord, exactly as pydantic serialised it
     <ns>:jobfp:<fingerprint>  job_id of the job currently holding that fingerprint
+    <ns>:jobs:alive           sorted set: started, unfinished job ids by last heartbeat
 
 Every write sets the key's TTL to ``ttl_s``, so a job lives ``ttl_s`` after its last change.
 
@@ -26,7 +27,8 @@ fine on a standalone Redis or a replica set but not on Redis Cluster.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+import time
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
@@ -109,12 +111,14 @@ class RedisJobStore(JobStore):
         socket_timeout_s: float = 5.0,
         connect_timeout_s: float = 2.0,
         max_connections: int = 64,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         if ttl_s <= 0:
             raise ValueError("ttl_s must be positive")
         self._url = url
         self._ttl_s = int(ttl_s)
         self._ns = namespace
+        self._clock = clock  # heartbeats: the same wall clock on every gateway replica
         # Every store operation is bounded as a whole, by socket_timeout_s +
         # connect_timeout_s: waiting for a free connection, connecting, sending and reading
         # (`_call`). That is one timer per operation instead of redis-py's socket timeouts,
@@ -147,6 +151,9 @@ class RedisJobStore(JobStore):
 
     def fingerprint_key(self, fingerprint: str) -> str:
         return f"{self._ns}:jobfp:{fingerprint}"
+
+    def alive_key(self) -> str:
+        return f"{self._ns}:jobs:alive"
 
     # plumbing ---------------------------------------------------------------------------
 
@@ -218,11 +225,32 @@ class RedisJobStore(JobStore):
             )
             outcome = int(reply[0])
             if outcome == 1:
+                if status.is_terminal:
+                    # Not in the script: a member left behind by a crash here is dropped
+                    # by the next stalled() that meets it.
+                    await self._call(self._client.zrem(self.alive_key(), job_id))
                 return JobRecord.model_validate_json(reply[1]), True
             raw = None if outcome == -1 else reply[1]
         raise RuntimeError(
             f"job {job_id}: gave up after {_MAX_CAS_ATTEMPTS} conflicting concurrent writes"
         )
+
+    async def heartbeat(self, job_id: str) -> None:
+        job = await self.get(job_id)
+        if job is not None and not job.status.is_terminal:
+            await self._call(self._client.zadd(self.alive_key(), {job_id: self._clock()}))
+
+    async def stalled(self, idle_s: float, limit: int = 100) -> list[JobRecord]:
+        ids = await self._call(self._client.zrangebyscore(
+            self.alive_key(), "-inf", self._clock() - idle_s, start=0, num=limit))
+        found = []
+        for job_id in ids:
+            job = await self.get(job_id)
+            if job is None or job.status.is_terminal:
+                await self._call(self._client.zrem(self.alive_key(), job_id))
+                continue
+            found.append(job)
+        return found
 
     async def ping(self) -> bool:
         try:

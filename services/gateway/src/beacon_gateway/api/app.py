@@ -21,6 +21,7 @@ from beacon_gateway.api.openapi import install_openapi
 from beacon_gateway.api.policy import ResearchDeps
 from beacon_gateway.api.query import QueryDeps, build_query_router
 from beacon_gateway.api.report import ReportDeps, build_report_router
+from beacon_gateway.api.report_documents import build_report_documents_router
 from beacon_gateway.settings import GatewaySettings
 from beacon_runtime.health import Check, build_health_router
 from beacon_runtime.http_app import ServiceApp
@@ -56,6 +57,7 @@ def create_app(
     app.state.query = query
     app.state.upstreams = upstreams
     install_error_handlers(app)
+    app.include_router(build_report_documents_router(upload_max_bytes=settings.upload_max_bytes))
     app.include_router(build_identity_router())
     # Query routes first: POST /query/stream must not be taken for a forwarded path.
     app.include_router(build_query_router())

@@ -40,7 +40,6 @@ from starlette.types import Message, Receive
 from beacon_contracts.text import Line, check_line
 from beacon_gateway.api.errors import ApiError
 from beacon_gateway.auth import AuthService, InvalidToken
-from beacon_gateway.domain import owner_of_api_key
 from beacon_gateway.limits_config import limit_item
 from beacon_gateway.ratelimit import RateLimiter
 from beacon_gateway.repository import Role
@@ -176,11 +175,11 @@ def _limit_body(request: Request, limit: int) -> Request:
 
 
 async def _admit_api_key(request: Request) -> str:
-    """401 unless X-API-Key is one of ours; the owner id derived from it."""
-    key = request.headers.get("x-api-key")
-    if not await request.app.state.report.keys.is_valid(key):
+    """401 unless X-API-Key is one of ours; the id of its record (api_keys.py)."""
+    owner = await request.app.state.report.keys.owner_of(request.headers.get("x-api-key"))
+    if owner is None:
         raise ApiError(401, "UNAUTHORIZED", "Missing or invalid X-API-Key")
-    return owner_of_api_key(key)
+    return owner
 
 
 def _session_id(request: Request) -> str:

@@ -14,8 +14,9 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse, Response
 from sse_starlette import EventSourceResponse
 
-from beacon_contracts.events import Envelope, JobCancelled, JobError, JobKind, JobRequested
-from beacon_contracts.jobs import JobRecord, JobStatus
+from beacon_contracts.commands import AnswerQuestion
+from beacon_contracts.events import Envelope, JobCancelled, JobError, JobKind
+from beacon_contracts.jobs import JobRecord
 from beacon_contracts.research_api import QueryAccepted, QueryRequest, QueryResult
 from beacon_contracts.text import Line
 from beacon_gateway.api.errors import ApiError
@@ -23,6 +24,7 @@ from beacon_gateway.api.forward import forward_request
 from beacon_gateway.api.policy import EVERYONE, PublicRoute, allow
 from beacon_gateway.frames import TERMINAL_EVENTS, FrameLog
 from beacon_gateway.repository import Role, User
+from beacon_gateway.watchdog import JobCanceller
 from beacon_runtime.bus.port import EventBus
 from beacon_runtime.jobs.port import JobStore
 from beacon_runtime.logs import get_logger
@@ -36,6 +38,7 @@ class QueryDeps:
     bus: EventBus
     frames: FrameLog
     pending_cancels: set[asyncio.Task]
+    canceller: JobCanceller
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # the grace period's clock
 
 
@@ -106,22 +109,19 @@ async def _start_query(request: Request, body: QueryRequest, *, stream: bool) ->
     deps = _deps(request)
     user: User = request.state.user
     query_id = str(uuid.uuid4())
-    params = {
-        "question": body.question,
-        "filters": body.filters.model_dump() if body.filters else None,
-        "stream": stream,
-        "request_id": request.scope["state"]["request_id"],
-    }
-    job = JobRecord(job_id=query_id, kind=JobKind.QUERY, owner=_owner(user), params=params)
+    command = AnswerQuestion(
+        job_id=query_id, owner=_owner(user), question=body.question, filters=body.filters,
+        stream=stream, request_id=request.scope["state"]["request_id"],
+    )
+    job = JobRecord(job_id=query_id, kind=JobKind.QUERY, owner=command.owner,
+                    params=command.model_dump(mode="json", include={"question", "filters", "stream"}))
     await deps.jobs.create(job)
     try:
-        await deps.bus.publish(Envelope.wrap(
-            JobRequested(job_id=query_id, kind=JobKind.QUERY, owner=_owner(user), params=params),
-            correlation_id=query_id,
-        ))
+        await deps.bus.publish(Envelope.wrap(command, correlation_id=query_id))
     except Exception as exc:
-        await deps.jobs.transition(query_id, JobStatus.FAILED, error=JobError(
-            error_code="SERVICE_UNAVAILABLE", message="Query could not be queued"))
+        await deps.canceller.fail(query_id, JobKind.QUERY, JobError(
+            error_code="SERVICE_UNAVAILABLE", message="Query could not be queued"),
+            reason="publish not confirmed")
         raise ApiError(503, "SERVICE_UNAVAILABLE", "Query queue is unavailable, retry later") from exc
     log.info("query.queued", job_id=query_id)
     return query_id

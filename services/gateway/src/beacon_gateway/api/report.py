@@ -12,8 +12,9 @@ import orjson
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
-from beacon_contracts.events import Envelope, JobError, JobKind, JobRequested
-from beacon_contracts.jobs import JobRecord, JobStatus
+from beacon_contracts.commands import GenerateSection, RefineSection
+from beacon_contracts.events import Envelope, JobError, JobKind
+from beacon_contracts.jobs import JobRecord
 from beacon_contracts.report_api import (
     AcceptedEnvelope,
     ErrorEnvelope,
@@ -26,6 +27,7 @@ from beacon_gateway.api.errors import ApiError
 from beacon_gateway.api.policy import API_KEY, API_KEY_AND_SESSION, PublicRoute, allow
 from beacon_gateway.api_keys import ApiKeyVerifier
 from beacon_gateway.domain import request_fingerprint, status_envelope
+from beacon_gateway.watchdog import JobCanceller
 from beacon_runtime.bus.port import EventBus
 from beacon_runtime.jobs.port import JobStore
 from beacon_runtime.logs import get_logger
@@ -33,6 +35,7 @@ from beacon_runtime.logs import get_logger
 log = get_logger(__name__)
 
 MAX_JOB_ID_LENGTH = 64
+_COMMANDS = {JobKind.GENERATE: GenerateSection, JobKind.REFINE: RefineSection}
 # Documented like every identifier; one that does not look like a job id is a job that does
 # not exist (404, as the contract answers for an unknown job), never looked up.
 JobId = Annotated[str, Path(json_schema_extra={"pattern": LINE_PATTERN, "maxLength": MAX_JOB_ID_LENGTH})]
@@ -43,6 +46,7 @@ class ReportDeps:
     jobs: JobStore
     bus: EventBus
     keys: ApiKeyVerifier
+    canceller: JobCanceller
 
 
 def build_report_router() -> APIRouter:
@@ -83,25 +87,27 @@ async def _submit(request: Request, kind: JobKind, request_body: GenerateRequest
     owner: str = request.state.owner
     session_id: str = request.state.session_id  # checked by the route's policy
     body = request_body.model_dump(mode="json")
-    params = {"session_id": session_id, **body}
     job = JobRecord(
         job_id=str(uuid.uuid4()), kind=kind, owner=owner,
-        fingerprint=request_fingerprint(owner, session_id, body), params=params,
+        fingerprint=request_fingerprint(owner, session_id, body),
+        params={"session_id": session_id, **body},
     )
     stored, created = await deps.jobs.create(job)
     if not created:
         log.info("job.deduplicated", job_id=stored.job_id, kind=kind.value)
         return _accepted(stored, "Identical job already queued")
-    envelope = Envelope.wrap(
-        JobRequested(job_id=job.job_id, kind=kind, owner=owner, params=params),
-        correlation_id=job.job_id,
-    )
+    command = _COMMANDS[kind](job_id=job.job_id, owner=owner, session_id=session_id,
+                              request=request_body,
+                              request_id=request.scope["state"].get("request_id"))
+    envelope = Envelope.wrap(command, correlation_id=job.job_id)
     try:
         await deps.bus.publish(envelope)
     except Exception as exc:
-        # Never leave a job pending that no worker will ever see.
-        await deps.jobs.transition(job.job_id, JobStatus.FAILED, error=JobError(
-            error_code="SERVICE_UNAVAILABLE", message="Job could not be queued"))
+        # Never leave a job pending that no worker will ever see, and never let a worker
+        # draft one the client was told failed (an unconfirmed publish may have arrived).
+        await deps.canceller.fail(job.job_id, kind, JobError(
+            error_code="SERVICE_UNAVAILABLE", message="Job could not be queued"),
+            reason="publish not confirmed")
         log.error("job.publish_failed", job_id=job.job_id, error=repr(exc))
         raise ApiError(503, "SERVICE_UNAVAILABLE", "Job queue is unavailable, retry later") from exc
     # DEBUG, like an access log: the job's life is logged at INFO by the worker that runs

@@ -3,7 +3,8 @@
 The gateway authenticates, rate-limits and forwards public requests here unchanged by path
 (`/api/v1/companies/...`, `/api/v1/documents/...`, `/api/v1/admin/...`), adding the trusted
 headers `X-User-Id` and `X-User-Role`. Answers follow the research contract's shapes and its
-error format. `/internal/*` is for other services (rag-query) only.
+error format. `/internal/*` is for other services only (rag-query's search; the gateway's and
+report-writer's customer material, `/internal/material/*`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from beacon_ingestion.api.companies import (
     internal_companies_router,
 )
 from beacon_ingestion.api.documents import admin_router, documents_router, internal_router
+from beacon_ingestion.api.material import material_router
 
 
 def create_app(deps: ApiDeps) -> ServiceApp:
@@ -34,5 +36,7 @@ def create_app(deps: ApiDeps) -> ServiceApp:
         app.include_router(documents_router(deps), prefix=API)
         app.include_router(admin_router(deps), prefix=API)
         app.include_router(internal_router(deps))
+    if deps.material is not None:
+        app.include_router(material_router(deps, deps.material))
     instrument_app(app)
     return app

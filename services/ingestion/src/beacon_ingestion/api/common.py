@@ -28,6 +28,7 @@ class ApiDeps:
     downloader: Any = None  # SafeDownloader, wired in bootstrap
     search: Any = None  # ChunkSearch, wired in bootstrap
     bootstrapper: Any = None  # Bootstrapper, wired in bootstrap
+    material: Any = None  # MaterialService, wired in bootstrap
 
 
 def require_admin(x_user_role: Annotated[str | None, Header()] = None) -> None:

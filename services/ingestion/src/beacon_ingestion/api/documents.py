@@ -109,7 +109,8 @@ async def _new_document(deps: ApiDeps, meta: DocumentMeta, owner: str | None,
 
 async def _document_or_404(deps: ApiDeps, document_id: int):
     document = await deps.repo.get_document(document_id)
-    if document is None:
+    # Customer material is its owner's only (api/material.py): unknown to the research API.
+    if document is None or document.is_material:
         raise ServiceError(404, f"Document {document_id} not found")
     return document
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from beacon_contracts.commands import IngestDocument
 from beacon_contracts.events import (
     DocumentIngested,
     Envelope,
@@ -11,7 +12,6 @@ from beacon_contracts.events import (
     JobError,
     JobKind,
     JobProgress,
-    JobRequested,
 )
 from beacon_runtime.bus.port import EventBus
 
@@ -52,6 +52,6 @@ class RunEvents:
 
 
 def ingest_request(document_id: int, owner: str | None, correlation_id: str | None = None) -> Envelope:
-    payload = JobRequested(job_id=job_id_for(document_id), kind=JobKind.INGEST, owner=owner or OWNER,
-                           params={"document_id": document_id})
+    payload = IngestDocument(job_id=job_id_for(document_id), owner=owner or OWNER,
+                             document_id=document_id)
     return Envelope.wrap(payload, correlation_id=correlation_id or job_id_for(document_id))

@@ -8,6 +8,7 @@ fails at once); any other exception is a failed attempt (see `runner.py`).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import json
@@ -20,11 +21,21 @@ import numpy as np
 from beacon_runtime.embeddings.port import Embedder, SparseEncoder
 from beacon_runtime.vectors.port import VectorPoint, VectorStore
 
-from beacon_ingestion.domain import STAGES, Chunk, Document, StageRecord, StageState, utcnow
+from beacon_ingestion.domain import (
+    ANY_OPPORTUNITY,
+    OFFER,
+    STAGES,
+    Chunk,
+    Document,
+    StageRecord,
+    StageState,
+    utcnow,
+)
 from beacon_ingestion.files import FileStore
 from beacon_ingestion.pipeline.chunking import chunk_pages, point_id
 from beacon_ingestion.pipeline.download import SafeDownloader
 from beacon_ingestion.pipeline.errors import PermanentStageError
+from beacon_ingestion.pipeline.formats import PDF, chunk_by_page, parse_material
 from beacon_ingestion.pipeline.parsing import Page, parse_pdf
 from beacon_ingestion.repository.port import IngestionRepository
 from beacon_ingestion.settings import IngestionSettings
@@ -104,7 +115,9 @@ class Stages:
         sha = hashlib.sha256(data).hexdigest()
         if document.sha256 != sha:
             await self.repo.update_document(document.id, sha256=sha, file_size_bytes=len(data))
-        original = await self.repo.find_completed_by_sha(sha, exclude=document.id)
+        # Customer material is deduplicated per owner when it is uploaded (material.py).
+        original = None if document.is_material else await self.repo.find_completed_by_sha(
+            sha, exclude=document.id)
         if original is not None:
             # Identical bytes are already searchable: this document costs nothing more.
             await self.repo.update_document(
@@ -119,6 +132,12 @@ class Stages:
 
     async def parse(self, document: Document, heartbeat: Heartbeat) -> StageOutcome:
         data = await self.files.get(self.files.key_of(document.storage_path or source_key(document.id)))
+        if document.content_type not in (None, PDF):  # customer material: DOCX, Markdown, text
+            pages = await asyncio.to_thread(parse_material, data, document.content_type)
+            heartbeat.beat(f"{len(pages)} pages")
+            await self.files.put(pages_key(document.id), json.dumps([p.to_json() for p in pages]).encode())
+            await self.repo.update_document(document.id, page_count=len(pages))
+            return StageOutcome(detail=f"{len(pages)} pages")
         pages = await parse_pdf(
             data, page_timeout_s=self.settings.parse_page_timeout_s,
             document_timeout_s=self.settings.parse_document_timeout_s,
@@ -131,11 +150,13 @@ class Stages:
 
     async def chunk(self, document: Document, heartbeat: Heartbeat) -> StageOutcome:
         pages = [Page.from_json(p) for p in json.loads(await self.files.get(pages_key(document.id)))]
-        drafts = chunk_pages(pages, target_chars=self.settings.chunk_target_chars,
-                             max_chars=self.settings.chunk_max_chars)
+        chunker = chunk_by_page if document.is_material else chunk_pages
+        drafts = chunker(pages, target_chars=self.settings.chunk_target_chars,
+                         max_chars=self.settings.chunk_max_chars)
         if not drafts:
             raise PermanentStageError("no text to index")
-        sha = document.sha256 or ""
+        # Material of two owners may be the same bytes: its points are the document's own.
+        sha = f"{document.sha256}:{document.id}" if document.is_material else document.sha256 or ""
         chunks = [Chunk(id=point_id(sha, i, d.text), document_id=document.id, chunk_index=i,
                         page_start=d.page_start, page_end=d.page_end, section=d.section, text=d.text)
                   for i, d in enumerate(drafts)]
@@ -162,9 +183,10 @@ class Stages:
         dense = np.load(io.BytesIO(await self.files.get(dense_key(document.id))))
         if len(dense) != len(chunks):
             raise RuntimeError(f"{len(dense)} vectors for {len(chunks)} chunks: re-embedding")
-        await self.vectors.ensure_collection(self.settings.qdrant_collection, int(dense.shape[1]))
+        collection = self.collection_of(document)
+        await self.vectors.ensure_collection(collection, int(dense.shape[1]))
         # Points of an earlier chunking of this document would otherwise linger.
-        await self.vectors.delete_where(self.settings.qdrant_collection, {"document_id": document.id})
+        await self.vectors.delete_where(collection, {"document_id": document.id})
         batch = 256
         for start in range(0, len(chunks), batch):
             points = [
@@ -173,12 +195,25 @@ class Stages:
                             payload=chunk_payload(document, c))
                 for i, c in enumerate(chunks[start:start + batch])
             ]
-            await self.vectors.upsert(self.settings.qdrant_collection, points)
+            await self.vectors.upsert(collection, points)
             heartbeat.beat(f"{min(start + batch, len(chunks))}/{len(chunks)} points")
         return StageOutcome(detail=f"{len(chunks)} points")
 
+    def collection_of(self, document: Document) -> str:
+        """Customer material lives in a collection of its own: no research search can reach it."""
+        return self.settings.material_collection if document.is_material else self.settings.qdrant_collection
+
 
 def chunk_payload(document: Document, chunk: Chunk) -> dict[str, Any]:
+    payload = _payload(document, chunk)
+    if document.is_material:
+        payload["owner"] = document.owner
+        payload["audience"] = document.customer_id or OFFER
+        payload["opportunity_scope"] = document.opportunity_id or ANY_OPPORTUNITY
+    return payload
+
+
+def _payload(document: Document, chunk: Chunk) -> dict[str, Any]:
     return {
         "document_id": document.id,
         "document_title": document.title,

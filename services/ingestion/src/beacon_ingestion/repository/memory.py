@@ -13,6 +13,7 @@ from dataclasses import fields
 from datetime import date, datetime
 
 from beacon_ingestion.domain import (
+    MATERIAL,
     STAGES,
     Chunk,
     Company,
@@ -173,18 +174,35 @@ class InMemoryIngestionRepository(IngestionRepository):
 
     async def find_completed_by_sha(self, sha256, *, exclude=None):
         for document in sorted(self._documents.values(), key=lambda d: d.id):
-            if (document.sha256 == sha256 and document.id != exclude
+            if (document.sha256 == sha256 and document.id != exclude and not document.is_material
                     and document.status == DocumentStatus.COMPLETED and document.duplicate_of is None):
                 return copy.deepcopy(document)
         return None
 
     async def list_documents(self, *, symbol=None, status=None, doc_type=None, limit=50, offset=0):
-        rows = [d for d in self._documents.values()
-                if (symbol is None or d.company_symbol == symbol)
+        rows = [d for d in self._documents.values() if not d.is_material
+                and (symbol is None or d.company_symbol == symbol)
                 and (status is None or d.status == status)
                 and (doc_type is None or d.doc_type == doc_type)]
         rows.sort(key=lambda d: d.id, reverse=True)
         return len(rows), [copy.deepcopy(d) for d in rows[offset:offset + limit]]
+
+    async def material_of(self, owner):
+        rows = [d for d in self._documents.values() if d.is_material and d.owner == owner]
+        return [copy.deepcopy(d) for d in sorted(rows, key=lambda d: d.id, reverse=True)]
+
+    async def expired_material(self, created_before):
+        rows = [d for d in self._documents.values()
+                if d.is_material and d.created_at is not None and d.created_at < created_before]
+        return [copy.deepcopy(d) for d in sorted(rows, key=lambda d: d.id)]
+
+    async def delete_document(self, document_id):
+        if self._documents.pop(document_id, None) is None:
+            return False
+        self._chunks.pop(document_id, None)
+        for stage in STAGES:
+            self._stages.pop((document_id, stage), None)
+        return True
 
     async def stages(self, document_id):
         return {
@@ -225,7 +243,7 @@ class InMemoryIngestionRepository(IngestionRepository):
         return list(self._chunks.get(document_id, []))
 
     async def ingestion_stats(self, since):
-        documents = list(self._documents.values())
+        documents = [d for d in self._documents.values() if d.doc_type != MATERIAL]
         by_status: dict[str, int] = {s.value: 0 for s in DocumentStatus}
         by_type: dict[str, int] = {}
         for document in documents:

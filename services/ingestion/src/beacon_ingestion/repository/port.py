@@ -115,14 +115,27 @@ class IngestionRepository(ABC):
 
     @abstractmethod
     async def find_completed_by_sha(self, sha256: str, *, exclude: int | None = None) -> Document | None:
-        """An original (not a duplicate) completed document with these bytes."""
+        """An original (not a duplicate) completed document with these bytes, never customer
+        material (which is deduplicated per owner)."""
 
     @abstractmethod
     async def list_documents(
         self, *, symbol: str | None = None, status: str | None = None,
         doc_type: str | None = None, limit: int = 50, offset: int = 0,
     ) -> tuple[int, list[Document]]:
-        """Newest first."""
+        """Newest first; never customer material (`MATERIAL`), which only its owner lists."""
+
+    @abstractmethod
+    async def material_of(self, owner: str) -> list[Document]:
+        """The owner's customer material, newest first."""
+
+    @abstractmethod
+    async def expired_material(self, created_before: datetime) -> list[Document]:
+        """Customer material of every owner created before the cut-off."""
+
+    @abstractmethod
+    async def delete_document(self, document_id: int) -> bool:
+        """Remove the row with its stages and chunks; False if there was none."""
 
     @abstractmethod
     async def stages(self, document_id: int) -> dict[str, StageRecord]:
@@ -154,7 +167,8 @@ class IngestionRepository(ABC):
 
     @abstractmethod
     async def ingestion_stats(self, since: datetime) -> dict[str, Any]:
-        """Counts for GET /admin/stats/ingestion; `since` bounds `last_24h`."""
+        """Counts for GET /admin/stats/ingestion (customer material not included); `since`
+        bounds `last_24h`."""
 
     async def ping(self) -> bool:
         return True

@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.pool import NullPool
 
 from beacon_ingestion.domain import (
+    MATERIAL,
     STAGES,
     Chunk,
     Company,
@@ -235,7 +236,7 @@ class PostgresIngestionRepository(PostgresStore, IngestionRepository):
     async def find_completed_by_sha(self, sha256, *, exclude=None):
         d = t.documents
         query = sa.select(d).where(d.c.sha256 == sha256, d.c.status == DocumentStatus.COMPLETED.value,
-                                   d.c.duplicate_of.is_(None))
+                                   d.c.duplicate_of.is_(None), d.c.doc_type != MATERIAL)
         if exclude is not None:
             query = query.where(d.c.id != exclude)
         async with self.transaction() as conn:
@@ -244,7 +245,7 @@ class PostgresIngestionRepository(PostgresStore, IngestionRepository):
 
     async def list_documents(self, *, symbol=None, status=None, doc_type=None, limit=50, offset=0):
         d = t.documents
-        where = []
+        where = [d.c.doc_type != MATERIAL]
         if symbol is not None:
             where.append(d.c.company_symbol == symbol)
         if status is not None:
@@ -256,6 +257,26 @@ class PostgresIngestionRepository(PostgresStore, IngestionRepository):
             rows = await conn.execute(
                 sa.select(d).where(*where).order_by(d.c.id.desc()).limit(limit).offset(offset))
             return total, [_document(row) for row in rows]
+
+    async def material_of(self, owner):
+        d = t.documents
+        async with self.transaction(write=False) as conn:
+            rows = await conn.execute(sa.select(d).where(d.c.doc_type == MATERIAL, d.c.owner == owner)
+                                      .order_by(d.c.id.desc()))
+            return [_document(row) for row in rows]
+
+    async def expired_material(self, created_before):
+        d = t.documents
+        async with self.transaction(write=False) as conn:
+            rows = await conn.execute(sa.select(d).where(
+                d.c.doc_type == MATERIAL, d.c.created_at < created_before).order_by(d.c.id))
+            return [_document(row) for row in rows]
+
+    async def delete_document(self, document_id):
+        d = t.documents
+        async with self.transaction() as conn:  # stages and chunks go with it (ON DELETE CASCADE)
+            deleted = await conn.execute(d.delete().where(d.c.id == document_id).returning(d.c.id))
+            return deleted.first() is not None
 
     async def stages(self, document_id):
         s = t.document_stages
@@ -357,16 +378,19 @@ class PostgresIngestionRepository(PostgresStore, IngestionRepository):
     async def ingestion_stats(self, since):
         d = t.documents
         completed = d.c.status == DocumentStatus.COMPLETED.value
+        research = d.c.doc_type != MATERIAL
         async with self.transaction() as conn:
             by_status = {s.value: 0 for s in DocumentStatus}
-            for row in await conn.execute(sa.select(d.c.status, sa.func.count()).group_by(d.c.status)):
+            for row in await conn.execute(
+                    sa.select(d.c.status, sa.func.count()).where(research).group_by(d.c.status)):
                 by_status[row[0]] = row[1]
             by_type = {row[0]: row[1] for row in await conn.execute(
-                sa.select(d.c.doc_type, sa.func.count()).group_by(d.c.doc_type).order_by(d.c.doc_type))}
+                sa.select(d.c.doc_type, sa.func.count()).where(research)
+                .group_by(d.c.doc_type).order_by(d.c.doc_type))}
             chunks_total = (await conn.execute(sa.select(sa.func.coalesce(sa.func.sum(d.c.chunk_count), 0))
-                                               .where(completed, d.c.duplicate_of.is_(None)))).scalar_one()
+                                               .where(completed, research, d.c.duplicate_of.is_(None)))).scalar_one()
             ingested = (await conn.execute(sa.select(sa.func.count()).select_from(d)
-                                           .where(completed, d.c.completed_at >= since))).scalar_one()
+                                           .where(completed, research, d.c.completed_at >= since))).scalar_one()
             news_count = (await conn.execute(sa.select(sa.func.count()).select_from(t.news)
                                              .where(t.news.c.created_at >= since))).scalar_one()
         return {

@@ -6,6 +6,7 @@ Real adapters are imported only when selected, so embedded mode never loads brok
 from __future__ import annotations
 
 from beacon_contracts.routing import COMMAND_QUEUES
+from beacon_runtime.bus.once import InMemoryProcessedEvents, OncePolicy, ProcessedEvents
 from beacon_runtime.bus.port import EventBus, RetryPolicy
 from beacon_runtime.jobs.port import JobStore
 from beacon_runtime.llm.port import ChatModel
@@ -21,7 +22,24 @@ def retry_policy(settings: ServiceSettings) -> RetryPolicy:
     )
 
 
+def once_policy(settings: ServiceSettings) -> OncePolicy:
+    return OncePolicy(lease_s=settings.bus_once_lease_s, done_ttl_s=settings.bus_processed_ttl_s,
+                      cancel_ttl_s=settings.bus_processed_ttl_s)
+
+
+def build_processed_events(settings: ServiceSettings) -> ProcessedEvents:
+    """Shared by every replica through Redis; without REDIS_URL each process keeps its own,
+    which covers redeliveries and duplicates within one process (all of embedded mode)."""
+    if settings.redis_url:
+        from beacon_runtime.bus.once_redis import RedisProcessedEvents
+
+        return RedisProcessedEvents(settings.redis_url, namespace=settings.redis_namespace)
+    return InMemoryProcessedEvents()
+
+
 def build_bus(settings: ServiceSettings) -> EventBus:
+    """Every bus built here runs durable handlers effectively once (bus/once.py)."""
+    ledger = build_processed_events(settings)
     if settings.amqp_url:
         from beacon_runtime.bus.rabbit import RabbitBus
 
@@ -32,10 +50,12 @@ def build_bus(settings: ServiceSettings) -> EventBus:
             namespace=settings.bus_namespace,
             declare=COMMAND_QUEUES,
             publish_timeout_s=settings.bus_publish_timeout_s,
+            ledger=ledger,
+            once=once_policy(settings),
         )
     from beacon_runtime.bus.memory import InMemoryBus
 
-    return InMemoryBus(retry=retry_policy(settings))
+    return InMemoryBus(retry=retry_policy(settings), ledger=ledger, once=once_policy(settings))
 
 
 def build_job_store(settings: ServiceSettings) -> JobStore:

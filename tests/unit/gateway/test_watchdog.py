@@ -37,7 +37,8 @@ class Recorder:
 
 async def started(jobs, job_id: str, kind: JobKind = JobKind.GENERATE) -> None:
     event = JobStarted(job_id=job_id, kind=kind, worker="w")
-    await apply_job_event(Envelope.wrap(event, correlation_id=job_id), jobs=jobs, watched=WATCHED)
+    await apply_job_event(event, Envelope.wrap(event, correlation_id=job_id), jobs=jobs,
+                          watched=WATCHED)
 
 
 async def test_watchdog_fails_only_started_watched_jobs_without_life():

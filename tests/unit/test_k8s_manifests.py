@@ -1,6 +1,8 @@
 """Kubernetes manifests (deploy/k8s): every overlay renders with `kubectl kustomize`, every
-rendered resource validates offline against the Kubernetes schema (`kubernetes-validate
---strict`), and the properties the platform relies on hold.
+rendered resource validates offline, built-in kinds against the Kubernetes schema
+(`kubernetes-validate --strict`), KEDA's custom resources with jsonschema against the closed
+schemas vendored in deploy/k8s/schemas (kubernetes-validate only warns "schema not found" for
+them), and the properties the platform relies on hold.
 
 kubernetes-validate is not a project dependency (108 MB of schemas): `uv tool run` fetches the
 pinned version into uv's tool cache. kubectl must be on PATH, or named by $KUBECTL (to check
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import json
 import os
 import re
 import shutil
@@ -18,8 +21,11 @@ import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import jsonschema
 import pytest
 import yaml
+
+from beacon_runtime.bus.topology import Topology
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
@@ -30,16 +36,26 @@ KUBERNETES_VERSION = "1.31.0"
 KUBERNETES_VALIDATE = "kubernetes-validate==1.37.0"
 
 NAMESPACE = "beacon"
-WORKERS = frozenset({"report-writer", "rag-query", "ingestion"})
-# Services with fixed replica counts (no autoscaler): the gateway and the review queue.
-SERVICES = frozenset({"gateway", "hitl"}) | WORKERS
-# Who may open a connection to whom; "anywhere" is outside the namespace (ingress controller).
+# Consumers scaled by KEDA on their queue's length; the gateway has a CPU HPA.
+WORKERS = frozenset({"report-writer", "rag-query", "ingestion", "hitl"})
+SERVICES = frozenset({"gateway"}) | WORKERS
+# Custom resources, validated against the schemas vendored in deploy/k8s/schemas.
+CUSTOM_SCHEMAS = {
+    ("keda.sh/v1alpha1", "ScaledObject"): "keda.sh_v1alpha1_scaledobject.json",
+    ("keda.sh/v1alpha1", "TriggerAuthentication"): "keda.sh_v1alpha1_triggerauthentication.json",
+}
+# Who may open a connection to whom; "anywhere" is outside the namespace (ingress controller),
+# "prometheus" the scraper's pods in the monitoring namespace.
 ALLOWED_INGRESS = {
-    "gateway": {"anywhere"},
-    "ingestion": {"gateway", "rag-query", "report-writer"},  # report-writer: material search
-    "rag-query": {"gateway"},
-    "hitl": {"gateway"},
-    "report-writer": {"gateway"},  # its /readyz, for /admin/health
+    "gateway": {"anywhere", "prometheus"},
+    "ingestion": {"gateway", "rag-query", "report-writer", "prometheus"},  # report-writer: material search
+    "rag-query": {"gateway", "prometheus"},
+    "hitl": {"gateway", "prometheus"},
+    "report-writer": {"gateway", "prometheus"},  # its /readyz, for /admin/health
+}
+PROMETHEUS_PEER = {
+    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
+    "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
 }
 
 
@@ -128,11 +144,54 @@ def _assert_valid(path: Path, expected: int) -> None:
     assert len(passed) == expected, output
 
 
+def _is_custom(doc: dict) -> bool:
+    """A custom resource: its API group has a dot and is not one of Kubernetes' own."""
+    group = doc["apiVersion"].rpartition("/")[0]
+    return "." in group and not group.endswith("k8s.io")
+
+
+@functools.cache
+def _custom_validator(api_version: str, kind: str) -> jsonschema.Draft202012Validator:
+    name = CUSTOM_SCHEMAS.get((api_version, kind))
+    assert name, f"{api_version} {kind}: no vendored schema in deploy/k8s/schemas"
+    schema = json.loads((K8S / "schemas" / name).read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def _custom_errors(doc: dict) -> list[str]:
+    validator = _custom_validator(doc["apiVersion"], doc["kind"])
+    return [f"{doc['kind']} {doc['metadata'].get('name')}: {'/'.join(map(str, e.absolute_path))}: "
+            f"{e.message}" for e in validator.iter_errors(doc)]
+
+
 def test_overlay_is_valid_kubernetes(overlay, tmp_path):
-    text = _render(overlay)
+    docs = _documents(_render(overlay))
+    builtin = [d for d in docs if not _is_custom(d)]
     path = tmp_path / f"{overlay}.yaml"
-    path.write_text(text)
-    _assert_valid(path, expected=len(_documents(text)))
+    path.write_text(yaml.safe_dump_all(builtin))
+    _assert_valid(path, expected=len(builtin))
+    custom = [d for d in docs if _is_custom(d)]
+    assert {d["kind"] for d in custom} == {"ScaledObject", "TriggerAuthentication"}
+    errors = [error for doc in custom for error in _custom_errors(doc)]
+    assert not errors, "\n".join(errors)
+
+
+def test_custom_resource_schemas_reject_what_keda_would_not_accept():
+    """The vendored schemas are closed: an unknown or misspelt field fails, as does a
+    missing required one, so a green test means KEDA's API would accept the resource."""
+    (scaled,) = [d for d in _documents(_render("production"))
+                 if d["kind"] == "ScaledObject" and d["metadata"]["name"] == "report-writer"]
+    assert not _custom_errors(scaled)
+    misspelt = json.loads(json.dumps(scaled))
+    misspelt["spec"]["maxReplicas"] = misspelt["spec"].pop("maxReplicaCount")
+    assert any("maxReplicas" in e for e in _custom_errors(misspelt))
+    no_triggers = json.loads(json.dumps(scaled))
+    del no_triggers["spec"]["triggers"]
+    assert any("triggers" in e for e in _custom_errors(no_triggers))
+    wrong_type = json.loads(json.dumps(scaled))
+    wrong_type["spec"]["minReplicaCount"] = "two"
+    assert _custom_errors(wrong_type)
 
 
 def test_secret_template_is_valid_and_holds_only_placeholders():
@@ -151,7 +210,9 @@ def test_every_service_has_its_resources(resources):
     for kind in ("Deployment", "Service", "PodDisruptionBudget"):
         assert set(_of_kind(resources, kind)) == SERVICES, kind
     hpas = _of_kind(resources, "HorizontalPodAutoscaler")
-    assert {h["spec"]["scaleTargetRef"]["name"] for h in hpas.values()} == WORKERS
+    assert {h["spec"]["scaleTargetRef"]["name"] for h in hpas.values()} == {"gateway"}
+    scaled = _of_kind(resources, "ScaledObject")
+    assert {s["spec"]["scaleTargetRef"]["name"] for s in scaled.values()} == WORKERS
     # Credentials never come out of a render: the Secret is created out of band.
     assert not _of_kind(resources, "Secret")
 
@@ -233,21 +294,56 @@ def test_referenced_secret_keys_exist_in_the_template(resources):
                     assert ref["key"] in keys, f"{name}: {ref['key']} missing from the template"
 
 
-def test_autoscalers_own_the_worker_replica_counts(resources, overlay):
+def _bounds(autoscaler: dict) -> tuple[str, int, int]:
+    spec = autoscaler["spec"]
+    if autoscaler["kind"] == "ScaledObject":
+        return spec["scaleTargetRef"]["name"], spec.get("minReplicaCount", 0), spec["maxReplicaCount"]
+    assert spec["scaleTargetRef"]["kind"] == "Deployment"
+    return spec["scaleTargetRef"]["name"], spec.get("minReplicas", 1), spec["maxReplicas"]
+
+
+def test_autoscalers_own_every_replica_count(resources, overlay):
     deployments = _of_kind(resources, "Deployment")
-    for name, hpa in _of_kind(resources, "HorizontalPodAutoscaler").items():
-        target = hpa["spec"]["scaleTargetRef"]
-        assert target["kind"] == "Deployment" and target["name"] in deployments, name
+    owners = [*_of_kind(resources, "HorizontalPodAutoscaler").values(),
+              *_of_kind(resources, "ScaledObject").values()]
+    targets = [_bounds(owner)[0] for owner in owners]
+    assert sorted(targets) == sorted(deployments), "one autoscaler per Deployment"
+    for owner in owners:
+        target, low, high = _bounds(owner)
         # A `replicas` in the manifest would reset the autoscaler's choice on every apply.
-        assert "replicas" not in deployments[target["name"]]["spec"], target["name"]
-        low, high = hpa["spec"].get("minReplicas", 1), hpa["spec"]["maxReplicas"]
-        assert 1 <= low <= high, name
-        assert (low >= 2) if overlay == "production" else (high == 1), f"{overlay} {name}"
-    fixed = {n: d["spec"].get("replicas", 1) for n, d in deployments.items() if n not in WORKERS}
-    if overlay == "production":
-        assert all(count >= 2 for count in fixed.values()), fixed
-    else:
-        assert set(fixed.values()) == {1}, fixed
+        assert "replicas" not in deployments[target]["spec"], target
+        assert 1 <= low <= high, target
+        assert (low >= 2) if overlay == "production" else (high == 1), f"{overlay} {target}"
+
+
+def test_gateway_scales_on_cpu_only(resources):
+    (hpa,) = _of_kind(resources, "HorizontalPodAutoscaler").values()
+    assert [m["resource"]["name"] for m in hpa["spec"]["metrics"]] == ["cpu"]
+
+
+def test_workers_scale_on_their_own_queue_length(resources):
+    """KEDA reads the queue each worker consumes: `<ns>.<consumer>` as the bus names it."""
+    auths = _of_kind(resources, "TriggerAuthentication")
+    keys = _template_keys()
+    for name, scaled in _of_kind(resources, "ScaledObject").items():
+        (trigger,) = scaled["spec"]["triggers"]
+        assert trigger["type"] == "rabbitmq", name
+        assert trigger["metadata"]["mode"] == "QueueLength", name
+        assert trigger["metadata"]["queueName"] == Topology(namespace=NAMESPACE).queue(name), name
+        assert int(trigger["metadata"]["value"]) >= 1, name
+        auth = auths[trigger["authenticationRef"]["name"]]
+        (host,) = [r for r in auth["spec"]["secretTargetRef"] if r["parameter"] == "host"]
+        assert host["key"] in keys, f"{name}: {host['key']} missing from the Secret template"
+
+
+def test_prometheus_scrapes_every_pod_on_its_http_port(resources):
+    for name, deployment in _of_kind(resources, "Deployment").items():
+        annotations = deployment["spec"]["template"]["metadata"].get("annotations", {})
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        (http,) = [p["containerPort"] for p in container["ports"] if p["name"] == "http"]
+        assert annotations.get("prometheus.io/scrape") == "true", name
+        assert annotations.get("prometheus.io/port") == str(http), name
+        assert annotations.get("prometheus.io/path") == "/metrics", name
 
 
 def test_network_policies_let_in_only_the_allowed_callers(resources):
@@ -263,7 +359,9 @@ def test_network_policies_let_in_only_the_allowed_callers(resources):
             if not rule.get("from"):
                 callers.add("anywhere")
             for peer in rule.get("from", []):
-                if "namespaceSelector" in peer or "ipBlock" in peer:
+                if peer == PROMETHEUS_PEER:
+                    callers.add("prometheus")
+                elif "namespaceSelector" in peer or "ipBlock" in peer:
                     callers.add("anywhere")
                 else:
                     callers |= {caller for caller, d in deployments.items()

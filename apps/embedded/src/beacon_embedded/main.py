@@ -8,6 +8,8 @@ called in process through httpx's ASGI transport.
 
 from __future__ import annotations
 
+import argparse
+from collections.abc import Sequence
 from typing import TypeVar
 
 import httpx
@@ -69,7 +71,21 @@ def build_stack(gateway_settings: GatewaySettings) -> tuple[object, list[Service
     return bus, [ingestion, rag_query, report_writer, hitl, gateway]
 
 
-def run() -> None:
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Only --help: settings come from the environment. Parsed before anything is built, so
+    `beacon-dev --help` prints and exits without starting a server."""
+    parser = argparse.ArgumentParser(
+        prog="beacon-dev",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Settings are environment variables: HOST (127.0.0.1), PORT (8000), LOG_LEVEL, "
+        "API_KEYS, DEV_ADMIN_EMAIL, DEV_ADMIN_PASSWORD, OPENAI_BASE_URL, and the URLs above.",
+    )
+    return parser.parse_args(argv)
+
+
+def run(argv: Sequence[str] | None = None) -> None:
+    parse_args(argv)
     settings = GatewaySettings()
     configure_logging("embedded", settings.log_level, settings.log_json)
     setup_tracing("beacon-embedded")

@@ -133,7 +133,7 @@ def test_every_node_of_both_graphs_is_traced():
     from beacon_rag_query.graph import build_graph as build_rag_graph
 
     report = build_graph(OfflineDrafter(), InMemorySessionDrafts())
-    assert set(report.builder.nodes) == {"prepare", "draft", "finalize", "remember"}
+    assert set(report.builder.nodes) == {"prepare", "retrieve", "draft", "check", "finalize", "remember"}
     # Building a graph calls none of its sources.
     rag = build_rag_graph(Deps(search=None, catalogue=None, fundamentals=None,
                                chat_model=CountingModel()))

@@ -245,6 +245,10 @@ def read_question(
                   diluted=bool(_DILUTED.search(question)))
     narrative = bool(_NARRATIVE.search(question)) and not _FIGURE_WORDS.search(question)
     ratio = next((r for r in RATIOS if r.asked.search(question)), None)
+    if ratio is not None and ratio.kind == "percent" and _AMOUNT.search(question) and not narrative:
+        # "gross margin in dollars": US statements print the amount under the ratio's name.
+        item = BY_KEY[ratio.numerator]
+        return FigureQuestion("line_item", item=item, named=_named(ratio.asked, question), **common)
     if ratio is not None and not narrative:
         return FigureQuestion("ratio", ratio=ratio, named=_named(ratio.asked, question), **common)
     if FREE_CASH_FLOW.search(question) and not narrative:
@@ -264,6 +268,8 @@ def read_question(
     return FigureQuestion("narrative", **common)
 
 
+_AMOUNT = re.compile(r"\bin\s+(?:us\s+)?(?:dollars|rupees|\$|₹|crores?|millions?|billions?)\b|"
+                     r"\b(?:dollar|rupee)\s+amount\b", re.IGNORECASE)
 _MONTH_WORD = re.compile(r"^(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*$")
 
 

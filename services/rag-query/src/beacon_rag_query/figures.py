@@ -64,9 +64,11 @@ def evidence_rows(evidence: Sequence[Evidence]) -> list[Sourced]:
         for mark in period_marks(e.text):
             if mark.kind == "date":
                 years.setdefault((mark.value.month, mark.value.day), set()).add(mark.value.year)  # type: ignore[union-attr]
+    headers = _page_headers(evidence)
     for e in evidence:
         found = read_rows(e.text, section=e.section, title=e.document_title,
-                          filing_period=e.fiscal_period, known_dates=known.get(e.document_id))
+                          filing_period=e.fiscal_period, known_dates=known.get(e.document_id),
+                          page_header=headers.get((e.document_id, e.page_number), ()))
         parsed.append((e, found))
         key = (e.document_id, e.page_number)
         unit, scope = declared(e.text)
@@ -86,6 +88,21 @@ def evidence_rows(evidence: Sequence[Evidence]) -> list[Sourced]:
                 row = replace(row, scope=page_scopes[key])
             rows.append(Sourced(row, e))
     return rows
+
+
+def _page_headers(evidence: Sequence[Evidence]) -> dict[tuple, list]:
+    """A statement's column headers when they are a chunk of their own ("Three Months Ended
+    Nine Months Ended October 29, October 30, ..." above a chunk of rows): the period marks
+    of a passage of the page that has headers and no figures, for the page's other passages."""
+    out: dict[tuple, list] = {}
+    for e in evidence:
+        figures = re.findall(r"(?<![\w.,])\(?\d{1,3}(?:,\d{3})+(?:\.\d+)?\)?", e.text)
+        if figures:
+            continue
+        marks = [m for m in period_marks(e.text) if m.kind in ("label", "daymonth", "date")]
+        if any(m.kind != "label" for m in marks):
+            out.setdefault((e.document_id, e.page_number), marks)
+    return out
 
 
 # ---- labels -------------------------------------------------------------------------------

@@ -546,6 +546,7 @@ class _Context:
     statements: list[tuple[int, str]] = field(default_factory=list)
     words: list[_Mark] = field(default_factory=list)  # period marks outside table rows
     known: dict[tuple[int, int], set[int]] = field(default_factory=dict)  # (month, day) -> years
+    page_header: list[_Mark] = field(default_factory=list)  # headers held by another passage
 
     @staticmethod
     def latest(items: list[tuple[int, object]], at: int, *, or_next: bool = False):
@@ -578,10 +579,12 @@ def read_rows(
     title: str = "",
     filing_period: str | None = None,
     known_dates: dict[tuple[int, int], set[int]] | None = None,
+    page_header: Sequence[_Mark] = (),
 ) -> list[Row]:
     """Every row of figures in a passage, with the period of each cell where the page says it.
     `known_dates`: the years the document writes with each month and day, for headers that
-    print a column's month and day without its year."""
+    print a column's month and day without its year; `page_header`: the column headers of
+    the page when another passage holds them."""
     context = _Context()
     preamble = " ".join(p for p in (title, section or "") if p)
     _scan_context(preamble, -len(preamble) - 1, context)
@@ -599,6 +602,7 @@ def read_rows(
     for years in (known_dates or {}).items():
         context.known.setdefault(years[0], set()).update(years[1])
     row_lines = [at for at, _ in labelled]
+    context.page_header = list(page_header)
     for at, line in labelled:
         rows += _labelled_row(line, at, context, section, filing_period, row_lines)
     for start, part in runs:
@@ -685,7 +689,8 @@ def _labelled_row(line: str, at: int, context: _Context, section: str | None,
     if not dated and years and len(years) == len(values):
         # "Revenue | 2023: 18,120 | 2022: 5,931 | ...": the months, days and durations are
         # in the header lines above (or the chunk's section).
-        marks = _header_before(context, at, row_lines) or period_marks(section or "")
+        marks = (_header_before(context, at, row_lines) or period_marks(section or "")
+                 or context.page_header)
         built = grid_columns(marks, len(values), years=years, filing_period=filing_period,
                              known=context.known)
         if built:
@@ -809,6 +814,9 @@ def _flat_row(label: list[tuple[int, str]], numbers: list[str], context: _Contex
     fitted = fit_columns(marks, len(values)) if marks else None
     if fitted is None and marks:
         fitted = grid_columns(marks, len(values), filing_period=filing_period, known=context.known)
+    if fitted is None and not marks and context.page_header:
+        fitted = fit_columns(context.page_header, len(values)) or grid_columns(
+            context.page_header, len(values), filing_period=filing_period, known=context.known)
     if fitted is not None:
         columns = list(_complete(fitted, filing_period))
     else:

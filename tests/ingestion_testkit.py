@@ -214,3 +214,55 @@ class Harness:
 
     async def status(self, document_id: int) -> dict:
         return (await self.client.get(f"/api/v1/documents/{document_id}/ingestion-status")).json()
+
+
+async def bootstrap_scenario(h: Harness, server: FileServer) -> None:
+    """A bootstrap of three annual reports, read back through GET /admin/bootstrap/{task_id}:
+    one ingested, one whose URL cannot be fetched (its reason listed), one with no source
+    registered. `h` must be built with `bootstrap_registry(tmp_path, server)`."""
+    task = (await h.client.post("/api/v1/admin/bootstrap", headers=ADMIN, json={
+        "companies": ["TCS"], "doc_types": ["annual_report"], "years": [2024, 2023, 2022]})).json()
+    assert task["estimated_documents"] == 2
+    before = (await h.client.get(f"/api/v1/admin/bootstrap/{task['task_id']}", headers=ADMIN)).json()
+    assert before["status"] in ("started", "running", "completed")
+    assert [d["fiscal_period"] for d in before["documents"]] == ["FY2024", "FY2023", "FY2022"]
+    await h.drain()
+    after = await h.client.get(f"/api/v1/admin/bootstrap/{task['task_id']}", headers=ADMIN)
+    assert after.status_code == 200, after.text
+    body = after.json()
+    assert body["status"] == "completed" and body["requested_by"] == ADMIN["X-User-Id"]
+    assert body["requested"] == {"companies": ["TCS.NS"], "doc_types": ["annual_report"],
+                                 "years": [2024, 2023, 2022]}
+    fy24, fy23, fy22 = body["documents"]
+    assert fy24["status"] == "completed" and fy24["error"] is None
+    assert set(fy24["stages"].values()) == {"completed"} and fy24["document_id"] > 0
+    assert fy23["status"] == "failed" and "cannot resolve host" in fy23["error"]
+    assert fy23["stages"]["download"] == "failed"
+    assert fy22 == {"symbol": "TCS.NS", "doc_type": "annual_report", "fiscal_period": "FY2022",
+                    "source_url": None, "document_id": None, "status": "skipped", "stages": None,
+                    "error": "no source registered for TCS.NS annual_report FY2022"}
+    assert body["progress"] == {"total": 3, "waiting": 0, "pending": 0, "processing": 0,
+                                "completed": 1, "failed": 1, "skipped": 1, "percent": 100.0}
+    assert [(f["fiscal_period"], f["status"]) for f in body["failures"]] == [
+        ("FY2023", "failed"), ("FY2022", "skipped")]
+    assert body["started_at"] and body["finished_at"] and body["created_at"]
+
+    missing = await h.client.get("/api/v1/admin/bootstrap/bootstrap-nope", headers=ADMIN)
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "NOT_FOUND"
+    refused = await h.client.get(f"/api/v1/admin/bootstrap/{task['task_id']}", headers=USER)
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "FORBIDDEN"
+
+
+def bootstrap_registry(tmp_path: Path, server: FileServer) -> Path:
+    """TCS's FY2024 report served by `server`, FY2023 on a host that cannot resolve, no FY2022."""
+    import json
+
+    server.serve("/tcs/AR_2024.pdf", make_pdf(2, marker="tcs-fy2024"))
+    registry = tmp_path / "bootstrap_registry.json"
+    registry.write_text(json.dumps({"sources": [
+        {"symbol": "TCS.NS", "doc_type": "annual_report", "fiscal_period": "FY2024",
+         "url": server.base + "/tcs/AR_2024.pdf"},
+        {"symbol": "TCS.NS", "doc_type": "annual_report", "fiscal_period": "FY2023",
+         "url": "https://filings.invalid/tcs/AR_2023.pdf"},
+    ]}))
+    return registry

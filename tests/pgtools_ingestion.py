@@ -24,7 +24,8 @@ async def truncate_all(database_url: str, schema: str) -> None:
     conn = await asyncpg.connect(_dsn(database_url))
     try:
         await conn.execute(
-            f'TRUNCATE "{schema}".chunks, "{schema}".document_stages, "{schema}".documents, '
+            f'TRUNCATE "{schema}".bootstrap_items, "{schema}".bootstrap_tasks, '
+            f'"{schema}".chunks, "{schema}".document_stages, "{schema}".documents, '
             f'"{schema}".news, "{schema}".prices, "{schema}".fundamentals, "{schema}".companies '
             "RESTART IDENTITY CASCADE"
         )

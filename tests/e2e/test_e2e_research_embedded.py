@@ -116,3 +116,30 @@ async def test_research_flow_for_two_analysts_and_an_admin(embedded):
     assert (await client.get("/api/v1/admin/stats/queries", headers=ana)).status_code == 403
     me = (await client.get("/api/v1/auth/me", headers=ana)).json()
     assert me["queries_today"] == 2
+
+    # A bootstrap through the gateway, followed to its end: the sample FY2024 report is the
+    # document already ingested; FY2023 has no source and says so.
+    started = await client.post("/api/v1/admin/bootstrap", headers=admin, json={
+        "companies": ["RELIANCE"], "doc_types": ["annual_report"], "years": [2024, 2023]})
+    assert started.status_code == 202, started.text
+    task_id = started.json()["task_id"]
+    assert (await client.get(f"/api/v1/admin/bootstrap/{task_id}", headers=ana)).status_code == 403
+    missing = await client.get("/api/v1/admin/bootstrap/bootstrap-unknown", headers=admin)
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "NOT_FOUND"
+    task = await wait_for_bootstrap(client, admin, task_id)
+    fy24, fy23 = task["documents"]
+    assert (fy24["fiscal_period"], fy24["status"]) == ("FY2024", "completed")
+    assert fy24["source_url"].startswith("sample://") and fy24["document_id"] > 0
+    assert (fy23["status"], fy23["error"]) == ("skipped", "no source registered for RELIANCE.NS annual_report FY2023")
+    assert task["progress"]["percent"] == 100.0 and len(task["failures"]) == 1
+
+
+async def wait_for_bootstrap(client, headers, task_id: str) -> dict:
+    import asyncio
+
+    for _ in range(300):
+        body = (await client.get(f"/api/v1/admin/bootstrap/{task_id}", headers=headers)).json()
+        if body["status"] in ("completed", "failed"):
+            return body
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"bootstrap {task_id} did not finish: {body}")

@@ -13,6 +13,9 @@ from decimal import Decimal
 
 import pytest
 from beacon_ingestion.domain import (
+    BootstrapItem,
+    BootstrapState,
+    BootstrapTask,
     Chunk,
     Company,
     DocumentStatus,
@@ -385,3 +388,64 @@ async def test_material_expiry_and_deletion(repo):
     assert await repo.delete_document(old.id) is False
     assert await repo.expired_material(cut_off) == []
     assert (await repo.get_document(new.id)) is not None
+
+
+# ---------------------------------------------------------------- bootstrap tasks
+
+
+def bootstrap_task(task_id: str = "bootstrap-1") -> BootstrapTask:
+    return BootstrapTask(task_id=task_id, owner="admin-1", companies=["TCS.NS"],
+                         doc_types=["annual_report"], years=[2024, 2023], items=[
+                             BootstrapItem(1, "TCS.NS", "annual_report", "FY2023",
+                                           reason="no source registered for TCS.NS annual_report FY2023"),
+                             BootstrapItem(0, "TCS.NS", "annual_report", "FY2024",
+                                           source_url="https://example.com/ar.pdf"),
+                         ])
+
+
+async def test_bootstrap_task_round_trip_in_plan_order(repo):
+    assert await repo.create_bootstrap_task(bootstrap_task()) is True
+    assert await repo.create_bootstrap_task(bootstrap_task()) is False  # a redelivery writes nothing
+    task = await repo.get_bootstrap_task("bootstrap-1")
+    assert task.status == BootstrapState.STARTED and task.owner == "admin-1"
+    assert task.companies == ["TCS.NS"] and task.years == [2024, 2023] and task.created_at is not None
+    assert [(i.position, i.fiscal_period, i.source_url, i.document_id) for i in task.items] == [
+        (0, "FY2024", "https://example.com/ar.pdf", None), (1, "FY2023", None, None)]
+    assert task.items[1].reason.startswith("no source registered")
+    assert await repo.get_bootstrap_task("bootstrap-2") is None
+
+
+async def test_bootstrap_task_states_stamp_their_times_and_items_take_documents(repo):
+    await repo.create_bootstrap_task(bootstrap_task())
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    await repo.set_bootstrap_state("bootstrap-1", BootstrapState.RUNNING, now=t0)
+    await repo.set_bootstrap_state("bootstrap-1", BootstrapState.RUNNING, now=t0 + timedelta(hours=1))
+    document = await repo.create_document(new_doc())
+    await repo.set_bootstrap_item("bootstrap-1", 0, document_id=document.id)
+    await repo.set_bootstrap_state("bootstrap-1", BootstrapState.QUEUED, now=t0 + timedelta(minutes=5))
+    task = await repo.get_bootstrap_task("bootstrap-1")
+    assert task.status == BootstrapState.QUEUED
+    assert task.started_at == t0  # the first run's start is kept
+    assert task.finished_at == t0 + timedelta(minutes=5)
+    assert task.items[0].document_id == document.id and task.items[0].reason is None
+    with pytest.raises(KeyError):
+        await repo.set_bootstrap_item("bootstrap-1", 7, reason="no such item")
+    await repo.set_bootstrap_item("bootstrap-1", 0, reason="could not queue: bus down")
+    again = await repo.get_bootstrap_task("bootstrap-1")
+    assert again.items[0].document_id is None and again.items[0].reason == "could not queue: bus down"
+    await repo.set_bootstrap_state("bootstrap-1", BootstrapState.FAILED, error="boom")
+    failed = await repo.get_bootstrap_task("bootstrap-1")
+    assert failed.status == BootstrapState.FAILED and failed.error == "boom"
+
+
+async def test_documents_and_stages_of_many(repo):
+    first = await repo.create_document(new_doc())
+    second = await repo.create_document(new_doc(fiscal_period="FY2023"))
+    await repo.save_stage(second.id, StageRecord(stage="download", state=StageState.COMPLETED, attempts=1))
+    found = await repo.documents_by_id([first.id, second.id, second.id + 100])
+    assert set(found) == {first.id, second.id} and found[second.id].fiscal_period == "FY2023"
+    stages = await repo.stages_of([first.id, second.id])
+    assert stages[second.id]["download"].state == StageState.COMPLETED
+    assert stages[second.id]["parse"].state == StageState.PENDING
+    assert all(r.state == StageState.PENDING for r in stages[first.id].values())
+    assert await repo.documents_by_id([]) == {} and await repo.stages_of([]) == {}

@@ -11,7 +11,7 @@ import pytest
 from beacon_ingestion.domain import NewDocument
 from beacon_ingestion.files import LocalFileStore
 from beacon_ingestion.repository.postgres import PostgresIngestionRepository
-from ingestion_testkit import FileServer, Harness, make_pdf
+from ingestion_testkit import FileServer, Harness, bootstrap_registry, bootstrap_scenario, make_pdf
 from pgtools_ingestion import drop_schema
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -94,3 +94,11 @@ async def test_ingest_on_postgres_and_resume_after_a_dead_worker(tmp_path, serve
         listed = (await second.client.get("/api/v1/documents", params={"company_symbol": "RELIANCE"})).json()
         assert listed["total"] == 2
     await repo_b.close()
+
+
+async def test_a_bootstrap_task_is_a_record_on_postgres(tmp_path, server, schema):
+    repo = await repository(schema)
+    registry = bootstrap_registry(tmp_path, server)
+    async with Harness(tmp_path, server, repo=repo, source_registry_path=registry) as h:
+        await bootstrap_scenario(h, server)
+    await repo.close()

@@ -48,7 +48,8 @@ async def test_the_migrations_build_exactly_the_table_definition(schema):
     # Autogenerate does not compare CHECK constraints: compare their names here.
     declared = {c.name for table in tables.metadata.tables.values() for c in table.constraints
                 if isinstance(c, sa.CheckConstraint)}
-    assert checks == declared == {"fundamentals_period_type", "documents_status", "companies_fiscal_year_end_month"}
+    assert checks == declared == {"fundamentals_period_type", "documents_status", "companies_fiscal_year_end_month",
+                                 "bootstrap_tasks_status"}
 
 
 def test_a_migration_derived_from_unchanged_tables_is_empty(schema, tmp_path):

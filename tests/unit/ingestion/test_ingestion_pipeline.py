@@ -15,6 +15,8 @@ from ingestion_testkit import (
     FileServer,
     Harness,
     Route,
+    bootstrap_registry,
+    bootstrap_scenario,
     encrypted_pdf,
     image_only_pdf,
     keepalive,
@@ -582,6 +584,29 @@ async def test_bootstrap_resolves_sources_through_the_registry(tmp_path, server)
         unknown = await h.client.post("/api/v1/admin/bootstrap", headers=ADMIN, json={
             "companies": ["NOPE"], "doc_types": ["annual_report"], "years": [2024]})
         assert unknown.status_code == 400
+
+
+async def test_a_bootstrap_task_reads_back_per_document_with_the_reasons(tmp_path, server):
+    registry = bootstrap_registry(tmp_path, server)
+    async with Harness(tmp_path, server, source_registry_path=registry) as h:
+        await bootstrap_scenario(h, server)
+
+
+async def test_a_bootstrap_that_cannot_be_queued_is_a_failed_task(tmp_path, server):
+    async with Harness(tmp_path, server) as h:
+        refused = []
+
+        async def broken(envelope):
+            refused.append(envelope.correlation_id)  # a bootstrap's correlation id is its task id
+            raise ConnectionError("broker down")
+
+        h.bus.publish = broken
+        response = await h.client.post("/api/v1/admin/bootstrap", headers=ADMIN, json={
+            "companies": ["TCS"], "doc_types": ["annual_report"], "years": [2024]})
+        assert response.status_code == 503
+        [task_id] = refused
+        body = (await h.client.get(f"/api/v1/admin/bootstrap/{task_id}", headers=ADMIN)).json()
+        assert body["status"] == "failed" and "broker down" in body["error"]
 
 
 async def test_document_listing_filters(tmp_path, server):

@@ -533,6 +533,62 @@ class BootstrapAccepted(BaseModel):
     estimated_documents: int
 
 
+BootstrapDocumentState = Literal["waiting", "pending", "processing", "completed", "failed", "skipped"]
+
+
+class BootstrapDocument(BaseModel):
+    """One filing a bootstrap planned: the document it became, or why it has none."""
+
+    symbol: str
+    doc_type: str
+    fiscal_period: str
+    source_url: str | None = Field(description="null: no source registered for this filing")
+    document_id: int | None
+    status: BootstrapDocumentState = Field(
+        description="waiting: not queued yet; skipped: never queued (see error); else the document's status")
+    stages: dict[str, Literal["pending", "in_progress", "completed", "failed"]] | None = Field(
+        description="Stage -> state once the document exists: download, parse, chunk, embed, index")
+    error: str | None = Field(description="Why it was skipped or failed (a fetch failure says so)")
+
+
+class BootstrapFailure(BaseModel):
+    symbol: str
+    doc_type: str
+    fiscal_period: str
+    source_url: str | None
+    document_id: int | None
+    status: Literal["failed", "skipped"]
+    error: str | None
+
+
+class BootstrapProgress(BaseModel):
+    total: int
+    waiting: int
+    pending: int
+    processing: int
+    completed: int
+    failed: int
+    skipped: int
+    percent: float = Field(description="Share of filings finished (completed, failed or skipped)")
+
+
+class BootstrapTaskStatus(BaseModel):
+    task_id: str
+    status: Literal["started", "running", "completed", "failed"] = Field(
+        description="started: accepted, not yet picked up; running: queuing or documents still "
+                    "ingesting; completed: every filing finished (some may have failed); "
+                    "failed: the task itself could not run (see error)")
+    requested: dict[str, list[str] | list[int]]
+    requested_by: str
+    created_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None = Field(description="When the last filing was queued")
+    error: str | None
+    progress: BootstrapProgress
+    documents: list[BootstrapDocument]
+    failures: list[BootstrapFailure] = Field(description="The filings it could not fetch or queue, with the reason")
+
+
 class IngestionStats(BaseModel):
     total_documents: int
     by_status: dict[str, int]

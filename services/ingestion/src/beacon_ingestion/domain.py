@@ -478,3 +478,42 @@ class Chunk:
     page_end: int
     section: str | None
     text: str
+
+
+class BootstrapState(StrEnum):
+    """Where a bootstrap task is: STARTED when accepted, RUNNING while the worker queues its
+    documents, QUEUED once every document it could plan is queued (the documents then run on
+    their own), FAILED if the task itself could not run."""
+
+    STARTED = "started"
+    RUNNING = "running"
+    QUEUED = "queued"
+    FAILED = "failed"
+
+
+@dataclass
+class BootstrapItem:
+    """One planned filing of a bootstrap task: a document once queued, or the reason it is not."""
+
+    position: int
+    symbol: str
+    doc_type: str
+    fiscal_period: str
+    source_url: str | None = None  # None: no source registered for it
+    document_id: int | None = None
+    reason: str | None = None  # why it was not queued
+
+
+@dataclass
+class BootstrapTask:
+    task_id: str
+    owner: str
+    companies: list[str]
+    doc_types: list[str]
+    years: list[int]
+    status: BootstrapState = BootstrapState.STARTED
+    items: list[BootstrapItem] = field(default_factory=list)
+    error: str | None = None
+    created_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None

@@ -55,6 +55,7 @@ class Asked:
     end_month: int | None  # None: any month of the year ("for 2022")
     fiscal: FiscalPeriod | None = None
     day: int | None = None
+    to_date: int | None = None  # "the first nine months of fiscal 2024": the fiscal year it runs in
 
     @classmethod
     def of(cls, period: FiscalPeriod) -> Asked:
@@ -72,7 +73,7 @@ class Asked:
                                                                 end=labelled.end))
         if column.end is None or column.end.year != self.end_year:
             return False
-        if self.end_month is not None and column.end.month != self.end_month:
+        if self.end_month is not None and column.month_known and column.end.month != self.end_month:
             return False
         return self.months is None or column.point or column.months in (self.months, None)
 
@@ -81,7 +82,8 @@ class Asked:
             p = self.fiscal
             return Asked.of(previous(p) if p.kind == "FY" else FiscalPeriod(p.fiscal_year - 1, p.kind, p.number))
         label = self.label.replace(str(self.end_year), str(self.end_year - 1))
-        return replace(self, label=label, end_year=self.end_year - 1)
+        to_date = self.to_date - 1 if self.to_date else None
+        return replace(self, label=label, end_year=self.end_year - 1, to_date=to_date)
 
     def years_before(self, years: int) -> Asked:
         if self.fiscal is not None:
@@ -97,7 +99,7 @@ class Asked:
 
 _DATED = re.compile(
     r"\b(?:(?P<n>three|six|nine|twelve|3|6|9|12)[\s-]*months?|(?P<q>quarter)|(?P<h>half[\s-]*year)|"
-    r"(?P<y>(?:fiscal\s+|financial\s+)?year))\s+(?:period\s+)?(?:ended|ending)\s+(?:on\s+)?(?P<rest>.{4,30})",
+    r"(?P<y>(?:fiscal\s+|financial\s+)?year))\s+(?:period\s+)?(?:ended|ending|to|through)\s+(?:on\s+)?(?P<rest>.{4,30})",
     re.IGNORECASE,
 )
 _POINT = re.compile(r"\b(?:as\s+(?:of|at|on)|at|on|end\s+of)\s+(?P<rest>.{4,30})", re.IGNORECASE)
@@ -109,6 +111,18 @@ _MONTH_QUARTER = re.compile(
 _PART_OF_FISCAL = re.compile(
     r"\b(?P<which>first|second|third|fourth|last)\s+(?P<part>quarter|half)\s+of\s+(?:the\s+)?"
     r"(?:fiscal(?:\s+year)?|financial\s+year|fy)\s*'?(?P<year>(?:19|20)?\d{2})\b",
+    re.IGNORECASE,
+)
+# "Q3 2023", "the third quarter of 2023", "3Q23": a quarter as the filer numbers it.
+_QUARTER_OF_YEAR = re.compile(
+    r"\b(?:Q(?P<q>[1-4])|(?P<qn>[1-4])Q|(?P<which>first|second|third|fourth)\s+quarter)\s*(?:of\s+)?"
+    r"(?:(?:fiscal|fy)\s*)?['’]?(?P<year>(?:19|20)\d{2}|\d{2})\b",
+    re.IGNORECASE,
+)
+# "the first nine months of fiscal 2024", "first half of 2024", "nine months of 2023".
+_TO_DATE = re.compile(
+    r"\b(?:first\s+)?(?:(?P<n>three|six|nine|3|6|9)\s+months|(?P<h>half))\s+(?:of|in)\s+(?:the\s+)?"
+    r"(?:(?:fiscal|financial)(?:\s+year)?\s*|fy\s*)?['’]?(?P<year>(?:19|20)\d{2}|\d{2})\b",
     re.IGNORECASE,
 )
 _BARE_YEAR = re.compile(r"\b(?:in|for|of|during)\s+(?:the\s+year\s+|calendar\s+(?:year\s+)?)?(?P<year>(?:19|20)\d{2})\b(?!\s*[-–]\s*\d)",
@@ -140,6 +154,20 @@ def asked_periods(question: str, periods: Sequence[FiscalPeriod]) -> list[Asked]
         if kind == "H" and number > 2:
             number = 2
         dated.append(Asked.of(FiscalPeriod(year, kind, number)))
+    for m in _QUARTER_OF_YEAR.finditer(question):
+        number = int(m.group("q") or m.group("qn") or _ORDINAL[m.group("which").lower()])
+        year = _full_year(m.group("year"))
+        asked = Asked.of(FiscalPeriod(year, "Q", number))
+        if not any(_same(asked, d) for d in dated):
+            dated.append(asked)
+    to_date = []
+    for m in _TO_DATE.finditer(question):
+        months = 6 if m.group("h") else _MONTHS_OF[m.group("n").lower()]
+        year = _full_year(m.group("year"))
+        kind = {3: "three months", 6: "six months", 9: "nine months"}[months]
+        to_date.append(Asked(f"the first {kind} of fiscal {year}", months, year, None, to_date=year))
+    if to_date and not dated:
+        dated = to_date
     if not dated:
         for m in _POINT.finditer(question):
             when = date_in(m.group("rest"))
@@ -147,6 +175,9 @@ def asked_periods(question: str, periods: Sequence[FiscalPeriod]) -> list[Asked]
                 dated.append(Asked(f"{_day(when)}", None, when.year, when.month, day=when.day))
                 break
     fiscal = [Asked.of(p) for p in periods]
+    if any(d.to_date for d in dated):  # "first nine months of fiscal 2024" is not FY2024
+        fiscal = [f for f in fiscal if not (f.fiscal and f.fiscal.kind == "FY"
+                                            and any(f.fiscal.fiscal_year == d.to_date for d in dated))]
     # A dated span a fiscal period also names keeps the fiscal label ("Q2FY25").
     out = [next((f for f in fiscal if _same(f, d) and f.months == d.months), d) for d in dated]
     out += [f for f in fiscal if not any(_same(f, d) for d in dated)]
@@ -155,6 +186,10 @@ def asked_periods(question: str, periods: Sequence[FiscalPeriod]) -> list[Asked]
             year = int(m.group("year"))
             out.append(Asked(str(year), 12, year, None))
     return out
+
+
+def _full_year(text: str) -> int:
+    return 2000 + int(text) if len(text) == 2 else int(text)
 
 
 def _same(a: Asked, b: Asked) -> bool:
@@ -210,6 +245,10 @@ def read_question(
                   diluted=bool(_DILUTED.search(question)))
     narrative = bool(_NARRATIVE.search(question)) and not _FIGURE_WORDS.search(question)
     ratio = next((r for r in RATIOS if r.asked.search(question)), None)
+    if ratio is not None and ratio.kind == "percent" and _AMOUNT.search(question) and not narrative:
+        # "gross margin in dollars": US statements print the amount under the ratio's name.
+        item = BY_KEY[ratio.numerator]
+        return FigureQuestion("line_item", item=item, named=_named(ratio.asked, question), **common)
     if ratio is not None and not narrative:
         return FigureQuestion("ratio", ratio=ratio, named=_named(ratio.asked, question), **common)
     if FREE_CASH_FLOW.search(question) and not narrative:
@@ -229,6 +268,8 @@ def read_question(
     return FigureQuestion("narrative", **common)
 
 
+_AMOUNT = re.compile(r"\bin\s+(?:us\s+)?(?:dollars|rupees|\$|₹|crores?|millions?|billions?)\b|"
+                     r"\b(?:dollar|rupee)\s+amount\b", re.IGNORECASE)
 _MONTH_WORD = re.compile(r"^(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*$")
 
 

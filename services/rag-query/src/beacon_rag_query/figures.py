@@ -22,7 +22,7 @@ from beacon_rag_query.asked import Asked
 from beacon_rag_query.domain import Evidence
 from beacon_rag_query.lineitems import LineItem
 from beacon_rag_query.periods import parse_periods, period_from_label
-from beacon_rag_query.statements import Column, Row, Unit, declared, read_rows
+from beacon_rag_query.statements import Column, Row, Unit, declared, period_marks, read_rows
 from beacon_rag_query.text import Amount, amounts, content_terms, sentences
 
 
@@ -58,9 +58,17 @@ def evidence_rows(evidence: Sequence[Evidence]) -> list[Sourced]:
     parsed = []
     page_units: dict[tuple, Unit] = {}
     page_scopes: dict[tuple, str] = {}
+    known: dict[object, dict[tuple[int, int], set[int]]] = {}
+    for e in evidence:  # the years each document writes with a month and day
+        years = known.setdefault(e.document_id, {})
+        for mark in period_marks(e.text):
+            if mark.kind == "date":
+                years.setdefault((mark.value.month, mark.value.day), set()).add(mark.value.year)  # type: ignore[union-attr]
+    headers = _page_headers(evidence)
     for e in evidence:
         found = read_rows(e.text, section=e.section, title=e.document_title,
-                          filing_period=e.fiscal_period)
+                          filing_period=e.fiscal_period, known_dates=known.get(e.document_id),
+                          page_header=headers.get((e.document_id, e.page_number), ()))
         parsed.append((e, found))
         key = (e.document_id, e.page_number)
         unit, scope = declared(e.text)
@@ -80,6 +88,21 @@ def evidence_rows(evidence: Sequence[Evidence]) -> list[Sourced]:
                 row = replace(row, scope=page_scopes[key])
             rows.append(Sourced(row, e))
     return rows
+
+
+def _page_headers(evidence: Sequence[Evidence]) -> dict[tuple, list]:
+    """A statement's column headers when they are a chunk of their own ("Three Months Ended
+    Nine Months Ended October 29, October 30, ..." above a chunk of rows): the period marks
+    of a passage of the page that has headers and no figures, for the page's other passages."""
+    out: dict[tuple, list] = {}
+    for e in evidence:
+        figures = re.findall(r"(?<![\w.,])\(?\d{1,3}(?:,\d{3})+(?:\.\d+)?\)?", e.text)
+        if figures:
+            continue
+        marks = [m for m in period_marks(e.text) if m.kind in ("label", "daymonth", "date")]
+        if any(m.kind != "label" for m in marks):
+            out.setdefault((e.document_id, e.page_number), marks)
+    return out
 
 
 # ---- labels -------------------------------------------------------------------------------
@@ -178,9 +201,10 @@ def column_names(item: LineItem, column: Column) -> bool:
 def describe(column: Column | None, asked: Asked | None) -> tuple[str, str | None]:
     """How the answer writes the figure's period, and the period's label."""
     if asked is not None:
-        if column is not None and column.end is not None and not column.assumed and asked.fiscal is not None:
+        if (column is not None and column.end is not None and not column.assumed and column.month_known
+                and asked.fiscal is not None):
             return f"{asked.label} ({column.describe()})", asked.label
-        if column is not None and column.end is not None and asked.fiscal is None:
+        if column is not None and column.end is not None and asked.fiscal is None and column.month_known:
             return column.describe(), asked.label
         return asked.label, asked.label
     if column is None:
@@ -294,6 +318,9 @@ def column_for(row: Row, lookup: Lookup, e: Evidence, breakdown: bool = False) -
         return None
     if period is None:
         return candidates[0]
+    relative = _relative_column(row, candidates, period, e)
+    if relative is not None:
+        return relative
     matches = [i for i in candidates if period.matches(row.columns[i])]
     if len(matches) > 1 and item is not None:
         matches = [i for i in matches if column_names(item, row.columns[i])] or matches
@@ -306,6 +333,32 @@ def column_for(row: Row, lookup: Lookup, e: Evidence, breakdown: bool = False) -
         if filed is not None and filed == period.fiscal:
             return candidates[0]  # an unlabelled current-period column of this period's own filing
     return None
+
+
+def _relative_column(row: Row, candidates: Sequence[int], period: Asked, e: Evidence) -> int | None:
+    """A fiscal period named by the filer's label ("Q3 fiscal 2023", "the first nine months of
+    fiscal 2024") read against the filing's own period: the filing's period is its statements'
+    current column of that duration (the latest end), the same period a year before is the
+    one after it. Calendars differ (Apple's third fiscal quarter ends in July, NVIDIA's fiscal
+    2024 in January 2024), so the label, not a computed date, decides. None when the filing's
+    period does not relate to the asked one or the columns do not say their lengths."""
+    filed = period_from_label(e.fiscal_period) if e.fiscal_period else None
+    if filed is None:
+        return None
+    back: int | None = None
+    if period.fiscal is not None and period.fiscal.kind == filed.kind and period.fiscal.number == filed.number:
+        back = filed.fiscal_year - period.fiscal.fiscal_year
+    elif period.to_date is not None and filed.kind in ("Q", "H"):
+        back = filed.fiscal_year - period.to_date
+    if back not in (0, 1):
+        return None
+    months = period.months
+    dated = [i for i in candidates if row.columns[i] is not None and row.columns[i].end is not None
+             and not row.columns[i].assumed and row.columns[i].months == months]
+    if not dated:
+        return None
+    dated.sort(key=lambda i: row.columns[i].end, reverse=True)  # type: ignore[arg-type, return-value]
+    return dated[back] if back < len(dated) else None
 
 
 # ---- one figure from a sentence -------------------------------------------------------------

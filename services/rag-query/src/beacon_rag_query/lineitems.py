@@ -31,8 +31,9 @@ class LineItem:
 LINE_ITEMS: tuple[LineItem, ...] = (
     LineItem(
         "revenue", "revenue from operations",
-        _re(r"\b(revenues?|turnover|top[\s-]?line|net sales|sales|income from operations)\b"),
+        _re(r"\b(revenues?|turnover|top[\s-]?line|net sales|sales)\b"),
         (_re(r"^revenue from operations\b"), _re(r"^(total )?revenues?( from operations)?$"),
+         _re(r"^total net sales\b"), _re(r"^net sales$"),
          _re(r"^(total )?income from operations\b"), _re(r"^(net )?sales\b"),
          _re(r"revenue from operations"), _re(r"^revenues?\b"), _re(r"\brevenues?$")),
         _re(r"unbilled|deferred|unearned|segment|per share|growth|%|other (operating )?income|"
@@ -86,26 +87,31 @@ LINE_ITEMS: tuple[LineItem, ...] = (
     ),
     LineItem(
         "operating_profit", "operating profit",
-        _re(r"\b(operating (profit|income)|ebit|profit from operations|results from operating)\b"),
-        (_re(r"^operating (profit|income)\b"), _re(r"^ebit\b"), _re(r"^profit from operations\b"),
+        _re(r"\b(operating (profit|income)|ebit|(profit|income) from operations|results from operating)\b"),
+        (_re(r"^operating (profit|income)\b"), _re(r"^(total )?income( \(loss\))? from operations\b"), _re(r"^ebit\b"), _re(r"^profit from operations\b"),
          _re(r"^results from operating activities\b")),
         _re(r"margin|%|before depreciation"),
     ),
     LineItem(
-        "gross_profit", "gross profit", _re(r"\bgross profit\b"), (_re(r"^gross profit\b"),),
+        "gross_profit", "gross profit", _re(r"\bgross profit\b"),
+        (_re(r"^gross profit\b"), _re(r"^(total )?gross margin$")),
         _re(r"margin|%"),
     ),
     LineItem(
         "pbt", "profit before tax",
-        _re(r"\b(profit before (income )?tax(es|ation)?|pbt|pre[\s-]tax profit|earnings before tax)\b"),
-        (_re(r"^profit before (income )?tax(es|ation)?$"), _re(r"^profit(/\(loss\))? before (income )?tax"),
+        _re(r"\b(profit before (income )?tax(es|ation)?|pbt|pre[\s-]tax (profit|income)|earnings before tax|"
+            r"income before (provision for )?income tax(es)?)\b"),
+        (_re(r"^profit before (income )?tax(es|ation)?$"),
+         _re(r"^income( \(loss\))? before (provision for )?(income )?tax(es)?\b"), _re(r"^profit(/\(loss\))? before (income )?tax"),
          _re(r"profit before (income )?tax")),
         _re(r"exceptional items and|margin|%"),
     ),
     LineItem(
         "tax", "tax expense",
         _re(r"\b(tax expenses?|income tax(es)?|tax charge|provision for tax)\b"),
-        (_re(r"^total tax expenses?\b"), _re(r"^(income )?tax expenses?\b"), _re(r"^total income tax")),
+        (_re(r"^total tax expenses?\b"), _re(r"^(income )?tax expenses?\b"), _re(r"^total income tax"),
+         _re(r"^(\(?benefit\)? )?\(?provision\)?( \(benefit\))? for income taxes\b"),
+         _re(r"^income tax (expense|provision)")),
         _re(r"before|deferred|current tax|rate|%"),
     ),
     LineItem(
@@ -121,9 +127,9 @@ LINE_ITEMS: tuple[LineItem, ...] = (
     ),
     LineItem(
         "eps", "basic earnings per share",
-        _re(r"\b(eps|earnings per (equity )?share)\b"),
-        (_re(r"^basic\b.*(eps|earnings per)|^(basic )?eps\b"), _re(r"earnings per (equity )?share.*basic"),
-         _re(r"^basic\b"), _re(r"earnings per (equity )?share"), _re(r"\beps\b")),
+        _re(r"\b(eps|earnings per (equity )?share|net income per share)\b"),
+        (_re(r"^basic\b.*(eps|earnings per)|^(basic )?eps\b"), _re(r"^diluted\b.*(eps|earnings per)|^diluted eps\b"), _re(r"earnings per (equity )?share.*basic"),
+         _re(r"^basic\b"), _re(r"^diluted$"), _re(r"(earnings|net income) per (equity )?share"), _re(r"\beps\b")),
     ),
     LineItem(
         "total_assets", "total assets", _re(r"\btotal assets\b|\bassets\b"),
@@ -170,7 +176,7 @@ LINE_ITEMS: tuple[LineItem, ...] = (
     LineItem("receivables", "trade receivables", _re(r"\b(trade |accounts? )?receivables?\b|debtors"),
              (_re(r"^trade receivables\b"), _re(r"^(accounts|sundry) receivables?|^sundry debtors")),
              _re(r"days|turnover|unbilled"), point=True),
-    LineItem("inventories", "inventories", _re(r"\binventor(y|ies)\b|\bstocks?\b"),
+    LineItem("inventories", "inventories", _re(r"\binventor(y|ies)\b|\bstock[\s-]in[\s-]trade\b|\bstocks of\b"),
              (_re(r"^inventories\b"), _re(r"^inventory\b")), _re(r"changes?|days|turnover"), point=True),
     LineItem("payables", "trade payables", _re(r"\b(trade |accounts? )?payables?\b|creditors"),
              (_re(r"^trade payables\b"), _re(r"^(accounts|sundry) payables?|^sundry creditors")),

@@ -60,12 +60,16 @@ class Column:
     point: bool = False
     assumed: bool = False  # read by position from the filing's period, not from a header
     change: bool = False  # not a period: the change between two ("Change %", "YoY growth")
+    month_known: bool = True  # False: only the year is printed ("2023: 9,879"), `end` is its last day
 
     def describe(self) -> str:
         if self.fiscal and not self.end:
             return self.fiscal
         if self.end is None:
             return self.text
+        if not self.month_known:
+            length = {3: "three months", 6: "six months", 9: "nine months", 12: "twelve months"}.get(self.months or 0)
+            return f"{length} of {self.end.year}" if length else str(self.end.year)
         day = f"{_MONTH_NAMES[self.end.month - 1]} {self.end.day}, {self.end.year}"
         if self.point:
             return f"as at {day}"
@@ -132,7 +136,8 @@ _KIND = re.compile(
     r"|(?P<h>(?:six|6)\s*months?\s*(?:period\s*)?ended|half[\s-]*year\s*ended)"
     r"|(?P<n>(?:nine|9)\s*months?\s*(?:period\s*)?ended)"
     r"|(?P<y>(?:twelve|12)\s*months?\s*ended|(?:financial\s+|fiscal\s+)?year\s*ended)"
-    r"|(?P<p>\bas\s+(?:at|on|of)\b)",
+    r"|(?P<p>\bas\s+(?:at|on|of)\b)"
+    r"|(?P<t>\byear[\s-]to[\s-]date\b)",
     re.IGNORECASE,
 )
 _NUMBER = re.compile(
@@ -238,6 +243,16 @@ def _fiscal(m: re.Match) -> str | None:
     return f"FY{year}" if year == start + 1 else None
 
 
+def _day_month(text: str) -> tuple[int, int] | None:
+    """(month, day) of "July 1," or "30 September"."""
+    month = re.search(_MON, text, re.IGNORECASE)
+    day = re.search(r"\d{1,2}", text)
+    if month is None or day is None:
+        return None
+    number = _MONTHS[month.group(0)[:3].lower()]
+    return (number, int(day.group(0))) if 1 <= int(day.group(0)) <= 31 else None
+
+
 def date_in(text: str) -> date | None:
     """The first date written in `text` ("September 30, 2025", "31 December 2022",
     "November 2022"), or None."""
@@ -279,15 +294,24 @@ def period_marks(text: str, offset: int = 0) -> list[_Mark]:
         if label is not None and free(*m.span()):
             marks.append(_Mark(offset + m.start(), "fiscal", label, m.group(0)))
             taken.append(m.span())
+    for m in _ONE_DAY.finditer(text):
+        # A column header's month and day without its year ("July 1, June 25,"): US
+        # statements print the years on a line of their own, or only in the cells.
+        if (free(*m.span()) and not re.match(r"\s*\d", text[m.end():m.end() + 3])
+                and not (m.start() and text[m.start() - 1].isalnum())):
+            day = _day_month(m.group(0))
+            if day is not None:
+                marks.append(_Mark(offset + m.start(), "daymonth", day, m.group(0)))
+                taken.append(m.span())
     for m in _KIND.finditer(text):
         if free(*m.span()):
-            kind = next(k for k in "qhnyp" if m.group(k))
+            kind = next(k for k in "qhnypt" if m.group(k))
             marks.append(_Mark(offset + m.start(), "label", kind, m.group(0)))
             taken.append(m.span())
     return sorted(marks, key=lambda k: k.at)
 
 
-_KIND_MONTHS = {"q": 3, "h": 6, "n": 9, "y": 12, "p": None}
+_KIND_MONTHS = {"q": 3, "h": 6, "n": 9, "y": 12, "p": None, "t": None}
 
 
 def columns_from_marks(marks: Sequence[_Mark]) -> list[Column]:
@@ -343,6 +367,100 @@ def fit_columns(marks: Sequence[_Mark], count: int) -> list[Column] | None:
     if len(fiscal) < count:
         return None
     return columns_from_marks(fiscal[len(fiscal) - count:])
+
+
+def grid_columns(
+    marks: Sequence[_Mark],
+    count: int,
+    *,
+    years: Sequence[int] | None = None,
+    filing_period: str | None = None,
+    known: dict[tuple[int, int], set[int]] | None = None,
+) -> list[Column] | None:
+    """Columns of the US layout: duration groups side by side ("Three Months Ended | Nine
+    Months Ended"), each with the current period first and the year-ago one after it, the
+    months and days in one header line ("July 1, June 25, July 1, June 25,") and the years on
+    another, in the cells' own headers ("2023: 18,120"), or nowhere on the page. A missing
+    year is the one the document writes with that month and day ("July 1, 2023" in its
+    notes), else the filing's fiscal year for the first column of a group and a year less
+    for each column after it. None when the header says no month and day."""
+    kinds = [m for m in marks if m.kind == "label"]
+    days = [m.value for m in marks if m.kind == "daymonth"]
+    if not days:
+        days = [(m.value.month, m.value.day) for m in marks if m.kind == "date"]  # type: ignore[union-attr]
+    bare = [int(m.value) for m in marks if m.kind == "year"]  # type: ignore[call-overload]
+    if count < 1:
+        return None
+    if not days:
+        return _year_columns(years, filing_period) if years is not None and len(years) == count else None
+    groups: list[_Mark] = []
+    for size in range(len(kinds), 0, -1):
+        if count % size == 0 and count // size >= 1:
+            groups = kinds[len(kinds) - size:]
+            break
+    per = count // len(groups) if groups else count
+    if len(days) >= count:
+        column_days = list(days[len(days) - count:])
+    elif groups and len(days) >= len(groups):
+        tail = days[len(days) - len(groups):]
+        column_days = [tail[i // per] for i in range(count)]
+    else:
+        column_days = [days[-1]] * count
+    if years is not None and len(years) == count:
+        column_years = list(years)
+    elif len(bare) >= count:
+        column_years = bare[len(bare) - count:]
+    elif len(bare) >= per:
+        column_years = [bare[len(bare) - per + i % per] for i in range(count)]
+    else:
+        filed = period_from_label(filing_period) if filing_period else None
+        column_years = []
+        for i, (month, day) in enumerate(column_days):
+            seen = (known or {}).get((month, day), set())
+            if len(seen) == 1:
+                column_years.append(next(iter(seen)))
+            elif filed is not None:
+                column_years.append(filed.fiscal_year - i % per)
+            else:
+                return None
+    filed = period_from_label(filing_period) if filing_period else None
+    to_date = None
+    if filed is not None and filed.kind in ("Q", "H"):
+        to_date = filed.number * (3 if filed.kind == "Q" else 6)
+    columns = []
+    for i, ((month, day), year) in enumerate(zip(column_days, column_years, strict=True)):
+        kind = groups[i // per] if groups else None
+        try:
+            end = date(year, month, day)
+        except ValueError:
+            return None
+        months = _KIND_MONTHS.get(str(kind.value)) if kind else None
+        if kind is not None and kind.value == "t":
+            months = to_date
+        label = f"{kind.text} " if kind is not None else ""
+        columns.append(Column(text=f"{label}{_MONTH_NAMES[month - 1]} {day}, {year}", end=end,
+                              months=months, point=kind is not None and kind.value == "p"))
+    return columns
+
+
+def _year_columns(years: Sequence[int], filing_period: str | None) -> list[Column] | None:
+    """Cells headed by their years alone, the rest of the header cut away with another chunk
+    ("Net income | 2022: 2,872 | 2023: 9,879 | 2022: (3,000) | 2023: 19,801"): the years
+    repeat once per duration group, and a quarter's filing prints its groups in the usual
+    order: the quarter, the year to date, then (some) the trailing twelve months."""
+    per = next((i for i in range(1, len(years)) if years[i] == years[0]), len(years))
+    if per < 2 or len(years) % per:
+        return None  # one column per group: a balance sheet or a layout not read this way
+    filed = period_from_label(filing_period) if filing_period else None
+    if filed is None or filed.kind not in ("Q", "FY"):
+        return None
+    lengths = [12] if filed.kind == "FY" else [3, *([3 * filed.number] if filed.number > 1 else []), 12]
+    columns = []
+    for i, year in enumerate(years):
+        group = i // per
+        months = lengths[group] if group < len(lengths) else None
+        columns.append(Column(text=str(year), end=date(year, 12, 31), months=months, month_known=False))
+    return columns
 
 
 def _complete(columns: list[Column], filing_period: str | None) -> list[Column]:
@@ -426,6 +544,9 @@ class _Context:
     units: list[tuple[int, Unit]] = field(default_factory=list)
     scopes: list[tuple[int, str]] = field(default_factory=list)
     statements: list[tuple[int, str]] = field(default_factory=list)
+    words: list[_Mark] = field(default_factory=list)  # period marks outside table rows
+    known: dict[tuple[int, int], set[int]] = field(default_factory=dict)  # (month, day) -> years
+    page_header: list[_Mark] = field(default_factory=list)  # headers held by another passage
 
     @staticmethod
     def latest(items: list[tuple[int, object]], at: int, *, or_next: bool = False):
@@ -457,23 +578,47 @@ def read_rows(
     section: str | None = None,
     title: str = "",
     filing_period: str | None = None,
+    known_dates: dict[tuple[int, int], set[int]] | None = None,
+    page_header: Sequence[_Mark] = (),
 ) -> list[Row]:
-    """Every row of figures in a passage, with the period of each cell where the page says it."""
+    """Every row of figures in a passage, with the period of each cell where the page says it.
+    `known_dates`: the years the document writes with each month and day, for headers that
+    print a column's month and day without its year; `page_header`: the column headers of
+    the page when another passage holds them."""
     context = _Context()
     preamble = " ".join(p for p in (title, section or "") if p)
     _scan_context(preamble, -len(preamble) - 1, context)
+    context.words.clear()  # the title's and section's periods are not a header of the text
     rows: list[Row] = []
     flat_parts: list[tuple[int, str]] = []
+    labelled: list[tuple[int, str]] = []
     position = 0
     for line in text.split("\n"):
-        if _is_labelled_row(line):
-            rows += _labelled_row(line, position, context, section, filing_period)
-        else:
-            flat_parts.append((position, line))
+        (labelled if _is_labelled_row(line) else flat_parts).append((position, line))
         position += len(line) + 1
-    for start, part in _runs(flat_parts):
+    runs = _runs(flat_parts)
+    for start, part in runs:  # units, scopes, titles and headers first: rows look back at them
+        _scan_context(part, start, context)
+    for years in (known_dates or {}).items():
+        context.known.setdefault(years[0], set()).update(years[1])
+    row_lines = [at for at, _ in labelled]
+    context.page_header = list(page_header)
+    for at, line in labelled:
+        rows += _labelled_row(line, at, context, section, filing_period, row_lines)
+    for start, part in runs:
         rows += _flat_rows(part, start, context, filing_period)
     return [r for r in rows if _real_label(r.label)]
+
+
+def _header_before(context: _Context, at: int, row_lines: Sequence[int]) -> list[_Mark]:
+    """The period marks of the header block above a row: those after the last table row that
+    precedes the header's last mark."""
+    before = [m for m in context.words if m.at < at]
+    if not before:
+        return []
+    last = before[-1].at
+    previous_row = max((r for r in row_lines if r < last), default=-1)
+    return [m for m in before if m.at > previous_row]
 
 
 def _runs(parts: list[tuple[int, str]]) -> list[tuple[int, str]]:
@@ -501,6 +646,11 @@ def _scan_context(text: str, offset: int, context: _Context) -> None:
         context.scopes.append((offset + m.start(), scope))
     for m in _STATEMENT.finditer(text):
         context.statements.append((offset + m.start(), " ".join(m.group(0).lower().split())))
+    for mark in period_marks(text, offset):
+        context.words.append(mark)
+        if mark.kind == "date":
+            when: date = mark.value  # type: ignore[assignment]
+            context.known.setdefault((when.month, when.day), set()).add(when.year)
 
 
 def _is_labelled_row(line: str) -> bool:
@@ -509,7 +659,7 @@ def _is_labelled_row(line: str) -> bool:
 
 
 def _labelled_row(line: str, at: int, context: _Context, section: str | None,
-                  filing_period: str | None) -> list[Row]:
+                  filing_period: str | None, row_lines: Sequence[int] = ()) -> list[Row]:
     """`Label | header: value | header: value`: each cell's own header says its period
     ("FY2024", "March 31, 2026", "Revenue FY2024") or that it is a change ("Change %");
     kinds missing from the headers come from the section ("3 months ended ... Year ended")."""
@@ -535,6 +685,16 @@ def _labelled_row(line: str, at: int, context: _Context, section: str | None,
     for i, header in enumerate(headers):
         if columns[i] is None and _CHANGE.search(header):
             columns[i] = Column(text=header.strip(), change=True)
+    years = [int(h.strip()) for h in headers if _is_year(h.strip())]
+    if not dated and years and len(years) == len(values):
+        # "Revenue | 2023: 18,120 | 2022: 5,931 | ...": the months, days and durations are
+        # in the header lines above (or the chunk's section).
+        marks = (_header_before(context, at, row_lines) or period_marks(section or "")
+                 or context.page_header)
+        built = grid_columns(marks, len(values), years=years, filing_period=filing_period,
+                             known=context.known)
+        if built:
+            columns = list(built)
     if not any(c is not None and not c.change for c in columns):
         found = context.latest(context.headers, at)
         fitted = fit_columns(found[0], len(values)) if found else None
@@ -547,7 +707,6 @@ def _flat_rows(text: str, offset: int, context: _Context, filing_period: str | N
     """Rows of a flattened stream: a run of words (the label) then a run of numbers."""
     marks = period_marks(text, offset)
     spans = [(m.at - offset, m.at - offset + len(m.text)) for m in marks]
-    _scan_context(text, offset, context)
     tokens: list[tuple[int, str, str]] = []  # (position, "word"|"number"|"mark", text)
     cursor = 0
     for start, end in spans + [(len(text), len(text))]:
@@ -566,7 +725,7 @@ def _flat_rows(text: str, offset: int, context: _Context, filing_period: str | N
         nonlocal notes_column
         # Kinds alone ("Three months ended Six months ended" printed below a table) are not
         # a header of their own: the columns are still the dated ones above.
-        if any(m.kind != "label" for m in header):
+        if any(m.kind in ("date", "fiscal", "daymonth") for m in header):
             context.headers.append((header[0].at, (list(header), notes_column)))
         header.clear()
         notes_column = False
@@ -587,7 +746,9 @@ def _flat_rows(text: str, offset: int, context: _Context, filing_period: str | N
             continue
         if kind == "number":
             if header and not label and _is_year(word):
-                continue  # a bare year under a header's kind ("Year ended 2024 2023")
+                # a bare year under a header's kind ("Year ended 2024 2023")
+                header.append(_Mark(at, "year", int(word), word))
+                continue
             if header:
                 notes_column = notes_column or any(w.lower().startswith("note") for _, w in label)
                 close_header()
@@ -651,6 +812,11 @@ def _flat_row(label: list[tuple[int, str]], numbers: list[str], context: _Contex
         values = values[:-1]
     columns: list[Column | None] | None = None
     fitted = fit_columns(marks, len(values)) if marks else None
+    if fitted is None and marks:
+        fitted = grid_columns(marks, len(values), filing_period=filing_period, known=context.known)
+    if fitted is None and not marks and context.page_header:
+        fitted = fit_columns(context.page_header, len(values)) or grid_columns(
+            context.page_header, len(values), filing_period=filing_period, known=context.known)
     if fitted is not None:
         columns = list(_complete(fitted, filing_period))
     else:

@@ -30,6 +30,7 @@ from starlette.background import BackgroundTask
 from beacon_contracts.research_api import (
     BootstrapAccepted,
     BootstrapRequest,
+    BootstrapTaskStatus,
     CatalogueImport,
     CatalogueImportParams,
     CompanyCreate,
@@ -84,6 +85,7 @@ PATH_PARAMETER_TYPES: dict[str, Any] = {"document_id": int}  # others: Line
 DECIDED = {404: {"model": ErrorResponse, "description": "No such review"},
            409: {"model": ErrorResponse, "description": "Decided already, or expired"}}
 COMPANY_EXISTS = {409: {"model": ErrorResponse, "description": "A company with this symbol exists"}}
+NO_TASK = {404: {"model": ErrorResponse, "description": "No such bootstrap task"}}
 NO_COMPANY = {404: {"model": ErrorResponse, "description": "No such company"}}
 PDF = {200: {"description": "The original file",
              "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}}
@@ -125,6 +127,7 @@ def build_forward_router(*, upload_max_bytes: int, import_max_bytes: int) -> API
     forward("POST", "/api/v1/documents/upload", "ingestion", "Upload a PDF (multipart) for ingestion", form=UploadForm, status_code=202, response_model=DocumentAccepted, **allow(ADMINS, bucket="documents", body=upload))
     # administration (ingestion)
     forward("POST", "/api/v1/admin/bootstrap", "ingestion", "Queue filings for companies x doc types x years", body=BootstrapRequest, status_code=202, response_model=BootstrapAccepted, **allow(ADMINS, bucket="admin"))
+    forward("GET", "/api/v1/admin/bootstrap/{task_id}", "ingestion", "A bootstrap task's progress per document, with the filings it could not fetch", response_model=BootstrapTaskStatus, responses=NO_TASK, **allow(ADMINS, bucket="admin"))
     forward("GET", "/api/v1/admin/stats/ingestion", "ingestion", "Ingestion statistics", response_model=IngestionStats, **allow(ADMINS, bucket="admin"))
     forward("POST", "/api/v1/admin/companies/import", "ingestion", "Add or update companies from a CSV (an upsert: companies it does not mention stay)", query=CatalogueImportParams, form=FileForm, csv=True, response_model=CatalogueImport, **allow(ADMINS, bucket="admin", body=imports))
     forward("POST", "/api/v1/admin/companies", "ingestion", "Add a company of any exchange", body=CompanyCreate, status_code=201, response_model=CompanyDetail, responses=COMPANY_EXISTS, **allow(ADMINS, bucket="admin"))

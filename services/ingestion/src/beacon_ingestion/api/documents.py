@@ -239,6 +239,13 @@ def admin_router(deps: ApiDeps) -> APIRouter:
             raise DependencyUnavailable("bus: could not queue the bootstrap job") from exc
         return {"task_id": task_id, "status": "started", "estimated_documents": estimated}
 
+    @router.get("/bootstrap/{task_id}")
+    async def bootstrap_status(task_id: str) -> dict[str, Any]:
+        progress = await deps.bootstrapper.progress(task_id)
+        if progress is None:
+            raise ServiceError(404, f"Bootstrap task {task_id} not found")
+        return progress
+
     @router.get("/stats/ingestion")
     async def stats() -> dict[str, Any]:
         return await deps.repo.ingestion_stats(since_24h())

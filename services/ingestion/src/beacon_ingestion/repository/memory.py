@@ -14,6 +14,8 @@ from datetime import date, datetime
 
 from beacon_ingestion.domain import (
     MATERIAL,
+    BootstrapState,
+    BootstrapTask,
     STAGES,
     Chunk,
     Company,
@@ -50,6 +52,7 @@ class InMemoryIngestionRepository(IngestionRepository):
         self._news_ids = itertools.count(1)
         self._news_created: dict[int, datetime] = {}
         self._documents: dict[int, Document] = {}
+        self._bootstrap_tasks: dict[str, BootstrapTask] = {}
         self._document_ids = itertools.count(1)
         self._stages: dict[tuple[int, str], StageRecord] = {}
         self._held: set[int] = set()  # documents a run holds
@@ -262,3 +265,39 @@ class InMemoryIngestionRepository(IngestionRepository):
                 "news_articles": sum(1 for t in self._news_created.values() if t >= since),
             },
         }
+
+    async def documents_by_id(self, document_ids):
+        return {i: copy.deepcopy(self._documents[i]) for i in document_ids if i in self._documents}
+
+    async def stages_of(self, document_ids):
+        return {i: await self.stages(i) for i in document_ids}
+
+    # bootstrap tasks
+    async def create_bootstrap_task(self, task):
+        if task.task_id in self._bootstrap_tasks:
+            return False
+        stored = copy.deepcopy(task)
+        stored.created_at = stored.created_at or utcnow()
+        stored.items.sort(key=lambda item: item.position)
+        self._bootstrap_tasks[task.task_id] = stored
+        return True
+
+    async def get_bootstrap_task(self, task_id):
+        task = self._bootstrap_tasks.get(task_id)
+        return copy.deepcopy(task) if task else None
+
+    async def set_bootstrap_state(self, task_id, status, *, error=None, now=None):
+        task = self._bootstrap_tasks[task_id]
+        now = now or utcnow()
+        task.status, task.error = status, error
+        if status == BootstrapState.RUNNING:
+            task.started_at = task.started_at or now
+        elif status in (BootstrapState.QUEUED, BootstrapState.FAILED):
+            task.finished_at = now
+
+    async def set_bootstrap_item(self, task_id, position, *, document_id=None, reason=None):
+        for item in self._bootstrap_tasks[task_id].items:
+            if item.position == position:
+                item.document_id, item.reason = document_id, reason
+                return
+        raise KeyError(position)

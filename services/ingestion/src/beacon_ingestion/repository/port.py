@@ -14,6 +14,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from beacon_ingestion.domain import (
+    BootstrapState,
+    BootstrapTask,
     Chunk,
     Company,
     Document,
@@ -178,6 +180,32 @@ class IngestionRepository(ABC):
     async def ingestion_stats(self, since: datetime) -> dict[str, Any]:
         """Counts for GET /admin/stats/ingestion (customer material not included); `since`
         bounds `last_24h`."""
+
+    @abstractmethod
+    async def documents_by_id(self, document_ids: list[int]) -> dict[int, Document]:
+        """The stored documents among `document_ids` (missing ones left out)."""
+
+    @abstractmethod
+    async def stages_of(self, document_ids: list[int]) -> dict[int, dict[str, StageRecord]]:
+        """`stages` of many documents in one read."""
+
+    # ------------------------------------------------------------ bootstrap tasks
+    @abstractmethod
+    async def create_bootstrap_task(self, task: BootstrapTask) -> bool:
+        """Store the task with its items; False (and nothing written) if its id exists."""
+
+    @abstractmethod
+    async def get_bootstrap_task(self, task_id: str) -> BootstrapTask | None:
+        """The task with its items in plan order."""
+
+    @abstractmethod
+    async def set_bootstrap_state(self, task_id: str, status: BootstrapState, *,
+                                  error: str | None = None, now: datetime | None = None) -> None:
+        """RUNNING stamps `started_at`, QUEUED and FAILED stamp `finished_at` (with `now`)."""
+
+    @abstractmethod
+    async def set_bootstrap_item(self, task_id: str, position: int, *,
+                                 document_id: int | None = None, reason: str | None = None) -> None: ...
 
     async def ping(self) -> bool:
         return True

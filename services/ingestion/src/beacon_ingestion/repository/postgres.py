@@ -17,6 +17,9 @@ from sqlalchemy.pool import NullPool
 from beacon_ingestion.domain import (
     MATERIAL,
     STAGES,
+    BootstrapItem,
+    BootstrapState,
+    BootstrapTask,
     Chunk,
     Company,
     Document,
@@ -282,19 +285,76 @@ class PostgresIngestionRepository(PostgresStore, IngestionRepository):
             return deleted.first() is not None
 
     async def stages(self, document_id):
+        return (await self.stages_of([document_id]))[document_id]
+
+    async def stages_of(self, document_ids):
         s = t.document_stages
+        saved: dict[int, dict[str, Any]] = {i: {} for i in document_ids}
+        if document_ids:
+            async with self.transaction() as conn:
+                rows = await conn.execute(sa.select(s).where(s.c.document_id.in_(list(document_ids))))
+                for row in rows:
+                    saved[row.document_id][row.stage] = row
+        return {i: {stage: _stage(stage, rows.get(stage)) for stage in STAGES} for i, rows in saved.items()}
+
+    async def documents_by_id(self, document_ids):
+        if not document_ids:
+            return {}
         async with self.transaction() as conn:
-            rows = await conn.execute(sa.select(s).where(s.c.document_id == document_id))
-            saved = {row.stage: row for row in rows}
-        result = {}
-        for stage in STAGES:
-            row = saved.get(stage)
-            result[stage] = StageRecord(stage=stage) if row is None else StageRecord(
-                stage=stage, state=StageState(row.state), attempts=row.attempts,
-                started_at=row.started_at, finished_at=row.finished_at,
-                detail=row.detail, error=row.error,
-            )
-        return result
+            rows = await conn.execute(sa.select(t.documents).where(t.documents.c.id.in_(list(document_ids))))
+            return {row.id: _document(row) for row in rows}
+
+    async def create_bootstrap_task(self, task):
+        b, i = t.bootstrap_tasks, t.bootstrap_items
+        async with self.transaction() as conn:
+            created = await conn.execute(insert(b).values(
+                task_id=task.task_id, owner=task.owner, companies=task.companies,
+                doc_types=task.doc_types, years=task.years, status=task.status.value,
+                error=task.error, started_at=task.started_at, finished_at=task.finished_at,
+                **({"created_at": task.created_at} if task.created_at else {}),
+            ).on_conflict_do_nothing(index_elements=["task_id"]).returning(b.c.task_id))
+            if created.first() is None:
+                return False
+            if task.items:
+                await conn.execute(insert(i).values([
+                    {"task_id": task.task_id, "position": item.position, "symbol": item.symbol,
+                     "doc_type": item.doc_type, "fiscal_period": item.fiscal_period,
+                     "source_url": item.source_url, "document_id": item.document_id,
+                     "reason": item.reason} for item in task.items]))
+        return True
+
+    async def get_bootstrap_task(self, task_id):
+        b, i = t.bootstrap_tasks, t.bootstrap_items
+        async with self.transaction() as conn:
+            row = (await conn.execute(sa.select(b).where(b.c.task_id == task_id))).first()
+            if row is None:
+                return None
+            items = await conn.execute(sa.select(i).where(i.c.task_id == task_id).order_by(i.c.position))
+            m = dict(row._mapping)
+            m["status"] = BootstrapState(m["status"])
+            m["items"] = [BootstrapItem(**{k: v for k, v in dict(r._mapping).items() if k != "task_id"})
+                          for r in items]
+        return BootstrapTask(**m)
+
+    async def set_bootstrap_state(self, task_id, status, *, error=None, now=None):
+        b = t.bootstrap_tasks
+        stamp = now or sa.func.now()
+        values: dict[str, Any] = {"status": status.value, "error": error}
+        if status == BootstrapState.RUNNING:
+            values["started_at"] = sa.func.coalesce(b.c.started_at, stamp)
+        elif status in (BootstrapState.QUEUED, BootstrapState.FAILED):
+            values["finished_at"] = stamp
+        async with self.transaction() as conn:
+            await conn.execute(b.update().where(b.c.task_id == task_id).values(**values))
+
+    async def set_bootstrap_item(self, task_id, position, *, document_id=None, reason=None):
+        i = t.bootstrap_items
+        async with self.transaction() as conn:
+            updated = await conn.execute(
+                i.update().where(i.c.task_id == task_id, i.c.position == position)
+                .values(document_id=document_id, reason=reason).returning(i.c.position))
+            if updated.first() is None:
+                raise KeyError(position)
 
     async def save_stage(self, document_id, record):
         values = {"document_id": document_id, "stage": record.stage, "state": record.state.value,
@@ -431,6 +491,14 @@ def _company(row) -> Company:
     m = row._mapping
     return Company(id=m["id"], aliases=list(m["aliases"] or []), indices=list(m["indices"] or []),
                    **{name: m[name] for name in _COMPANY_FIELDS if name not in ("aliases", "indices")})
+
+
+def _stage(stage: str, row) -> StageRecord:
+    if row is None:
+        return StageRecord(stage=stage)
+    return StageRecord(stage=stage, state=StageState(row.state), attempts=row.attempts,
+                       started_at=row.started_at, finished_at=row.finished_at,
+                       detail=row.detail, error=row.error)
 
 
 def _document(row) -> Document:

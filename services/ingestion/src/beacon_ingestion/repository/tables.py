@@ -131,3 +131,33 @@ chunks = sa.Table(
     sa.Column("section", sa.Text),
     sa.Column("text", sa.Text, nullable=False),
 )
+
+bootstrap_tasks = sa.Table(
+    "bootstrap_tasks", metadata,
+    sa.Column("task_id", sa.String(80), primary_key=True),
+    sa.Column("owner", sa.String(200), nullable=False),
+    sa.Column("companies", JSONB, nullable=False),
+    sa.Column("doc_types", JSONB, nullable=False),
+    sa.Column("years", JSONB, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("error", sa.Text),
+    sa.Column("created_at", TS, nullable=False, server_default=sa.func.now()),
+    sa.Column("started_at", TS),
+    sa.Column("finished_at", TS),
+    sa.CheckConstraint("status in ('started', 'running', 'queued', 'failed')", name="bootstrap_tasks_status"),
+)
+
+# One row per planned filing, in plan order. No foreign key to documents: a document deleted
+# later leaves the task's history as it was (the read shows it as gone).
+bootstrap_items = sa.Table(
+    "bootstrap_items", metadata,
+    sa.Column("task_id", sa.String(80), sa.ForeignKey("bootstrap_tasks.task_id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("position", sa.Integer, primary_key=True),
+    sa.Column("symbol", sa.String(32), nullable=False),
+    sa.Column("doc_type", sa.String(40), nullable=False),
+    sa.Column("fiscal_period", sa.String(16), nullable=False),
+    sa.Column("source_url", sa.Text),
+    sa.Column("document_id", sa.BigInteger),
+    sa.Column("reason", sa.Text),
+)

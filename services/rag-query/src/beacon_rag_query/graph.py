@@ -40,7 +40,8 @@ from beacon_rag_query.domain import (
     Route,
     WorkflowTrace,
 )
-from beacon_rag_query.factcheck import FactCheck, corroborating, fact_check
+from beacon_rag_query.citing import citation_order
+from beacon_rag_query.factcheck import FactCheck, fact_check
 from beacon_rag_query.asked import FigureQuestion, read_question
 from beacon_rag_query.derived import FigureAnswer, find_figures
 from beacon_rag_query.frames import CancelToken, FrameEmitter, stream_batched
@@ -81,7 +82,6 @@ NOT_CONFIDENT = (
     "I am not confident this answers the question: the passages found do not address it "
     "directly."
 )
-MAX_CITATIONS = 5
 
 
 STRONG_GRADE = 0.9
@@ -285,8 +285,10 @@ def build_graph(deps: Deps) -> CompiledStateGraph:
         }
 
     async def cite(state: QueryState, ctx: RunContext):
-        more = corroborating(state["fact"], state["evidence"], company_names=state.get("names"))
-        citations = _citations(state["response"], state["fact"], state["evidence"], more)
+        order = citation_order(state["response"], state["fact"], state["evidence"],
+                               company_names=state.get("names"))
+        by_index = {e.index: e for e in state["evidence"]}
+        citations = [by_index[i].citation() for i in order]
         return {"citations": citations}, {"citation_count": len(citations)}
 
     graph = StateGraph(QueryState)
@@ -447,19 +449,6 @@ def _passage_evidence(passages: Sequence[Passage], limit: int) -> list[Evidence]
         )
         for i, p in enumerate(passages[:limit], start=1)
     ]
-
-
-def _citations(response: str, fact: FactCheck, evidence: Sequence[Evidence],
-               corroborating: Sequence[int] = ()) -> list[dict[str, Any]]:
-    """The passages the kept answer rests on: markers it writes, then support found for
-    sentences that cite nothing, then other passages that support its claims on their own
-    (up to MAX_CITATIONS in all); each once, numbered as the answer numbers them."""
-    by_index = {e.index: e for e in evidence}
-    order = [i for i in markers(response) if i in by_index]
-    for i in [*fact.support, *corroborating]:
-        if i in by_index and i not in order and len(order) < MAX_CITATIONS:
-            order.append(i)
-    return [by_index[i].citation() for i in order]
 
 
 # ---- structured company data ---------------------------------------------------------

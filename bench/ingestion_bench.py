@@ -108,7 +108,7 @@ def extraction_bench(filings: list[tuple[dict, bytes]], repeat: int) -> dict:
 
 
 async def embedding_bench(filings: list[tuple[dict, bytes]], settings) -> dict:
-    from beacon_ingestion.bootstrap import build_embedder
+    from beacon_runtime.adapters import build_embedder
     from beacon_ingestion.pipeline.chunking import chunk_pages
     from beacon_ingestion.pipeline.parsing import Page, blocks_from_lines, extract_plain_text, statement_title
 
@@ -144,6 +144,7 @@ async def pipeline_bench(manifest: dict, filings: list[tuple[dict, bytes]], sett
     from beacon_contracts import routing
     from beacon_ingestion.bootstrap import build
     from beacon_ingestion.domain import NewDocument
+    from beacon_runtime.adapters import Adapters
     from beacon_runtime.bus.memory import InMemoryBus
 
     bus = InMemoryBus()
@@ -153,7 +154,7 @@ async def pipeline_bench(manifest: dict, filings: list[tuple[dict, bytes]], sett
         await finished.put(envelope)
 
     bus.subscribe("bench", [routing.JOB_COMPLETED], on_completed)
-    service = build(settings, bus=bus)
+    service = build(settings, Adapters(settings, bus=bus))
     await service.start()
     await bus.start()
     documents = service.http.state.deps.documents

@@ -47,6 +47,7 @@ from beacon_rag_query.sources import (
 )
 from beacon_rag_query.text import indian_grouping
 from beacon_rag_query.understanding import CompanyMatcher, understand
+from beacon_runtime.adapters import Adapters
 from beacon_runtime.bus.memory import InMemoryBus
 from beacon_runtime.logs import configure_logging
 
@@ -272,7 +273,7 @@ async def sample_corpus_run() -> dict:
 
     from beacon_ingestion.bootstrap import build as build_ingestion
     from beacon_ingestion.domain import DocumentStatus
-    from beacon_ingestion.files import InMemoryFileStore
+    from beacon_runtime.files import InMemoryFileStore
     from beacon_ingestion.repository.memory import InMemoryIngestionRepository
     from beacon_ingestion.settings import IngestionSettings
     from beacon_rag_query.sources import HttpIngestion
@@ -280,10 +281,10 @@ async def sample_corpus_run() -> dict:
 
     bus, repo = InMemoryBus(), InMemoryIngestionRepository()
     vectors = EdgeVectorStore(tempfile.mkdtemp(prefix="rag-bench-"))
-    service = build_ingestion(
-        IngestionSettings(ingest_sample_corpus=True, database_url=None, amqp_url=None,
-                          openai_base_url=None, reaper_interval_s=3600),
-        bus=bus, repo=repo, vectors=vectors, files=InMemoryFileStore())
+    settings = IngestionSettings(ingest_sample_corpus=True, database_url=None, amqp_url=None,
+                                 openai_base_url=None, reaper_interval_s=3600)
+    service = build_ingestion(settings, Adapters(settings, bus=bus, vectors=vectors,
+                                                 files=InMemoryFileStore()), repo=repo)
     await service.start()
     await bus.start()
     try:

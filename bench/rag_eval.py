@@ -121,6 +121,7 @@ async def build_system(embedder, *, dense_weight: float | None, sparse_weight: f
     from beacon_ingestion.settings import IngestionSettings
     from beacon_rag_query.bootstrap import build as build_rag_query
     from beacon_rag_query.settings import RagQuerySettings
+    from beacon_runtime.adapters import Adapters
     from beacon_runtime.bus.memory import InMemoryBus
     from beacon_runtime.jobs.memory import InMemoryJobStore
     from beacon_runtime.vectors.edge import EdgeVectorStore
@@ -138,16 +139,18 @@ async def build_system(embedder, *, dense_weight: float | None, sparse_weight: f
     vectors = EdgeVectorStore(tempfile.mkdtemp(prefix="rag-eval-"),
                               dense_weight=ingestion_settings.hybrid_dense_weight,
                               sparse_weight=ingestion_settings.hybrid_sparse_weight)
-    ingestion = build_ingestion(ingestion_settings, bus=bus, repo=repo, vectors=vectors, embedder=embedder)
+    ingestion = build_ingestion(ingestion_settings,
+                                Adapters(ingestion_settings, bus=bus, vectors=vectors, embedder=embedder),
+                                repo=repo)
     ingestion_client = httpx.AsyncClient(transport=httpx.ASGITransport(app=ingestion.http),
                                          base_url="http://ingestion", timeout=600)
     # A figure answer is not held for review here: faithfulness is measured, not enforced.
-    rag_query = build_rag_query(RagQuerySettings(faithfulness_threshold=0), bus=bus, ingestion=ingestion_client)
-    gateway = build_gateway(
-        GatewaySettings(api_keys="bench", jwt_secret="b" * 40, argon2_time_cost=1, argon2_memory_kib=8192,
+    rag_query = build_rag_query(RagQuerySettings(faithfulness_threshold=0), Adapters(bus=bus),
+                                ingestion=ingestion_client)
+    gateway = build_gateway(GatewaySettings(api_keys="bench", jwt_secret="b" * 40, argon2_time_cost=1, argon2_memory_kib=8192,
                         query_timeout_s=600, upstream_timeout_s=600),
-        bus=bus, jobs=InMemoryJobStore(),
-        internal_apps={"ingestion": ingestion.http, "rag-query": rag_query.http})
+                            Adapters(bus=bus, jobs=InMemoryJobStore()),
+                            internal_apps={"ingestion": ingestion.http, "rag-query": rag_query.http})
     services = [ingestion, rag_query, gateway]
     for service in services:
         for start in service.on_start:

@@ -83,6 +83,7 @@ async def run(args) -> str:
     from beacon_report_writer.grounding import Passage, terms
     from beacon_report_writer.repository import InMemorySessionDrafts
     from beacon_report_writer.sources import HttpMaterialSource
+    from beacon_runtime.adapters import Adapters
     from beacon_runtime.bus.memory import InMemoryBus
     from beacon_runtime.vectors.edge import EdgeVectorStore
     from beacon_contracts.sections import ReportType
@@ -92,7 +93,7 @@ async def run(args) -> str:
     scratch = Path(tempfile.mkdtemp(prefix="report-bench-"))
     vectors = EdgeVectorStore(scratch / "vectors")
     ingestion = build_ingestion(IngestionSettings(ingest_sample_corpus=False, stage_stall_timeout_s=600),
-                                bus=bus, vectors=vectors)
+                                Adapters(bus=bus, vectors=vectors))
     await ingestion.start()
     await bus.start()
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=ingestion.http), base_url="http://ingestion",

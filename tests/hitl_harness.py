@@ -15,6 +15,7 @@ from beacon_contracts.events import Envelope, ReviewRequired, ReviewResolved
 from beacon_hitl.bootstrap import build
 from beacon_hitl.repository import InMemoryReviewRepository, ReviewRepository
 from beacon_hitl.settings import HitlSettings
+from beacon_runtime.adapters import Adapters
 from beacon_runtime.bus.memory import InMemoryBus
 from beacon_runtime.bus.port import RetryPolicy
 
@@ -91,7 +92,7 @@ async def start_hitl(repository: ReviewRepository | type | None = MEMORY,
     clock = Clock()
     # The sweeper's own loop is left to the e2e tests; here a test sweeps when it wants to.
     settings = {"review_sweep_interval_s": 3600, **settings}
-    service = build(HitlSettings(**settings), bus=bus,
+    service = build(HitlSettings(**settings), Adapters(bus=bus),
                     repository=repository() if repository is MEMORY else repository, clock=clock)
     hitl_resolved: list = []
 

@@ -15,7 +15,8 @@ import httpx
 from beacon_contracts import routing
 from beacon_contracts.events import Envelope, JobKind
 from beacon_ingestion.bootstrap import build
-from beacon_ingestion.files import InMemoryFileStore
+from beacon_runtime.adapters import Adapters
+from beacon_runtime.files import InMemoryFileStore
 from beacon_ingestion.repository.memory import InMemoryIngestionRepository
 from beacon_ingestion.settings import IngestionSettings
 from beacon_runtime.bus.memory import InMemoryBus
@@ -187,8 +188,9 @@ class Harness:
         self.bus.subscribe("test-recorder", [routing.JOB_PROGRESS, routing.JOB_COMPLETED,
                                              routing.DOCUMENT_INGESTED,
                                              routing.job_requested(JobKind.INGEST)], self.recorder)
-        self.service = build(self.settings, bus=self.bus, repo=self.repo, vectors=self.vectors,
-                             files=self.files)
+        self.service = build(self.settings,
+                             Adapters(self.settings, bus=self.bus, vectors=self.vectors, files=self.files),
+                             repo=self.repo)
         self.pipeline = self.service.pipeline
         self.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.service.http),
                                         base_url="http://ingestion")

@@ -90,19 +90,22 @@ class ReportStack:
         from beacon_ingestion.settings import IngestionSettings
         from beacon_report_writer.bootstrap import build as build_report_writer
         from beacon_report_writer.settings import ReportWriterSettings
+        from beacon_runtime.adapters import Adapters
         from beacon_runtime.bus.memory import InMemoryBus
         from beacon_runtime.jobs.memory import InMemoryJobStore
         from beacon_runtime.vectors.edge import EdgeVectorStore
 
         self.bus = InMemoryBus()
         self.vectors = EdgeVectorStore(tmp_path / "vectors")
-        self.ingestion = build_ingestion(IngestionSettings(ingest_sample_corpus=False), bus=self.bus,
-                                         vectors=self.vectors)
+        self.ingestion = build_ingestion(IngestionSettings(ingest_sample_corpus=False),
+                                         Adapters(bus=self.bus, vectors=self.vectors))
         self.ingestion_client = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.ingestion.http),
                                                   base_url="http://ingestion", timeout=60)
-        self.writer = build_report_writer(ReportWriterSettings(), bus=self.bus, ingestion=self.ingestion_client,
-                                          chat_model=chat_model)
-        self.gateway = build_gateway(GatewaySettings(api_keys=keys), bus=self.bus, jobs=InMemoryJobStore(),
+        self.writer = build_report_writer(ReportWriterSettings(),
+                                          Adapters(bus=self.bus, chat_model=chat_model),
+                                          ingestion=self.ingestion_client)
+        self.gateway = build_gateway(GatewaySettings(api_keys=keys),
+                                     Adapters(bus=self.bus, jobs=InMemoryJobStore()),
                                      internal_apps={"ingestion": self.ingestion.http})
         self.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.gateway.http),
                                         base_url="http://test", timeout=60)

@@ -16,6 +16,7 @@ from beacon_gateway.bootstrap import build
 from beacon_gateway.ratelimit import RateLimiter
 from beacon_gateway.repository import PostgresIdentityRepository, Role
 from beacon_gateway.settings import GatewaySettings
+from beacon_runtime.adapters import Adapters
 from beacon_runtime.bus.memory import InMemoryBus
 from beacon_runtime.jobs.memory import InMemoryJobStore
 from beacon_runtime.serve import attach_lifespan
@@ -34,22 +35,22 @@ async def research_stack(backend: str = "memory", *, database_url=DATABASE_URL, 
     cleans nothing up."""
     bus = InMemoryBus()
     base = {"api_keys": "k", "jwt_secret": SECRET, "argon2_time_cost": 1, "argon2_memory_kib": 8192}
-    adapters = {}
+    stores = {}
     replica = namespace is not None
     namespace = namespace or "t" + uuid.uuid4().hex[:12]
     if backend == "real":
         from beacon_gateway.revocations import RedisRevocations
         from beacon_runtime.jobs.redis import RedisJobStore
 
-        adapters = {
+        stores = {
             "identity": PostgresIdentityRepository(database_url, schema=namespace),
             "limiter": RateLimiter(redis_url, namespace=namespace),
             "jobs": RedisJobStore(redis_url, namespace=namespace),
             "revocations": RedisRevocations(redis_url, namespace=namespace, ttl_s=3600),
         }
-    jobs = adapters.pop("jobs", None) or InMemoryJobStore()
-    service = build(GatewaySettings(**{**base, **settings}), bus=bus, jobs=jobs,
-                    internal_apps=internal_apps, **adapters)
+    jobs = stores.pop("jobs", None) or InMemoryJobStore()
+    service = build(GatewaySettings(**{**base, **settings}), Adapters(bus=bus, jobs=jobs),
+                    internal_apps=internal_apps, **stores)
     attach_lifespan(service.http, bus=bus, services=[service])
     try:
         async with service.http.router.lifespan_context(service.http):
@@ -64,6 +65,7 @@ async def research_stack(backend: str = "memory", *, database_url=DATABASE_URL, 
             async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
                 yield client, tokens, service
     finally:
+        await jobs.close()  # the caller's adapter: the gateway closes only its own stores
         if backend == "real" and not replica:
             await _cleanup(database_url, redis_url, namespace)
 

@@ -23,6 +23,7 @@ import uvicorn
 
 from beacon_gateway.bootstrap import build
 from beacon_gateway.settings import GatewaySettings
+from beacon_runtime.adapters import Adapters
 from beacon_runtime.bus.memory import InMemoryBus
 from beacon_runtime.jobs.memory import InMemoryJobStore
 from beacon_runtime.serve import attach_lifespan
@@ -42,7 +43,7 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
 async def gateway_url():
     bus = InMemoryBus()
     settings = GatewaySettings(api_keys="k", jwt_secret="s" * 40)
-    service = build(settings, bus=bus, jobs=InMemoryJobStore())
+    service = build(settings, Adapters(settings, bus=bus, jobs=InMemoryJobStore()))
     attach_lifespan(service.http, bus=bus, services=[service])
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -36,7 +36,7 @@ async def test_every_service_migrates_its_own_schema(database_url, unique_name, 
                         "INGEST_SAMPLE_CORPUS": "false", "FILES_DIR": str(tmp_path / "files"),
                         "VECTORS_DIR": str(tmp_path / "vectors")}.items():
         monkeypatch.setenv(name, value)
-    bus, services = build_stack(GatewaySettings(api_keys="k", jwt_secret="s" * 40))
+    adapters, services = build_stack(GatewaySettings(api_keys="k", jwt_secret="s" * 40))
     try:
         for service in services:
             await service.start()
@@ -48,5 +48,6 @@ async def test_every_service_migrates_its_own_schema(database_url, unique_name, 
     finally:
         for service in reversed(services):
             await service.stop()
+        await adapters.close()
         for service in TABLES:
             await drop_schema(database_url, f"{unique_name}_{service}")

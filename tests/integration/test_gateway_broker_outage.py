@@ -16,6 +16,7 @@ from yarl import URL
 from beacon_contracts.routing import COMMAND_QUEUES
 from beacon_gateway.bootstrap import build
 from beacon_gateway.settings import GatewaySettings
+from beacon_runtime.adapters import Adapters
 from beacon_runtime.bus.rabbit import RabbitBus
 from beacon_runtime.jobs.memory import InMemoryJobStore
 from beacon_runtime.serve import attach_lifespan
@@ -56,7 +57,7 @@ async def gateway(proxy, amqp_url, unique_name):
                     publish_timeout_s=3600, stop_timeout_s=1)
     jobs = InMemoryJobStore()
     service = build(GatewaySettings(api_keys="k", jwt_secret="s" * 40, amqp_url=proxied),
-                    bus=bus, jobs=jobs)
+                    Adapters(bus=bus, jobs=jobs))
     attach_lifespan(service.http, bus=bus, services=[service])
     try:
         async with service.http.router.lifespan_context(service.http):

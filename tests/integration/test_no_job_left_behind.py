@@ -22,6 +22,7 @@ from beacon_contracts.events import Envelope, JobCancelled, JobCompleted, JobKin
 from beacon_contracts.jobs import JobRecord, JobStatus
 from beacon_contracts.routing import COMMAND_QUEUES
 from beacon_gateway.handlers import apply_job_event
+from beacon_runtime.adapters import Adapters
 from beacon_runtime.bus.dispatch import subscribe
 from beacon_report_writer.bootstrap import CONSUMER, build
 from beacon_report_writer.drafter import OfflineDrafter
@@ -94,7 +95,8 @@ class Stack:
     def replica(self) -> RabbitBus:
         bus = self.bus()
         build(ReportWriterSettings(openai_base_url=None, redis_url=None, worker_concurrency=4),
-              bus=bus, chat_model=CountingModel(self.calls), drafts=InMemorySessionDrafts())
+              Adapters(bus=bus, chat_model=CountingModel(self.calls)),
+              drafts=InMemorySessionDrafts())
         return bus
 
     async def submit(self, job_id: str, envelope: Envelope | None = None) -> Envelope:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from beacon_ingestion.files import InMemoryFileStore, LocalFileStore
+from beacon_runtime.files import InMemoryFileStore, LocalFileStore
 
 BLOB = bytes(range(256)) * 3000  # 768 kB: more than one stream chunk, every byte value
 

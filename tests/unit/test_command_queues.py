@@ -6,12 +6,13 @@ from __future__ import annotations
 import pytest
 
 from beacon_contracts.routing import COMMAND_QUEUES
+from beacon_runtime.adapters import Adapters
 from beacon_runtime.bus.memory import InMemoryBus
 
 
 def _subscriptions(build, settings, **deps) -> dict[str, tuple[str, ...]]:
     bus = InMemoryBus()
-    build(settings, bus=bus, **deps)
+    build(settings, Adapters(settings, bus=bus), **deps)
     return {sub.consumer: sub.patterns for sub in bus._subscriptions}
 
 

@@ -16,6 +16,7 @@ from beacon_report_writer.bootstrap import CONSUMER, build
 from beacon_report_writer.drafter import OfflineDrafter
 from beacon_report_writer.repository import InMemorySessionDrafts
 from beacon_report_writer.settings import ReportWriterSettings
+from beacon_runtime.adapters import Adapters
 from beacon_runtime.bus.memory import InMemoryBus
 from beacon_runtime.bus.once import InMemoryProcessedEvents, OncePolicy
 from beacon_runtime.bus.port import Reject, RetryPolicy
@@ -57,11 +58,10 @@ class Stack:
         self.bus = InMemoryBus(retry=RETRY, ledger=InMemoryProcessedEvents(),
                                once=OncePolicy(lease_s=5))
         self.model = CountingModel()
-        self.service = build(
-            ReportWriterSettings(openai_base_url=None, redis_url=None,
+        self.service = build(ReportWriterSettings(openai_base_url=None, redis_url=None,
                                  worker_concurrency=concurrency),
-            bus=self.bus, chat_model=self.model, drafts=InMemorySessionDrafts(),
-        )
+                             Adapters(bus=self.bus, chat_model=self.model),
+                             drafts=InMemorySessionDrafts())
         self.completed: list[JobCompleted] = []
 
         async def collect(envelope: Envelope) -> None:

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 from beacon_ingestion.domain import NewDocument
-from beacon_ingestion.files import LocalFileStore
+from beacon_runtime.files import LocalFileStore
 from beacon_ingestion.repository.postgres import PostgresIngestionRepository
 from ingestion_testkit import FileServer, Harness, bootstrap_registry, bootstrap_scenario, make_pdf
 from pgtools_ingestion import drop_schema

@@ -22,6 +22,7 @@ from beacon_rag_query.domain import Company, QueryStatus
 from beacon_rag_query.repository import PostgresQueryRepository
 from beacon_rag_query.settings import RagQuerySettings
 from beacon_rag_query.sources import InMemoryCatalogue, InMemoryFundamentals, InMemoryPassageSearch
+from beacon_runtime.adapters import Adapters
 from beacon_runtime.bus.port import RetryPolicy
 from beacon_runtime.bus.rabbit import RabbitBus
 from beacon_runtime.llm.port import ChatModel, Completion, Prompt
@@ -79,13 +80,12 @@ async def env(amqp_url, database_url, unique_name):
         bus = new_bus()
         settings = RagQuerySettings(database_url=database_url, db_schema=unique_name,
                                     amqp_url=amqp_url)
-        service = build(
-            settings, bus=bus, search=InMemoryPassageSearch(PASSAGES),
-            catalogue=InMemoryCatalogue([Company("RELIANCE.NS", "Reliance Industries Ltd.",
+        service = build(settings, Adapters(settings, bus=bus, chat_model=chat_model),
+                        search=InMemoryPassageSearch(PASSAGES),
+                        catalogue=InMemoryCatalogue([Company("RELIANCE.NS", "Reliance Industries Ltd.",
                                                  "RELIANCE")]),
-            fundamentals=InMemoryFundamentals(), chat_model=chat_model,
-            instance_id=instance_id, today=lambda: date(2024, 11, 25),
-        )
+                        fundamentals=InMemoryFundamentals(), instance_id=instance_id,
+                        today=lambda: date(2024, 11, 25))
         await service.start()
         services.append(service)
         await bus.start()

@@ -28,6 +28,7 @@ from beacon_rag_query.domain import Company, QueryStatus
 from beacon_rag_query.repository import InMemoryQueryRepository
 from beacon_rag_query.settings import RagQuerySettings
 from beacon_rag_query.sources import InMemoryCatalogue, InMemoryFundamentals, InMemoryPassageSearch
+from beacon_runtime.adapters import Adapters
 from beacon_runtime.bus.memory import InMemoryBus
 from beacon_runtime.llm.openai_compat import OpenAIChatModel
 
@@ -110,12 +111,11 @@ async def _run(base_url: str, model: str, *, stream: bool) -> AsyncIterator:
     bus.subscribe("test-observer", ["#"], observe)
     chat_model = OpenAIChatModel(base_url=base_url, api_key="test-key", model=model,
                                  timeout_s=10, max_retries=0)
-    service = build(
-        RagQuerySettings(), bus=bus, search=InMemoryPassageSearch(PASSAGES),
-        catalogue=InMemoryCatalogue([Company("RELIANCE.NS", "Reliance Industries Ltd.", "RELIANCE")]),
-        fundamentals=InMemoryFundamentals(), chat_model=chat_model, repository=repository,
-        instance_id="it", today=lambda: date(2024, 11, 25),
-    )
+    service = build(RagQuerySettings(), Adapters(bus=bus, chat_model=chat_model),
+                    search=InMemoryPassageSearch(PASSAGES),
+                    catalogue=InMemoryCatalogue([Company("RELIANCE.NS", "Reliance Industries Ltd.", "RELIANCE")]),
+                    fundamentals=InMemoryFundamentals(), repository=repository, instance_id="it",
+                    today=lambda: date(2024, 11, 25))
     await service.start()
     await bus.start()
     try:

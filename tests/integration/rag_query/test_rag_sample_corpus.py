@@ -17,7 +17,8 @@ from beacon_contracts.commands import AnswerQuestion
 from beacon_contracts.events import Envelope
 from beacon_ingestion.bootstrap import build as build_ingestion
 from beacon_ingestion.domain import DocumentStatus
-from beacon_ingestion.files import InMemoryFileStore
+from beacon_runtime.adapters import Adapters
+from beacon_runtime.files import InMemoryFileStore
 from beacon_ingestion.repository.memory import InMemoryIngestionRepository
 from beacon_ingestion.settings import IngestionSettings
 from beacon_rag_query.answerer import ExtractiveAnswerer
@@ -42,8 +43,9 @@ async def ingestion(tmp_path_factory) -> AsyncIterator[tuple[httpx.AsyncClient, 
     settings = IngestionSettings(ingest_sample_corpus=True, seed_catalogue=True,
                                  reaper_interval_s=3600, database_url=None, amqp_url=None,
                                  openai_base_url=None)
-    service = build_ingestion(settings, bus=bus, repo=repo, vectors=vectors,
-                              files=InMemoryFileStore())
+    service = build_ingestion(settings,
+                              Adapters(settings, bus=bus, vectors=vectors, files=InMemoryFileStore()),
+                              repo=repo)
     await service.start()
     await bus.start()
 
@@ -76,8 +78,9 @@ async def ask(client: httpx.AsyncClient, question: str, query_id: str):
         seen.append(envelope)
 
     bus.subscribe("test-observer", ["#"], observe)
-    service = build(RagQuerySettings(), bus=bus, ingestion=client, chat_model=ExtractiveAnswerer(),
-                    repository=repository, instance_id="sample", today=lambda: date(2024, 11, 25))
+    service = build(RagQuerySettings(), Adapters(bus=bus, chat_model=ExtractiveAnswerer()),
+                    ingestion=client, repository=repository, instance_id="sample",
+                    today=lambda: date(2024, 11, 25))
     await service.start()
     await bus.start()
     try:

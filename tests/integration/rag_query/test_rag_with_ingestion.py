@@ -19,6 +19,7 @@ from beacon_rag_query.bootstrap import build
 from beacon_rag_query.domain import QueryStatus
 from beacon_rag_query.repository import InMemoryQueryRepository
 from beacon_rag_query.settings import RagQuerySettings
+from beacon_runtime.adapters import Adapters
 from beacon_runtime.bus.memory import InMemoryBus
 
 
@@ -39,8 +40,8 @@ async def _ask(ingestion_client, question: str, query_id: str):
         seen.append(envelope)
 
     bus.subscribe("test-observer", ["#"], observe)
-    service = build(RagQuerySettings(), bus=bus, ingestion=ingestion_client,
-                    chat_model=ExtractiveAnswerer(), repository=repository, instance_id="it",
+    service = build(RagQuerySettings(), Adapters(bus=bus, chat_model=ExtractiveAnswerer()),
+                    ingestion=ingestion_client, repository=repository, instance_id="it",
                     today=lambda: date(2024, 11, 25))
     await service.start()
     await bus.start()

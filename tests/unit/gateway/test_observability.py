@@ -7,6 +7,7 @@ from opentelemetry import trace
 
 from beacon_gateway.bootstrap import build
 from beacon_gateway.settings import GatewaySettings
+from beacon_runtime.adapters import Adapters
 from beacon_runtime.bus.memory import InMemoryBus
 from beacon_runtime.jobs.memory import InMemoryJobStore
 
@@ -25,7 +26,8 @@ async def test_traceparent_reaches_the_handler_and_metrics_count_the_route():
         seen.append(format(trace.get_current_span().get_span_context().trace_id, "032x"))
 
     bus.subscribe("worker", ["job.requested.*"], worker)
-    service = build(GatewaySettings(api_keys="k", jwt_secret="s" * 40), bus=bus, jobs=InMemoryJobStore())
+    service = build(GatewaySettings(api_keys="k", jwt_secret="s" * 40),
+                    Adapters(bus=bus, jobs=InMemoryJobStore()))
     await bus.start()
     transport = httpx.ASGITransport(app=service.http)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
@@ -44,8 +46,8 @@ async def test_an_unhandled_error_is_a_500_envelope_with_request_id_and_headers(
     # The request-context layer sits outside FastAPI's ServerErrorMiddleware, so the 500
     # it sends for an unhandled error still gets the request id and security headers and
     # is counted under its route.
-    service = build(GatewaySettings(api_keys="k", jwt_secret="s" * 40), bus=InMemoryBus(),
-                    jobs=InMemoryJobStore())
+    service = build(GatewaySettings(api_keys="k", jwt_secret="s" * 40),
+                    Adapters(bus=InMemoryBus(), jobs=InMemoryJobStore()))
 
     @service.http.get("/boom")
     async def boom() -> None:

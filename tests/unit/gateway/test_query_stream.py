@@ -16,6 +16,7 @@ from beacon_contracts.events import Envelope, JobCompleted, JobKind, QueryFrame
 from beacon_gateway.bootstrap import build
 from beacon_gateway.repository import Role
 from beacon_gateway.settings import GatewaySettings
+from beacon_runtime.adapters import Adapters
 from beacon_runtime.bus.memory import InMemoryBus
 from beacon_runtime.jobs.memory import InMemoryJobStore
 from beacon_runtime.serve import attach_lifespan
@@ -97,7 +98,8 @@ async def server(grace):
     worker = ScriptedWorker(bus)
     settings = GatewaySettings(api_keys="k", jwt_secret="s" * 40, argon2_time_cost=1,
                                argon2_memory_kib=8192, sse_ping_s=0.5)
-    service = build(settings, bus=bus, jobs=InMemoryJobStore(), internal_apps={"rag-query": rag_query_stub()})
+    service = build(settings, Adapters(settings, bus=bus, jobs=InMemoryJobStore()),
+                    internal_apps={"rag-query": rag_query_stub()})
     service.http.state.query.sleep = grace
     attach_lifespan(service.http, bus=bus, services=[service])
     sock = socket.socket()

@@ -13,6 +13,7 @@ from beacon_contracts.commands import GenerateSection
 from beacon_contracts.events import Envelope, JobCompleted, JobError, JobKind, JobStarted
 from beacon_gateway.bootstrap import build
 from beacon_gateway.settings import GatewaySettings
+from beacon_runtime.adapters import Adapters
 from beacon_runtime.bus.memory import InMemoryBus
 from beacon_runtime.jobs.memory import InMemoryJobStore
 from beacon_runtime.jobs.port import JobStoreUnavailable
@@ -42,7 +43,8 @@ async def stack():
         published.append(envelope)
 
     bus.subscribe("observer", ["job.requested.*"], record)
-    service = build(GatewaySettings(api_keys=f"{KEY},{OTHER_KEY}", max_body_bytes=4096), bus=bus, jobs=jobs)
+    service = build(GatewaySettings(api_keys=f"{KEY},{OTHER_KEY}", max_body_bytes=4096),
+                    Adapters(bus=bus, jobs=jobs))
     await bus.start()
     transport = httpx.ASGITransport(app=service.http)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
@@ -230,7 +232,7 @@ async def test_a_job_is_invisible_to_another_key(stack):
 
 async def test_publish_failure_is_503_and_leaves_no_pending_job():
     bus, jobs = FailingBus(), InMemoryJobStore()
-    service = build(GatewaySettings(api_keys=KEY), bus=bus, jobs=jobs)
+    service = build(GatewaySettings(api_keys=KEY), Adapters(bus=bus, jobs=jobs))
     transport = httpx.ASGITransport(app=service.http)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         response = await client.post("/generate", headers=HEADERS, json=BODY)
@@ -292,7 +294,8 @@ class BrokenStore(InMemoryJobStore):
      (RuntimeError("a bug"), 500, "INTERNAL_ERROR")],
 )
 async def test_store_failures_while_polling_are_enveloped(error, status_code, code):
-    service = build(GatewaySettings(api_keys=KEY), bus=InMemoryBus(), jobs=BrokenStore(error))
+    service = build(GatewaySettings(api_keys=KEY),
+                    Adapters(bus=InMemoryBus(), jobs=BrokenStore(error)))
     # Starlette's ServerErrorMiddleware answers an unhandled error and then re-raises it for
     # the server to log; a client only ever sees the answer.
     transport = httpx.ASGITransport(app=service.http, raise_app_exceptions=False)

@@ -11,6 +11,7 @@ from beacon_gateway.bootstrap import build as build_gateway
 from beacon_gateway.settings import GatewaySettings
 from beacon_ingestion.bootstrap import build as build_ingestion
 from beacon_ingestion.settings import IngestionSettings
+from beacon_runtime.adapters import Adapters
 from beacon_runtime.bus.memory import InMemoryBus
 from beacon_runtime.jobs.memory import InMemoryJobStore
 from beacon_runtime.vectors.edge import EdgeVectorStore
@@ -24,8 +25,10 @@ B = {"X-API-Key": OTHER}
 async def api(tmp_path):
     bus = InMemoryBus()
     vectors = EdgeVectorStore(tmp_path / "vectors")
-    ingestion = build_ingestion(IngestionSettings(ingest_sample_corpus=False), bus=bus, vectors=vectors)
-    gateway = build_gateway(GatewaySettings(api_keys=f"{KEY},{OTHER}"), bus=bus, jobs=InMemoryJobStore(),
+    ingestion = build_ingestion(IngestionSettings(ingest_sample_corpus=False),
+                                Adapters(bus=bus, vectors=vectors))
+    gateway = build_gateway(GatewaySettings(api_keys=f"{KEY},{OTHER}"),
+                            Adapters(bus=bus, jobs=InMemoryJobStore()),
                             internal_apps={"ingestion": ingestion.http})
     for service in (ingestion, gateway):
         await service.start()

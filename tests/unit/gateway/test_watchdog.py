@@ -12,6 +12,7 @@ from beacon_gateway.domain import status_envelope
 from beacon_gateway.handlers import apply_job_event
 from beacon_gateway.settings import GatewaySettings
 from beacon_gateway.watchdog import JobCanceller, Watchdog
+from beacon_runtime.adapters import Adapters
 from beacon_runtime.bus.memory import InMemoryBus
 from beacon_runtime.bus.port import BusUnavailable
 from beacon_runtime.jobs.memory import InMemoryJobStore
@@ -131,7 +132,7 @@ async def test_the_cancellation_is_retried_until_the_broker_takes_it():
 async def test_a_post_whose_publish_is_not_confirmed_fails_and_cancels_its_job():
     bus, jobs, cancels = FlakyBus(failures=1), InMemoryJobStore(), Recorder()
     bus.subscribe("observer", ["job.cancelled"], cancels)
-    service = build(GatewaySettings(api_keys="k"), bus=bus, jobs=jobs)
+    service = build(GatewaySettings(api_keys="k"), Adapters(bus=bus, jobs=jobs))
     await bus.start()
     transport = httpx.ASGITransport(app=service.http)
     try:

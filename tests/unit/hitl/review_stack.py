@@ -34,6 +34,7 @@ from beacon_rag_query.sources import (  # noqa: E402
     InMemoryFundamentals,
     InMemoryPassageSearch,
 )
+from beacon_runtime.adapters import Adapters
 from beacon_runtime.bus.memory import InMemoryBus  # noqa: E402
 from beacon_runtime.jobs.memory import InMemoryJobStore  # noqa: E402
 from beacon_runtime.serve import attach_lifespan  # noqa: E402
@@ -112,16 +113,17 @@ def _free_port() -> int:
 @asynccontextmanager
 async def review_stack(*, hitl: dict | None = None, gateway: dict | None = None):
     bus = InMemoryBus()
-    rag_query = build_rag_query(
-        RagQuerySettings(), bus=bus, search=InMemoryPassageSearch(PASSAGES),
-        catalogue=InMemoryCatalogue(CATALOGUE), fundamentals=InMemoryFundamentals(FUNDAMENTALS),
-        chat_model=ExtractiveAnswerer(), today=lambda: TODAY,
-    )
-    review = build_hitl(HitlSettings(**(hitl or {})), bus=bus)
+    rag_query = build_rag_query(RagQuerySettings(),
+                                Adapters(bus=bus, chat_model=ExtractiveAnswerer()),
+                                search=InMemoryPassageSearch(PASSAGES),
+                                catalogue=InMemoryCatalogue(CATALOGUE),
+                                fundamentals=InMemoryFundamentals(FUNDAMENTALS),
+                                today=lambda: TODAY)
+    review = build_hitl(HitlSettings(**(hitl or {})), Adapters(bus=bus))
     settings = GatewaySettings(**{"api_keys": "k", "jwt_secret": "s" * 40, "argon2_time_cost": 1,
                                   "argon2_memory_kib": 8192, "sse_cancel_grace_s": 0.1,
                                   "sse_ping_s": 0.5, **(gateway or {})})
-    service = build_gateway(settings, bus=bus, jobs=InMemoryJobStore(),
+    service = build_gateway(settings, Adapters(settings, bus=bus, jobs=InMemoryJobStore()),
                             internal_apps={"rag-query": rag_query.http, "hitl": review.http})
     cancelled: list[str] = []
 

@@ -53,8 +53,8 @@ async def test_sample_corpus_is_ingested_at_start_up(tmp_path):
 def test_adapter_choice_follows_settings(tmp_path, monkeypatch):
     from pathlib import Path
 
-    from beacon_ingestion.bootstrap import build_embedder, build_file_store, build_vector_store
-    from beacon_ingestion.files import InMemoryFileStore, LocalFileStore
+    from beacon_runtime.adapters import build_embedder, build_file_store, build_vector_store
+    from beacon_runtime.files import InMemoryFileStore, LocalFileStore
     from beacon_ingestion.settings import IngestionSettings
     from beacon_runtime.embeddings.local import HashingEmbedder
     from beacon_runtime.embeddings.minilm import MiniLMEmbedder

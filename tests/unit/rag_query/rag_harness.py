@@ -23,6 +23,7 @@ from beacon_rag_query.frames import CancelRegistry
 from beacon_rag_query.repository import InMemoryQueryRepository
 from beacon_rag_query.settings import RagQuerySettings
 from beacon_rag_query.sources import InMemoryCatalogue, InMemoryFundamentals, InMemoryPassageSearch
+from beacon_runtime.adapters import Adapters
 from beacon_runtime.bus.memory import InMemoryBus
 from beacon_runtime.bus.port import RetryPolicy
 from beacon_runtime.llm.port import ChatModel
@@ -146,18 +147,12 @@ async def start_harness(
 
     bus.subscribe("test-observer", ["#"], observe)
     cancels = CancelRegistry()
-    service = build(
-        RagQuerySettings(**settings),
-        bus=bus,
-        search=search or InMemoryPassageSearch(passages),
-        catalogue=InMemoryCatalogue(CATALOGUE),
-        fundamentals=InMemoryFundamentals(FUNDAMENTALS),
-        chat_model=chat_model or ExtractiveAnswerer(),
-        repository=repository,
-        instance_id="test",
-        today=lambda: TODAY,
-        cancels=cancels,
-    )
+    service = build(RagQuerySettings(**settings),
+                    Adapters(bus=bus, chat_model=chat_model or ExtractiveAnswerer()),
+                    search=search or InMemoryPassageSearch(passages),
+                    catalogue=InMemoryCatalogue(CATALOGUE),
+                    fundamentals=InMemoryFundamentals(FUNDAMENTALS), repository=repository,
+                    instance_id="test", today=lambda: TODAY, cancels=cancels)
     await service.start()
     await bus.start()
     try:

@@ -13,6 +13,7 @@ from beacon_report_writer.bootstrap import CONSUMER, build
 from beacon_report_writer.drafter import OFFLINE_LABEL
 from beacon_report_writer.repository import InMemorySessionDrafts
 from beacon_report_writer.settings import ReportWriterSettings
+from beacon_runtime.adapters import Adapters
 from beacon_runtime.bus.memory import InMemoryBus
 from beacon_runtime.bus.port import RetryPolicy
 from beacon_runtime.llm.port import ChatModel, Completion, LLMError, LLMTimeout, Prompt
@@ -59,12 +60,8 @@ class Harness:
         self.bus = ProbedBus(retry=RetryPolicy(max_attempts=3, base_delay_s=0.01))
         self.drafts = InMemorySessionDrafts()
         self.events: list[Envelope] = []
-        self.service = build(
-            ReportWriterSettings(openai_base_url=None, redis_url=None, worker_concurrency=2),
-            bus=self.bus,
-            chat_model=chat_model,
-            drafts=self.drafts,
-        )
+        self.service = build(ReportWriterSettings(openai_base_url=None, redis_url=None, worker_concurrency=2),
+                             Adapters(bus=self.bus, chat_model=chat_model), drafts=self.drafts)
 
         async def collect(envelope: Envelope) -> None:
             if envelope.type in ("JobStarted", "JobCompleted"):

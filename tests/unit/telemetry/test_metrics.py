@@ -13,6 +13,7 @@ from prometheus_client import REGISTRY
 from beacon_contracts.events import Envelope, JobCompleted, JobKind, JobStarted, utcnow
 from beacon_gateway.bootstrap import build
 from beacon_gateway.settings import GatewaySettings
+from beacon_runtime.adapters import Adapters
 from beacon_runtime.bus.memory import InMemoryBus
 from beacon_runtime.jobs.memory import InMemoryJobStore
 from beacon_runtime.metrics import refresh_gauges
@@ -63,8 +64,8 @@ async def test_queue_depth_is_read_at_scrape_time_and_lag_is_observed_per_first_
 
 async def test_jobs_are_counted_by_kind_and_outcome_once_per_transition():
     bus = InMemoryBus()
-    service = build(GatewaySettings(api_keys="k", jwt_secret="s" * 40), bus=bus,
-                    jobs=InMemoryJobStore())
+    service = build(GatewaySettings(api_keys="k", jwt_secret="s" * 40),
+                    Adapters(bus=bus, jobs=InMemoryJobStore()))
     before = {
         "created": sample("beacon_jobs_created_total", kind="generate"),
         "started": sample("beacon_jobs_started_total", kind="generate"),

@@ -9,6 +9,7 @@ import structlog
 from beacon_contracts.events import Envelope, JobKind, JobStarted
 from beacon_gateway.bootstrap import build
 from beacon_gateway.settings import GatewaySettings
+from beacon_runtime.adapters import Adapters
 from beacon_runtime.bus.memory import InMemoryBus
 from beacon_runtime.jobs.memory import InMemoryJobStore
 from beacon_runtime.logs import current_request_id
@@ -34,8 +35,8 @@ async def test_the_request_id_reaches_the_worker_and_the_events_it_publishes():
 
     bus.subscribe("worker", ["job.requested.*"], worker)
     bus.subscribe("watcher", ["job.started"], watcher)
-    service = build(GatewaySettings(api_keys="k", jwt_secret="s" * 40), bus=bus,
-                    jobs=InMemoryJobStore())
+    service = build(GatewaySettings(api_keys="k", jwt_secret="s" * 40),
+                    Adapters(bus=bus, jobs=InMemoryJobStore()))
     await bus.start()
     transport = httpx.ASGITransport(app=service.http)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:

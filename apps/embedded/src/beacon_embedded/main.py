@@ -24,7 +24,7 @@ from beacon_rag_query.bootstrap import build as build_rag_query
 from beacon_rag_query.settings import RagQuerySettings
 from beacon_report_writer.bootstrap import build as build_report_writer
 from beacon_report_writer.settings import ReportWriterSettings
-from beacon_runtime.adapters import build_bus, build_job_store
+from beacon_runtime.adapters import Adapters
 from beacon_runtime.logs import configure_logging
 from beacon_runtime.serve import run as run_process
 from beacon_runtime.serve import serve
@@ -48,27 +48,27 @@ def own_settings(settings: S) -> S:
     return settings.model_copy(update={"db_schema": f"{settings.db_schema}_{default}"})
 
 
-def build_stack(gateway_settings: GatewaySettings) -> tuple[object, list[Service]]:
-    """The whole system around one bus and one job store, each service with its own
-    settings; the gateway's app is the process's HTTP app."""
+def build_stack(gateway_settings: GatewaySettings) -> tuple[Adapters, list[Service]]:
+    """The whole system around one set of adapters (one bus, one job store, one vector
+    store, ...), each service with its own settings; the gateway's app is the process's HTTP
+    app."""
     gateway_settings = own_settings(gateway_settings)
-    bus = build_bus(gateway_settings)
-    ingestion = build_ingestion(own_settings(IngestionSettings()), bus=bus)
+    adapters = Adapters(gateway_settings)
+    ingestion = build_ingestion(own_settings(IngestionSettings()), adapters)
     ingestion_client = httpx.AsyncClient(
         transport=httpx.ASGITransport(app=ingestion.http), base_url="http://ingestion", timeout=30
     )
-    rag_query = build_rag_query(own_settings(RagQuerySettings()), bus=bus, ingestion=ingestion_client)
+    rag_query = build_rag_query(own_settings(RagQuerySettings()), adapters, ingestion=ingestion_client)
     rag_query.on_stop.append(ingestion_client.aclose)
-    report_writer = build_report_writer(ReportWriterSettings(), bus=bus, ingestion=ingestion_client)
-    hitl = build_hitl(own_settings(HitlSettings()), bus=bus)
+    report_writer = build_report_writer(ReportWriterSettings(), adapters, ingestion=ingestion_client)
+    hitl = build_hitl(own_settings(HitlSettings()), adapters)
     gateway = build_gateway(
         gateway_settings,
-        bus=bus,
-        jobs=build_job_store(gateway_settings),
+        adapters,
         internal_apps={"ingestion": ingestion.http, "rag-query": rag_query.http,
                        "hitl": hitl.http, "report-writer": report_writer.http},
     )
-    return bus, [ingestion, rag_query, report_writer, hitl, gateway]
+    return adapters, [ingestion, rag_query, report_writer, hitl, gateway]
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -89,9 +89,10 @@ def run(argv: Sequence[str] | None = None) -> None:
     settings = GatewaySettings()
     configure_logging("embedded", settings.log_level, settings.log_json)
     setup_tracing("beacon-embedded")
-    bus, services = build_stack(settings)
+    adapters, services = build_stack(settings)
     gateway = services[-1]
-    run_process(serve(gateway.http, host=settings.host, port=settings.port, bus=bus, services=services))
+    run_process(serve(gateway.http, host=settings.host, port=settings.port, adapters=adapters,
+                      services=services))
 
 
 if __name__ == "__main__":

@@ -7,21 +7,26 @@ from __future__ import annotations
 import gc
 from collections.abc import Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from beacon_runtime.bus.port import EventBus
 from beacon_runtime.logs import get_logger
 from beacon_runtime.service import Service
 
+if TYPE_CHECKING:
+    from beacon_runtime.adapters import Adapters
+
 log = get_logger(__name__)
 
 
 def attach_lifespan(
-    app: Any, *, bus: EventBus, services: Sequence[Service], freeze_heap: bool = False
+    app: Any, *, bus: EventBus, services: Sequence[Service], freeze_heap: bool = False,
+    adapters: Adapters | None = None,
 ) -> None:
     """Start every service, then the bus (consume only once handlers are ready); stop in
-    reverse. `app` is a Starlette/FastAPI app. `freeze_heap` is for a process's own server
-    only (not for tests that start stacks again and again in one interpreter)."""
+    reverse, then close the process's `adapters`. `app` is a Starlette/FastAPI app.
+    `freeze_heap` is for a process's own server only (not for tests that start stacks again
+    and again in one interpreter)."""
 
     @asynccontextmanager
     async def lifespan(_app):
@@ -42,15 +47,17 @@ def attach_lifespan(
             await bus.stop()
             for service in reversed(services):
                 await service.stop()
+            if adapters is not None:
+                await adapters.close()
             log.info("process.stopped")
 
     app.router.lifespan_context = lifespan
 
 
-async def serve(app: Any, *, host: str, port: int, bus: EventBus, services: Sequence[Service]) -> None:
+async def serve(app: Any, *, host: str, port: int, adapters: Adapters, services: Sequence[Service]) -> None:
     import uvicorn
 
-    attach_lifespan(app, bus=bus, services=services, freeze_heap=True)
+    attach_lifespan(app, bus=adapters.bus, services=services, freeze_heap=True, adapters=adapters)
     config = uvicorn.Config(
         app, host=host, port=port, log_config=None, access_log=False, lifespan="on"
     )
@@ -70,15 +77,15 @@ def run(main) -> None:
 
 
 def run_service(settings, build) -> None:
-    """The whole of a distributed service's `main()`: logging, tracing, the bus from
-    settings, the service from its composition root `build(settings, bus)`, then serve its
-    app on settings.host:settings.port until SIGTERM."""
-    from beacon_runtime.adapters import build_bus
+    """The whole of a distributed service's `main()`: logging, tracing, the adapters from
+    settings, the service from its composition root `build(settings, adapters)`, then serve
+    its app on settings.host:settings.port until SIGTERM."""
+    from beacon_runtime.adapters import Adapters
     from beacon_runtime.logs import configure_logging
     from beacon_runtime.telemetry import setup_tracing
 
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
     setup_tracing(settings.service_name)
-    bus = build_bus(settings)
-    service = build(settings, bus)
-    run(serve(service.http, host=settings.host, port=settings.port, bus=bus, services=[service]))
+    adapters = Adapters(settings)
+    service = build(settings, adapters)
+    run(serve(service.http, host=settings.host, port=settings.port, adapters=adapters, services=[service]))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -27,6 +29,23 @@ class ServiceSettings(BaseSettings):
     # prefix instead (beacon_embedded.main), so no two services ever share a schema.
     db_schema: str | None = None
     qdrant_url: str | None = None
+    qdrant_api_key: str | None = None
+    # The in-process vector engine's directory (qdrant-edge). Unset: a temporary directory,
+    # or var/ingestion/vectors when DATABASE_URL is set (rows there outlive the process).
+    vectors_dir: Path | None = None
+    hybrid_dense_weight: float = Field(default=1.0, gt=0)
+    hybrid_sparse_weight: float = Field(default=1.0, gt=0)
+    # Where document bytes and stage artifacts live. Unset: in memory when embedded without
+    # DATABASE_URL, else var/ingestion/files; distributed mode needs a directory shared by
+    # every replica.
+    files_dir: Path | None = None
+
+    # Embeddings: OPENAI_BASE_URL's /embeddings, else all-MiniLM-L6-v2 offline (numpy, weights
+    # from a registry package); "hashing" (alias "local") is the lexical embedder tests use.
+    embedding_model: str = "text-embedding-3-small"
+    embedding_dim: int | None = None  # for models that accept `dimensions`
+    embedding_batch_size: int = Field(default=64, ge=1)
+    embedding_backend: str = "auto"  # auto | minilm | hashing (= local) | openai
 
     openai_base_url: str | None = None
     openai_api_key: SecretStr = SecretStr("not-needed")

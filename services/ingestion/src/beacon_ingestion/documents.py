@@ -25,7 +25,7 @@ from beacon_ingestion.domain import (
     iso_utc,
     utcnow,
 )
-from beacon_ingestion.files import FileStore
+from beacon_runtime.files import FileStore
 from beacon_ingestion.pipeline.events import ingest_request
 from beacon_ingestion.pipeline.stages import source_key
 from beacon_ingestion.repository.port import IngestionRepository

@@ -9,7 +9,7 @@ from beacon_ingestion.settings import IngestionSettings
 
 
 def run() -> None:
-    run_service(IngestionSettings(), lambda settings, bus: build(settings, bus=bus))
+    run_service(IngestionSettings(), build)
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ from beacon_ingestion.domain import (
     NewDocument,
     utcnow,
 )
-from beacon_ingestion.files import FileStore
+from beacon_runtime.files import FileStore
 from beacon_ingestion.pipeline.events import ingest_request
 from beacon_ingestion.repository.port import IngestionRepository
 

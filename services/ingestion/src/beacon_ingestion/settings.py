@@ -14,28 +14,15 @@ class IngestionSettings(ServiceSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8102, ge=0, le=65535)
     worker_concurrency: int = Field(default=2, ge=1)
+    # Files, vectors and embeddings are adapters: their settings are ServiceSettings'
+    # (beacon_runtime.settings), chosen in beacon_runtime.adapters.
 
-    # Where downloaded files, parse results and embeddings live. Unset: in memory when
-    # embedded; distributed mode needs a directory shared by every replica.
-    files_dir: Path | None = None
-    # The embedded vector engine's directory (qdrant-edge). Unset: a temporary directory.
-    vectors_dir: Path | None = None
     qdrant_collection: str = "beacon_chunks"
     # Customer material of the report writer: its own collection, and how long it is kept
     # (unset: until deleted); expired material is deleted every `material_sweep_s`.
     material_collection: str = "beacon_material"
     material_retention_days: float | None = Field(default=None, gt=0)
     material_sweep_s: float = Field(default=3600.0, gt=0)
-    qdrant_api_key: str | None = None
-    hybrid_dense_weight: float = Field(default=1.0, gt=0)
-    hybrid_sparse_weight: float = Field(default=1.0, gt=0)
-
-    # Embeddings: OPENAI_BASE_URL's /embeddings, else all-MiniLM-L6-v2 offline (numpy, weights
-    # from a registry package); "hashing" (alias "local") is the lexical embedder tests use.
-    embedding_model: str = "text-embedding-3-small"
-    embedding_dim: int | None = None  # for models that accept `dimensions`
-    embedding_batch_size: int = Field(default=64, ge=1)
-    embedding_backend: str = "auto"  # auto | minilm | hashing (= local) | openai
 
     # Download (SSRF rules: docs/ingestion.md).
     ingest_allowed_hosts: str = ""  # comma-separated hosts or host:port allowed although private

@@ -36,10 +36,8 @@ from beacon_rag_query.sources import (
     HttpIngestion,
     PassageSearch,
 )
+from beacon_runtime.adapters import Adapters
 from beacon_runtime.bus.dispatch import subscribe
-from beacon_runtime.bus.port import EventBus
-from beacon_runtime.adapters import build_chat_model
-from beacon_runtime.llm.port import ChatModel
 from beacon_runtime.service import Service
 
 CONSUMER = "rag-query"
@@ -52,13 +50,12 @@ def cancel_consumer(instance_id: str) -> str:
 
 def build(
     settings: RagQuerySettings,
+    adapters: Adapters,
     *,
-    bus: EventBus,
     ingestion: httpx.AsyncClient | None = None,
     search: PassageSearch | None = None,
     catalogue: CompanyCatalogue | None = None,
     fundamentals: FundamentalsSource | None = None,
-    chat_model: ChatModel | None = None,
     repository: QueryRepository | None = None,
     instance_id: str | None = None,
     today: Callable[[], date] = date.today,
@@ -66,7 +63,11 @@ def build(
 ) -> Service:
     """`ingestion` is an httpx client for the ingestion service's internal API (in embedded
     mode bound to its app with httpx.ASGITransport); without one, INGESTION_URL is used.
-    Adapters passed in belong to the caller; those built here are closed on stop."""
+    The bus and the chat model (offline: the extractive answerer) come from `adapters`.
+    Sources and the repository passed in belong to the caller; those built here are closed
+    on stop."""
+    bus = adapters.bus
+    chat_model = adapters.chat_model(offline=ExtractiveAnswerer())
     owned_closers, owned_starters = [], []
     if search is None or catalogue is None or fundamentals is None:
         if ingestion is None:
@@ -80,9 +81,6 @@ def build(
         search = search or remote
         catalogue = catalogue or CachedCatalogue(remote, ttl_s=settings.company_cache_ttl_s)
         fundamentals = fundamentals or remote
-    if chat_model is None:
-        chat_model = build_chat_model(settings, offline=ExtractiveAnswerer())
-        owned_closers.append(chat_model.close)
     if repository is None:
         repository = build_repository(settings)
         owned_starters.append(repository.start)  # runs the schema's migrations

@@ -20,10 +20,8 @@ from beacon_report_writer.repository import (
 )
 from beacon_report_writer.settings import ReportWriterSettings
 from beacon_report_writer.sources import HttpMaterialSource, MaterialSource, NoMaterialSource
+from beacon_runtime.adapters import Adapters
 from beacon_runtime.bus.dispatch import subscribe
-from beacon_runtime.bus.port import EventBus
-from beacon_runtime.adapters import build_chat_model
-from beacon_runtime.llm.port import ChatModel
 from beacon_runtime.service import Service
 
 CONSUMER = "report-writer"
@@ -31,20 +29,19 @@ CONSUMER = "report-writer"
 
 def build(
     settings: ReportWriterSettings,
+    adapters: Adapters,
     *,
-    bus: EventBus,
-    chat_model: ChatModel | None = None,
     drafts: SessionDrafts | None = None,
     ingestion: httpx.AsyncClient | None = None,
     material: MaterialSource | None = None,
 ) -> Service:
-    """Adapters passed in belong to the caller; the ones built here are closed on stop.
-    `ingestion`: a client for ingestion's internal API (embedded mode binds it to its app);
-    without one, INGESTION_URL; without that, no material can be reached."""
-    owned: list[ChatModel | SessionDrafts | MaterialSource] = []
-    if chat_model is None:
-        chat_model = build_chat_model(settings, offline=OfflineDrafter())
-        owned.append(chat_model)
+    """The bus and the chat model come from `adapters` (offline: the drafter). Session
+    drafts and material passed in belong to the caller; the ones built here are closed on
+    stop. `ingestion`: a client for ingestion's internal API (embedded mode binds it to its
+    app); without one, INGESTION_URL; without that, no material can be reached."""
+    bus = adapters.bus
+    chat_model = adapters.chat_model(offline=OfflineDrafter())
+    owned: list[SessionDrafts | MaterialSource] = []
     if drafts is None:
         drafts = build_session_drafts(settings)
         owned.append(drafts)

@@ -8,7 +8,7 @@ from beacon_runtime.serve import run_service
 
 
 def run() -> None:
-    run_service(ReportWriterSettings(), lambda settings, bus: build(settings, bus=bus))
+    run_service(ReportWriterSettings(), build)
 
 
 if __name__ == "__main__":

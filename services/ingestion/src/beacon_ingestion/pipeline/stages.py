@@ -31,7 +31,7 @@ from beacon_ingestion.domain import (
     StageState,
     utcnow,
 )
-from beacon_ingestion.files import FileStore
+from beacon_runtime.files import FileStore
 from beacon_ingestion.pipeline.chunking import chunk_pages, point_id
 from beacon_ingestion.pipeline.download import SafeDownloader
 from beacon_ingestion.pipeline.errors import PermanentStageError

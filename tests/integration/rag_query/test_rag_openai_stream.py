@@ -155,7 +155,9 @@ async def test_tokens_stream_from_the_model_to_frames_in_order(server):
     assert record.status is QueryStatus.COMPLETED
     assert record.response == ANSWER.format(n=cited)
     assert record.metrics["faithfulness_score"] == 1.0
-    assert [c["page_number"] for c in record.citations] == [45]
+    # The page the answer marks comes first; citing.py may add passages that corroborate it.
+    pages = [c["page_number"] for c in record.citations]
+    assert pages[0] == 45 and len(pages) <= 5
     assert record.workflow_trace["model"] == "openai:analyst"
     assert record.workflow_trace["generation_attempts"] == 1
 

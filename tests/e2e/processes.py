@@ -16,7 +16,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -214,3 +215,22 @@ def kill(proc: Process) -> int:
         proc.popen.wait(10)
     _close_log(proc)
     return proc.popen.returncode
+
+
+# The development admin and API key the embedded app is started with in e2e tests.
+EMBEDDED_ADMIN = {"email": "admin@example.com", "password": "admin-password-1"}
+
+
+@asynccontextmanager
+async def embedded_app(log_dir: Path) -> AsyncIterator[Process]:
+    """The whole system in one process (`make dev`'s module) on a free port, ready."""
+    env = clean_env({"DEV_ADMIN_EMAIL": EMBEDDED_ADMIN["email"],
+                     "DEV_ADMIN_PASSWORD": EMBEDDED_ADMIN["password"],
+                     "API_KEYS": "e2e-key", "LOG_JSON": True, "ARGON2_TIME_COST": 1,
+                     "ARGON2_MEMORY_KIB": 8192})
+    proc = start_service("embedded", "beacon_embedded.main", env=env, log_dir=log_dir)
+    try:
+        await wait_http_ok(proc, "/readyz")
+        yield proc
+    finally:
+        stop(proc, timeout=10)

@@ -14,23 +14,15 @@ import httpx
 import pytest
 from beacon_cli.main import app
 from ingestion_testkit import make_pdf
-from processes import clean_env, start_service, stop, wait_http_ok
+from processes import EMBEDDED_ADMIN as ADMIN
+from processes import embedded_app
 from typer.testing import CliRunner
-
-ADMIN = {"email": "admin@example.com", "password": "admin-password-1"}
 
 
 @pytest.fixture
 async def server(tmp_path):
-    env = clean_env({"DEV_ADMIN_EMAIL": ADMIN["email"], "DEV_ADMIN_PASSWORD": ADMIN["password"],
-                     "API_KEYS": "e2e-key", "LOG_JSON": True, "ARGON2_TIME_COST": 1,
-                     "ARGON2_MEMORY_KIB": 8192})
-    proc = start_service("embedded", "beacon_embedded.main", env=env, log_dir=tmp_path)
-    try:
-        await wait_http_ok(proc, "/readyz")
+    async with embedded_app(tmp_path) as proc:
         yield proc.url
-    finally:
-        stop(proc, timeout=10)
 
 
 @pytest.fixture

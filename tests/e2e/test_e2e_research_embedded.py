@@ -5,25 +5,17 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from processes import clean_env, start_service, stop, wait_http_ok
+from processes import EMBEDDED_ADMIN as ADMIN
+from processes import embedded_app
 
-
-ADMIN = {"email": "admin@example.com", "password": "admin-password-1"}
 QUESTION = "What was Reliance revenue from operations in FY2024?"
 
 
 @pytest.fixture
 async def embedded(tmp_path):
-    env = clean_env({"DEV_ADMIN_EMAIL": ADMIN["email"], "DEV_ADMIN_PASSWORD": ADMIN["password"],
-                     "API_KEYS": "e2e-key", "LOG_JSON": True, "ARGON2_TIME_COST": 1,
-                     "ARGON2_MEMORY_KIB": 8192})
-    proc = start_service("embedded", "beacon_embedded.main", env=env, log_dir=tmp_path)
-    try:
-        await wait_http_ok(proc, "/readyz")
-        async with httpx.AsyncClient(base_url=proc.url, timeout=30) as client:
-            yield client
-    finally:
-        stop(proc, timeout=10)
+    async with embedded_app(tmp_path) as proc, \
+            httpx.AsyncClient(base_url=proc.url, timeout=30) as client:
+        yield client
 
 
 async def login(client, credentials) -> dict[str, str]:

@@ -75,11 +75,7 @@ async def run(args) -> None:
     manifest = json.loads((rag_eval.EVAL / "documents.json").read_text())
     questions = [q for q in json.loads((rag_eval.EVAL / "questions.json").read_text())
                  if q["kind"] in ("line_item", "derived") and q["answer"]]
-    if args.split != "all":
-        questions = [q for q in questions if q["split"] == args.split]
-    if args.filings:
-        allowed = set(args.filings.split(","))
-        questions = [q for q in questions if set(q["filings"]) <= allowed]
+    questions = rag_eval.select_questions(questions, args.split, args.filings)
     if args.ids:
         questions = [q for q in questions if q["id"] in set(args.ids.split(","))]
     filings_dir = Path(os.environ.get("EVAL_FILINGS_DIR", manifest["filings_dir_default"]))

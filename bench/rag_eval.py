@@ -280,6 +280,17 @@ async def chunk_index(system, doc_ids: dict[str, int]):
     return hits
 
 
+def select_questions(questions: list[dict], split: str, filings: str | None) -> list[dict]:
+    """The questions of one split ("all" for every one), and only those whose filings are all
+    in the comma-separated `filings` when it is given."""
+    if split != "all":
+        questions = [q for q in questions if q["split"] == split]
+    if filings:
+        allowed = set(filings.split(","))
+        questions = [q for q in questions if set(q["filings"]) <= allowed]
+    return questions
+
+
 async def run(args) -> dict:
     from beacon_contracts.search import SearchRequest
     from beacon_rag_query.sources import InMemoryPassageSearch
@@ -291,11 +302,7 @@ async def run(args) -> dict:
         filings_dir = SMOKE_DIR
         present = {d["id"] for d in manifest["documents"] if (SMOKE_DIR / d["file"]).exists()}
         questions = [q for q in questions if set(q["filings"]) <= present]
-    if args.split != "all":
-        questions = [q for q in questions if q["split"] == args.split]
-    if args.filings:
-        allowed = set(args.filings.split(","))
-        questions = [q for q in questions if set(q["filings"]) <= allowed]
+    questions = select_questions(questions, args.split, args.filings)
     if args.limit:
         questions = questions[:args.limit]
     wanted = {f for q in questions for f in q["filings"]}

@@ -506,9 +506,23 @@ async def test_an_aes_pdf_that_needs_a_password_fails_with_that_reason(tmp_path,
         assert "encrypted PDF: a password is required" in status["error"]
 
 
-async def test_a_page_over_its_time_budget_fails_instead_of_hanging(tmp_path, server):
+async def test_a_page_over_its_time_budget_fails_instead_of_hanging(tmp_path, server, monkeypatch):
+    import subprocess
+    import sys
+
+    from beacon_ingestion.pipeline import parsing
+
+    # A real child that takes the document and never answers: the budget must fire, whatever
+    # the machine's load (a tiny budget on a real parser would race it).
+    def stuck_child() -> subprocess.Popen:
+        return subprocess.Popen(
+            [sys.executable, "-c", "import sys, time; sys.stdin.buffer.read(); time.sleep(600)"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        )
+
+    monkeypatch.setattr(parsing._CHILDREN, "take", stuck_child)
     url = server.serve("/a.pdf", make_pdf(2))
-    async with Harness(tmp_path, server, parse_page_timeout_s=0.001) as h:
+    async with Harness(tmp_path, server, parse_page_timeout_s=1.0) as h:
         document_id = (await h.ingest(url)).json()["document_id"]
         await h.drain()
         status = await h.status(document_id)

@@ -426,7 +426,12 @@ async def parse_pdf(
     try:
         assert process.stdout is not None
         header = f"{max_pages} {len(data)}\n".encode()
-        await asyncio.wait_for(asyncio.to_thread(_send, process, header, data), page_timeout_s)
+        try:
+            await asyncio.wait_for(asyncio.to_thread(_send, process, header, data), page_timeout_s)
+        except TimeoutError:
+            # A child that does not take the document in time is as stuck as one that does
+            # not answer: a parse failure, not a transient error for the bus to retry.
+            raise ParseError(f"parsing timed out sending the document (limit {page_timeout_s:.0f}s)") from None
         while True:
             budget = min(page_timeout_s, document_timeout_s - (time.monotonic() - started))
             if budget <= 0:

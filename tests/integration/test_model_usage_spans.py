@@ -1,20 +1,14 @@
 """Token usage of real OpenAI-protocol calls reaches the model span and
 beacon_model_tokens_total: from a completion's `usage`, and from a stream's final usage chunk
 (asked for with `stream_options.include_usage`). The server is a real HTTP server in this
-process (uvicorn in a thread) speaking the chat-completions protocol."""
+process speaking the chat-completions protocol (tests/fake_openai.py)."""
 
 from __future__ import annotations
 
-import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fake_openai import Script, fake_openai_server
 from prometheus_client import REGISTRY
 from spantools import capture_spans
 
@@ -25,52 +19,10 @@ PROMPT = Prompt(system="s", user="count to three")
 USAGE = {"prompt_tokens": 13, "completion_tokens": 3, "total_tokens": 16}
 
 
-def _app(calls: list[dict]) -> FastAPI:
-    app = FastAPI()
-
-    @app.post("/v1/chat/completions")
-    async def chat(request: Request):
-        body = await request.json()
-        calls.append(body)
-        if not body.get("stream"):
-            return JSONResponse({"id": "c1", "object": "chat.completion", "created": 0,
-                                 "model": body["model"], "usage": USAGE, "choices": [
-                                     {"index": 0, "finish_reason": "stop",
-                                      "message": {"role": "assistant", "content": "one two three"}}]})
-
-        async def events():
-            for word in ("one ", "two ", "three"):
-                chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 0,
-                         "model": body["model"], "choices": [
-                             {"index": 0, "delta": {"content": word}, "finish_reason": None}]}
-                yield f"data: {json.dumps(chunk)}\n\n"
-            if (body.get("stream_options") or {}).get("include_usage"):
-                last = {"id": "c1", "object": "chat.completion.chunk", "created": 0,
-                        "model": body["model"], "choices": [], "usage": USAGE}
-                yield f"data: {json.dumps(last)}\n\n"
-            yield "data: [DONE]\n\n"
-
-        return StreamingResponse(events(), media_type="text/event-stream")
-
-    return app
-
-
 @pytest.fixture
 def server() -> Iterator[tuple[str, list[dict]]]:
-    calls: list[dict] = []
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    config = uvicorn.Config(_app(calls), host="127.0.0.1", port=port, log_level="warning")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}/v1", calls
-    srv.should_exit = True
-    thread.join(5)
+    with fake_openai_server(Script(answer=lambda _body: "one two three", usage=USAGE)) as running:
+        yield running
 
 
 def tokens(model: str, kind: str) -> float:

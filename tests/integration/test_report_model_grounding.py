@@ -1,5 +1,5 @@
 """Grounded drafting with a language model: the real OpenAI adapter against a local
-OpenAI-compatible HTTP server this test starts (uvicorn in a thread). Its answers are
+OpenAI-compatible HTTP server (tests/fake_openai.py). Its answers are
 scripted from the prompt it receives, so this proves the plumbing and the footnote checks,
 not the prose: passages reach the model numbered and marked as data, a footnote citing no
 passage sent is removed and flagged, a figure found in no passage is flagged, valid
@@ -8,14 +8,10 @@ footnotes keep their page."""
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
-from fastapi import FastAPI, Request
+from fake_openai import Script, fake_openai_server
 
 from beacon_runtime.llm.openai_compat import OpenAIChatModel
 from report_testkit import ReportStack, decoded, footnoted, make_rfp_pdf, page_of
@@ -49,32 +45,8 @@ def _answer(user: str) -> str:
 
 @pytest.fixture(scope="module")
 def llm() -> Iterator[tuple[str, list[dict]]]:
-    calls: list[dict] = []
-    app = FastAPI()
-
-    @app.post("/v1/chat/completions")
-    async def complete(request: Request):
-        body = await request.json()
-        calls.append(body)
-        text = _answer(body["messages"][-1]["content"])
-        return {"id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                             "finish_reason": "stop"}],
-                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
-
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "local OpenAI-compatible server did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}/v1", calls
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with fake_openai_server(Script(answer=lambda body: _answer(body["messages"][-1]["content"]))) as running:
+        yield running
 
 
 @pytest.fixture

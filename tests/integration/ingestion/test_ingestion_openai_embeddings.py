@@ -1,68 +1,38 @@
 """OpenAIEmbedder against a real HTTP server started by the test (not a mock of the client):
-an OpenAI-compatible POST /v1/embeddings on 127.0.0.1."""
+an OpenAI-compatible POST /v1/embeddings on 127.0.0.1 (tests/fake_openai.py)."""
 
 from __future__ import annotations
 
-import json
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
 
 import pytest
+from fake_openai import Script, fake_openai_server
+
 from beacon_runtime.embeddings.openai_compat import OpenAIEmbedder
 from beacon_runtime.errors import DependencyUnavailable
 
 
+def _by_length(text: str, index: int, dimensions: int | None) -> list[float]:
+    """The input's length first, so a test sees which vector belongs to which input."""
+    return [float(len(text))] + [float(index)] * ((dimensions or 3) - 1)
+
+
+@dataclass
 class EmbeddingServer:
-    def __init__(self) -> None:
-        self.requests: list[dict] = []
-        self.auth: list[str | None] = []
-        self.fail_with: int | None = None
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:  # keep test output quiet
-                return
-
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                server.requests.append(body)
-                server.auth.append(self.headers.get("Authorization"))
-                if self.path != "/v1/embeddings":
-                    return self._reply(404, {"error": {"message": "not found"}})
-                if server.fail_with:
-                    return self._reply(server.fail_with, {"error": {"message": "nope"}})
-                dim = body.get("dimensions", 3)
-                data = [{"object": "embedding", "index": i,
-                         "embedding": [float(len(text))] + [float(i)] * (dim - 1)}
-                        for i, text in enumerate(body["input"])]
-                data.reverse()  # servers may answer out of order: the index says which is which
-                self._reply(200, {"object": "list", "data": data, "model": body["model"],
-                                  "usage": {"prompt_tokens": 1, "total_tokens": 1}})
-
-            def _reply(self, status: int, payload: dict) -> None:
-                raw = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    url: str
+    requests: list[dict]
+    script: Script
+    stop: Callable[[], None]
 
 
 @pytest.fixture
 def server() -> Iterator[EmbeddingServer]:
-    s = EmbeddingServer()
-    yield s
-    s.stop()
+    script = Script(embed=_by_length)
+    with ExitStack() as running:
+        url, requests = running.enter_context(fake_openai_server(script))
+        yield EmbeddingServer(url, requests, script, running.close)
 
 
 async def test_batches_keep_input_order_and_learn_dimension(server):
@@ -75,7 +45,7 @@ async def test_batches_keep_input_order_and_learn_dimension(server):
         assert embedder.dim == 3 and embedder.name == "openai:embed-small"
         assert [len(r["input"]) for r in server.requests] == [2, 2, 1]
         assert server.requests[0]["model"] == "embed-small"
-        assert server.auth[0] == "Bearer sk-test"
+        assert server.script.headers[0]["authorization"] == "Bearer sk-test"
         assert (await embedder.embed_query("xyz"))[0] == 3.0
     finally:
         await embedder.close()
@@ -94,10 +64,10 @@ async def test_requested_dimensions_are_sent(server):
 async def test_server_errors_are_unavailable_and_client_errors_are_not(server):
     embedder = OpenAIEmbedder(base_url=server.url, max_retries=0)
     try:
-        server.fail_with = 503
+        server.script.fail_with = 503
         with pytest.raises(DependencyUnavailable):
             await embedder.embed_query("x")
-        server.fail_with = 400
+        server.script.fail_with = 400
         with pytest.raises(ValueError):
             await embedder.embed_query("x")
     finally:

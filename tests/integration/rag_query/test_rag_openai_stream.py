@@ -1,24 +1,18 @@
 """The rag-query graph with a real OpenAI-compatible HTTP server that streams tokens.
 
-The server (uvicorn in a thread on a free loopback port) speaks the chat-completions protocol:
-`stream: true` answers are `data: {...delta...}` SSE lines ending with `data: [DONE]`. It
-answers by model name: "analyst" writes a cited answer word by word, "broken" fails with 500.
+The server (tests/fake_openai.py, on a free loopback port) speaks the chat-completions
+protocol: `stream: true` answers are `data: {...delta...}` SSE lines ending with
+`data: [DONE]`. "analyst" writes a cited answer word by word, "broken" fails with 500.
 """
 
 from __future__ import annotations
 
-import json
 import re
-import socket
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import date
 
 import pytest
-import uvicorn
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fake_openai import Script, fake_openai_server
 
 from beacon_contracts.commands import AnswerQuestion
 from beacon_contracts.events import Envelope
@@ -47,57 +41,17 @@ PASSAGES = [
 ]
 
 
-def _fake_openai(calls: list[dict]) -> FastAPI:
-    app = FastAPI()
-
-    @app.post("/v1/chat/completions")
-    async def chat_completions(request: Request):
-        body = await request.json()
-        calls.append(body)
-        # Like a model, cite the passage that holds the figure, by the number it was given.
-        user = body["messages"][-1]["content"]
-        n = re.search(r"\[(\d+)\] \([^)]*\)\n[^\n]*9,74,864", user).group(1)
-        answer = ANSWER.format(n=n)
-        if body["model"] == "broken":
-            return JSONResponse({"error": {"message": "boom", "type": "server_error"}},
-                                status_code=500)
-        if not body.get("stream"):
-            return {"id": "c", "object": "chat.completion", "created": 0, "model": body["model"],
-                    "choices": [{"index": 0, "finish_reason": "stop",
-                                 "message": {"role": "assistant", "content": answer}}],
-                    "usage": {"prompt_tokens": 321, "completion_tokens": 42, "total_tokens": 363}}
-        return StreamingResponse(_sse(body["model"], answer), media_type="text/event-stream")
-
-    return app
-
-
-async def _sse(model: str, answer: str):
-    for i, word in enumerate(answer.split(" ")):
-        chunk = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": model,
-                 "choices": [{"index": 0, "delta": {"content": word if i == 0 else " " + word},
-                              "finish_reason": None}]}
-        yield f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"
-    yield "data: [DONE]\n\n"
+def _cited_answer(body: dict) -> str:
+    """Like a model, cite the passage that holds the figure, by the number it was given."""
+    user = body["messages"][-1]["content"]
+    return ANSWER.format(n=re.search(r"\[(\d+)\] \([^)]*\)\n[^\n]*9,74,864", user).group(1))
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[tuple[str, list[dict]]]:
-    calls: list[dict] = []
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    uv_server = uvicorn.Server(uvicorn.Config(_fake_openai(calls), log_level="warning",
-                                              lifespan="off", timeout_graceful_shutdown=1))
-    thread = threading.Thread(target=uv_server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not uv_server.started:
-        assert time.monotonic() < deadline, "fake OpenAI server did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}/v1", calls
-    uv_server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    usage = {"prompt_tokens": 321, "completion_tokens": 42, "total_tokens": 363}
+    with fake_openai_server(Script(answer=_cited_answer, usage=usage)) as running:
+        yield running
 
 
 async def _run(base_url: str, model: str, *, stream: bool) -> AsyncIterator:

@@ -46,16 +46,17 @@ PARAMS = {"session_id": "s1", "request": {
 
 
 class CountingModel(ChatModel):
-    """The offline drafter behind a counter shared by every replica: billed calls."""
+    """The offline drafter behind a counter shared by every replica: billed calls. While
+    `gate` is closed a call waits at it, so the test decides when a draft is mid-call."""
 
     name = "counting"
 
-    def __init__(self, calls: list[str]) -> None:
-        self.inner, self.calls = OfflineDrafter(), calls
+    def __init__(self, calls: list[str], gate: asyncio.Event) -> None:
+        self.inner, self.calls, self.gate = OfflineDrafter(), calls, gate
 
     async def complete(self, prompt: Prompt) -> Completion:
         self.calls.append(prompt.user)
-        await asyncio.sleep(0.2)  # long enough for the duplicates to meet it mid-call
+        await self.gate.wait()
         return await self.inner.complete(prompt)
 
     def stream(self, prompt: Prompt):
@@ -80,6 +81,8 @@ class Stack:
         self.amqp_url, self.redis_url, self.ns = amqp_url, redis_url, ns
         self.jobs = RedisJobStore(redis_url, namespace=ns)
         self.calls: list[str] = []
+        self.gate = asyncio.Event()
+        self.gate.set()
         self.buses: list[RabbitBus] = []
         self.gateway = self.bus()
         apply = partial(apply_job_event, jobs=self.jobs)
@@ -95,7 +98,7 @@ class Stack:
     def replica(self) -> RabbitBus:
         bus = self.bus()
         build(ReportWriterSettings(openai_base_url=None, redis_url=None, worker_concurrency=4),
-              Adapters(bus=bus, chat_model=CountingModel(self.calls)),
+              Adapters(bus=bus, chat_model=CountingModel(self.calls, self.gate)),
               drafts=InMemorySessionDrafts())
         return bus
 
@@ -157,10 +160,19 @@ async def test_one_event_published_three_times_to_two_replicas_is_drafted_once(s
     per_draft = len(stack.calls)
     assert per_draft >= 1
 
-    duplicates_before = _once(CONSUMER, "duplicate")
+    duplicates_before, busy_before = _once(CONSUMER, "duplicate"), _once(CONSUMER, "busy")
+    stack.gate.clear()  # job-1's first delivery stops in its model call
     duplicated = await stack.submit("job-1")
     for _ in range(3):
         await stack.gateway.publish(duplicated)
+
+    async def met_mid_call() -> bool:
+        return len(stack.calls) > per_draft and _once(CONSUMER, "busy") - busy_before >= 2
+
+    # Duplicates met the first delivery's live lease (each look of a waiting one counts).
+    await eventually(met_mid_call)
+    assert len(stack.calls) == per_draft + 1, "one delivery is drafting, the others wait"
+    stack.gate.set()
     job = await stack.finished("job-1")
     assert job.status is JobStatus.COMPLETED
     # Duplicates that found the first delivery mid-draft wait for it, then are dropped.

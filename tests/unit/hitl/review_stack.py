@@ -46,12 +46,36 @@ PASSWORD = "password-123"
 __all__ = ["PLAIN", "SENSITIVE", "EventReader", "SseEvent", "Stack", "is_hold", "review_stack"]
 
 
+class HeldGrace:
+    """The gateway's cancel grace period, held open until the stack closes: a cancel the
+    gateway scheduled stays in its pending set, where a test sees it without waiting."""
+
+    def __init__(self) -> None:
+        self.over = asyncio.Event()
+
+    async def __call__(self, seconds: float) -> None:
+        await self.over.wait()
+
+
+class StreamClock:
+    """The gateway's clock for a stream's idle timeout and lifetime cap: it stands still
+    until a test moves it, so no timeout fires while the test is not looking."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 @dataclass
 class Stack:
     client: httpx.AsyncClient
     bus: InMemoryBus
     headers: dict[Role, dict[str, str]]
     cancelled: list[str]
+    pending_cancels: set[asyncio.Task]
+    clock: StreamClock
 
     async def stream_until_hold(self, question: str = SENSITIVE) -> tuple[str, list[SseEvent]]:
         async with self.client.stream("POST", "/api/v1/query/stream", headers=self.headers[Role.USER],
@@ -121,10 +145,12 @@ async def review_stack(*, hitl: dict | None = None, gateway: dict | None = None)
                                 today=lambda: TODAY)
     review = build_hitl(HitlSettings(**(hitl or {})), Adapters(bus=bus))
     settings = GatewaySettings(**{"api_keys": "k", "jwt_secret": "s" * 40, "argon2_time_cost": 1,
-                                  "argon2_memory_kib": 8192, "sse_cancel_grace_s": 0.1,
-                                  "sse_ping_s": 0.5, **(gateway or {})})
+                                  "argon2_memory_kib": 8192, "sse_ping_s": 0.5, **(gateway or {})})
     service = build_gateway(settings, Adapters(settings, bus=bus, jobs=InMemoryJobStore()),
                             internal_apps={"rag-query": rag_query.http, "hitl": review.http})
+    grace = HeldGrace()
+    service.http.state.query.sleep = grace
+    clock = service.http.state.query.clock = StreamClock()
     cancelled: list[str] = []
 
     async def heard_cancel(envelope) -> None:
@@ -147,7 +173,8 @@ async def review_stack(*, hitl: dict | None = None, gateway: dict | None = None)
             token = (await auth.login(email, PASSWORD)).access_token
             headers[role] = {"Authorization": f"Bearer {token}"}
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            yield Stack(client, bus, headers, cancelled)
+            yield Stack(client, bus, headers, cancelled, service.http.state.query.pending_cancels, clock)
     finally:
+        grace.over.set()
         server.should_exit = True
         await task

@@ -14,7 +14,7 @@ import json
 import time
 from abc import ABC, abstractmethod
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,10 +54,11 @@ class FrameLog(ABC):
     def follow(
         self, query_id: str, *, after_seq: int = -1, idle_timeout_s: float = 60.0,
         block_s: float = 5.0, until: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> FrameReader:
         """Frames with seq > after_seq in order, until a terminal frame (see FrameReader)."""
         return FrameReader(self, query_id, after_seq=after_seq, idle_timeout_s=idle_timeout_s,
-                           block_s=block_s, until=until)
+                           block_s=block_s, until=until, clock=clock)
 
     async def ping(self) -> bool:
         return True
@@ -71,15 +72,16 @@ class FrameReader:
 
     Raises TimeoutError if nothing new arrives for `idle_timeout_s` (the caller decides what
     a silent worker means), except while the answer is held for a review, which may take
-    hours. Stops without a terminal frame at the monotonic time `until`, if given.
+    hours. Stops without a terminal frame at the time `until` of `clock` (monotonic), if given.
     `held` tells whether the query's latest frame (yielded, or before `after_seq`) is a hold.
     """
 
     def __init__(self, log: FrameLog, query_id: str, *, after_seq: int, idle_timeout_s: float,
-                 block_s: float, until: float | None) -> None:
+                 block_s: float, until: float | None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._log, self.query_id = log, query_id
         self._after_seq, self._idle_timeout_s = after_seq, idle_timeout_s
-        self._block_s, self._until = block_s, until
+        self._block_s, self._until, self._clock = block_s, until, clock
         self.held = False
 
     def __aiter__(self) -> AsyncIterator[Frame]:
@@ -90,11 +92,11 @@ class FrameReader:
         top_seq = -1
         waiting: dict[int, Frame] = {}
         cursor = None
-        last_progress = time.monotonic()
+        last_progress = self._clock()
         while True:
             block_s = self._block_s
             if self._until is not None:
-                block_s = min(block_s, self._until - time.monotonic())
+                block_s = min(block_s, self._until - self._clock())
                 if block_s <= 0:
                     return
             frames, cursor = await self._log._read_raw(self.query_id, cursor, block_s)
@@ -106,11 +108,11 @@ class FrameReader:
             while next_seq in waiting:
                 frame = waiting.pop(next_seq)
                 next_seq += 1
-                last_progress = time.monotonic()
+                last_progress = self._clock()
                 yield frame
                 if frame.event in TERMINAL_EVENTS:
                     return
-            if not self.held and time.monotonic() - last_progress > self._idle_timeout_s:
+            if not self.held and self._clock() - last_progress > self._idle_timeout_s:
                 raise TimeoutError(f"no frames for query {self.query_id} in {self._idle_timeout_s}s")
 
 

@@ -40,6 +40,7 @@ class QueryDeps:
     pending_cancels: set[asyncio.Task]
     canceller: JobCanceller
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # the grace period's clock
+    clock: Callable[[], float] = time.monotonic  # a stream's idle timeout and lifetime cap
 
 
 SSE = {200: {"description": "Server-Sent Events: node, token, citation, then done or error",
@@ -138,7 +139,8 @@ def _relay(request: Request, query_id: str, *, after_seq: int) -> EventSourceRes
         # Last-Event-ID (a review may take hours: the cap applies while one waits, too).
         frames = deps.frames.follow(query_id, after_seq=after_seq,
                                     idle_timeout_s=settings.sse_idle_timeout_s,
-                                    until=time.monotonic() + settings.sse_max_lifetime_s)
+                                    until=deps.clock() + settings.sse_max_lifetime_s,
+                                    clock=deps.clock)
         try:
             async for frame in frames:
                 yield {"event": frame.event, "id": str(frame.seq), "data": json.dumps(frame.data)}

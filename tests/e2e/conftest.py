@@ -90,9 +90,10 @@ class Stack:
             start_service(name, "beacon_embedded.main", env=env, log_dir=self.log_dir)
         )
 
-    def slow_llm(self, delay_s: float, name: str = "slow-llm") -> Process:
+    def slow_llm(self, name: str = "slow-llm") -> Process:
+        """The model of tests/e2e/slow_llm.py, holding every request until POST /release."""
         port = free_port()
-        env = clean_env({"PORT": port, "SLOW_LLM_DELAY_S": delay_s})
+        env = clean_env({"PORT": port, "SLOW_LLM_HOLD": 1})
         return self._track(
             start(name, [str(SLOW_LLM)], env=env, log_dir=self.log_dir, port=port)
         )

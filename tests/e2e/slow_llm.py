@@ -1,10 +1,12 @@
 """A slow OpenAI-compatible chat-completions server, run as its own process by the e2e tests:
 
-    python tests/e2e/slow_llm.py            # PORT, SLOW_LLM_DELAY_S from the environment
+    python tests/e2e/slow_llm.py    # PORT, SLOW_LLM_DELAY_S or SLOW_LLM_HOLD=1 from the environment
 
-POST /v1/chat/completions counts the request, waits SLOW_LLM_DELAY_S seconds (so a job is
-reliably in flight in the worker), then answers a real chat-completion JSON whose text
-names the request's number: "Slow model reply 2." is the second request this server got.
+POST /v1/chat/completions counts the request, then waits: with SLOW_LLM_HOLD=1 until a test
+sends POST /release (so a job stays in flight for exactly as long as the test needs, on any
+machine), else SLOW_LLM_DELAY_S seconds (the fault scenarios' model, which measures rather
+than asserts a moment). It answers a real chat-completion JSON whose text names the
+request's number: "Slow model reply 2." is the second request this server got.
 GET /requests reports how many arrived and how many were answered.
 """
 
@@ -21,7 +23,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 DELAY_S = float(os.environ.get("SLOW_LLM_DELAY_S", "3"))
+HOLD = os.environ.get("SLOW_LLM_HOLD") == "1"
 state = {"received": 0, "answered": 0, "users": []}
+released = asyncio.Event()
 
 
 async def chat_completions(request: Request) -> JSONResponse:
@@ -30,7 +34,10 @@ async def chat_completions(request: Request) -> JSONResponse:
     number = state["received"]
     user = next((m["content"] for m in body.get("messages", []) if m["role"] == "user"), "")
     state["users"].append(user)
-    await asyncio.sleep(DELAY_S)
+    if HOLD:
+        await released.wait()
+    else:
+        await asyncio.sleep(DELAY_S)
     text = f"## Executive Summary\n\nSlow model reply {number}.\n"
     state["answered"] += 1
     return JSONResponse(
@@ -51,6 +58,12 @@ async def chat_completions(request: Request) -> JSONResponse:
     )
 
 
+async def release(_request: Request) -> JSONResponse:
+    """Every held request, and every later one, answers."""
+    released.set()
+    return JSONResponse({"released": True})
+
+
 async def requests_seen(_request: Request) -> JSONResponse:
     return JSONResponse(state)
 
@@ -62,6 +75,7 @@ async def healthz(_request: Request) -> JSONResponse:
 app = Starlette(
     routes=[
         Route("/v1/chat/completions", chat_completions, methods=["POST"]),
+        Route("/release", release, methods=["POST"]),
         Route("/requests", requests_seen),
         Route("/healthz", healthz),
     ]

@@ -30,8 +30,9 @@ def gateway_events(gateways, job_id: str, event_type: str) -> list[dict]:
 
 
 async def test_identical_posts_to_two_gateways_share_one_job(stack):
-    # A slow model keeps the job in flight while the identical requests arrive.
-    llm = stack.slow_llm(delay_s=2.0)
+    # The model holds its call (until released below): the job is in flight while the
+    # identical requests arrive.
+    llm = stack.slow_llm()
     gateways = [stack.gateway("gateway-a"), stack.gateway("gateway-b")]
     worker = stack.worker(OPENAI_BASE_URL=f"{llm.url}/v1", LLM_MAX_RETRIES=0)
     await stack.ready(llm, path="/healthz")
@@ -48,6 +49,8 @@ async def test_identical_posts_to_two_gateways_share_one_job(stack):
     assert all(g.logs("job.deduplicated") for g in gateways), "both gateways saw duplicates"
 
     # Either gateway answers for the job, with the same single result.
+    async with httpx.AsyncClient(base_url=llm.url) as http:
+        await http.post("/release")
     result = await clients[1].poll(job_id, timeout=30)
     assert (await clients[0].status(job_id)).json()["data"]["result"] == result
     assert "Slow model reply 1." in decode(result["generated_section_b64"])

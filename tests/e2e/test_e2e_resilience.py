@@ -24,7 +24,7 @@ async def slow_llm_state(llm) -> dict:
 
 
 async def test_worker_sigkilled_mid_job_is_redelivered_and_stored_once(stack, redis_client):
-    llm = stack.slow_llm(delay_s=3.0)
+    llm = stack.slow_llm()  # holds the model call until the test releases it
     worker_env = {
         "OPENAI_BASE_URL": f"{llm.url}/v1",
         "OPENAI_MODEL": "slow-test-model",
@@ -51,6 +51,13 @@ async def test_worker_sigkilled_mid_job_is_redelivered_and_stored_once(stack, re
 
     restarted = stack.worker("worker-2", **worker_env)
     await stack.ready(restarted)
+
+    async def redelivered() -> bool:
+        return (await slow_llm_state(llm))["received"] == 2
+
+    await wait_until(redelivered, timeout=30, what="redelivered call", while_alive=[restarted, gateway])
+    async with httpx.AsyncClient(base_url=llm.url, timeout=2.0) as http:
+        await http.post("/release")
     result = await client.poll(job_id, timeout=30)
 
     # The broker redelivered the unacknowledged request: the model saw it twice (the one

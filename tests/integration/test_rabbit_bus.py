@@ -194,10 +194,16 @@ async def test_two_instances_of_one_consumer_compete(buses):
     done = asyncio.Event()
     total = 12
 
+    both_busy = asyncio.Event()
+
     def make(name: str):
         async def handler(envelope: Envelope) -> None:
             seen[name].append(envelope.payload["job_id"])
-            await asyncio.sleep(0.02)
+            if seen["a"] and seen["b"]:
+                both_busy.set()
+            # Prefetch 1: while this delivery is unacknowledged, the broker can only hand the
+            # next one to the other instance, so the first one waits here until it has.
+            await asyncio.wait_for(both_busy.wait(), 10)
             if sum(map(len, seen.values())) >= total:
                 done.set()
 
@@ -211,7 +217,7 @@ async def test_two_instances_of_one_consumer_compete(buses):
     for i in range(total):
         await a.publish(started(f"j{i}"))
 
-    await asyncio.wait_for(done.wait(), 5)
+    await asyncio.wait_for(done.wait(), 15)
     assert sorted(seen["a"] + seen["b"]) == sorted(f"j{i}" for i in range(total))
     assert seen["a"] and seen["b"]
 

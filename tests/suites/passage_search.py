@@ -23,7 +23,6 @@ from datetime import date
 import httpx
 import pytest
 import uvicorn
-
 from beacon_contracts.material import MaterialSearchRequest
 from beacon_contracts.search import SearchHit, SearchRequest
 from beacon_rag_query.sources import HttpIngestion, InMemoryPassageSearch, PassageSearch

@@ -8,10 +8,9 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 
 import pytest
-from fake_openai import Script, fake_openai_server
-
 from beacon_runtime.embeddings.openai_compat import OpenAIEmbedder
 from beacon_runtime.errors import DependencyUnavailable
+from fake_openai import Script, fake_openai_server
 
 
 def _by_length(text: str, index: int, dimensions: int | None) -> list[float]:

@@ -205,8 +205,12 @@ class World:
                 counts.failure_codes[status["data"]["error"]["error_code"]] += 1
             else:
                 counts.stuck += 1
-        # Let calls under way finish before counting them (a dead worker's call too).
-        await asyncio.sleep(self.llm_delay_s + 0.5)
+        # Let calls under way finish before counting them (a dead worker's call too: the
+        # model server answers it into a closed connection).
+        async def settled() -> bool:
+            return await self.in_flight() == 0
+
+        await _until(settled, timeout=self.llm_delay_s + 30)
         calls = Counter(m.group(1) for user in (await self.llm_state())["users"]
                         if (m := OPPORTUNITY.search(user)))
         drafts = Counter(record.get("job_id") for proc in self.procs

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import threading
 from collections import Counter
@@ -135,24 +136,30 @@ class FileServer:
         self.httpd.server_close()
 
 
-def keepalive(fn):
-    """A stage that beats on its own while it runs, so that only a stage a test makes silent
-    can stall, however slow the machine is (a parser child may boot for seconds under load)."""
-    import asyncio
+class ManualClock:
+    """Time for the pipeline's stall watchdog that moves only when a test calls `advance`:
+    whether a stage stalled is then decided by the test, not by how busy the machine is."""
 
-    async def wrapped(document, heartbeat):
-        async def beat():
-            while True:
-                heartbeat.beat()
-                await asyncio.sleep(0.05)
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self._timers: list[tuple[float, asyncio.Future]] = []
 
-        beating = asyncio.create_task(beat())
-        try:
-            return await fn(document, heartbeat)
-        finally:
-            beating.cancel()
+    def __call__(self) -> float:
+        return self.now
 
-    return wrapped
+    def sleep(self, seconds: float) -> asyncio.Future:
+        # A future, not a coroutine: the deadline is taken when the watchdog asks for it.
+        timer = asyncio.get_running_loop().create_future()
+        self._timers.append((self.now + seconds, timer))
+        return timer
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+        due = [t for deadline, t in self._timers if deadline <= self.now]
+        self._timers = [(d, t) for d, t in self._timers if d > self.now and not t.done()]
+        for timer in due:
+            if not timer.done():
+                timer.set_result(None)
 
 
 class Recorder:
@@ -171,7 +178,7 @@ class Harness:
     """The ingestion service on the in-process bus, in-memory rows and files, edge vectors."""
 
     def __init__(self, tmp_path: Path, server: FileServer | None = None, *, repo=None, files=None,
-                 **overrides) -> None:
+                 clock: ManualClock | None = None, **overrides) -> None:
         values = dict(
             ingest_allowed_hosts=f"127.0.0.1:{server.port}" if server else "",
             stage_stall_timeout_s=60.0, bus_max_attempts=3, ingest_sample_corpus=False,
@@ -192,6 +199,8 @@ class Harness:
                              Adapters(self.settings, bus=self.bus, vectors=self.vectors, files=self.files),
                              repo=self.repo)
         self.pipeline = self.service.pipeline
+        if clock is not None:
+            self.pipeline.clock, self.pipeline.sleep = clock, clock.sleep
         self.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.service.http),
                                         base_url="http://ingestion")
 

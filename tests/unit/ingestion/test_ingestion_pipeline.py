@@ -14,12 +14,12 @@ from ingestion_testkit import (
     USER,
     FileServer,
     Harness,
+    ManualClock,
     Route,
     bootstrap_registry,
     bootstrap_scenario,
     encrypted_pdf,
     image_only_pdf,
-    keepalive,
     make_pdf,
 )
 
@@ -220,18 +220,22 @@ async def test_two_deliveries_of_one_document_never_run_side_by_side(tmp_path, s
 async def test_a_stage_that_stops_making_progress_is_cancelled_and_retried(tmp_path, server):
     url = server.serve("/a.pdf", make_pdf(1))
     calls = {"chunk": 0}
-    async with Harness(tmp_path, server, stage_stall_timeout_s=1.0) as h:
+    clock, silent = ManualClock(), asyncio.Event()
+    async with Harness(tmp_path, server, clock=clock, stage_stall_timeout_s=1.0) as h:
         def wrapper(stage, fn):
             async def wrapped(document, heartbeat):
                 if stage == "chunk":
                     calls["chunk"] += 1
                     if calls["chunk"] == 1:
+                        silent.set()
                         await asyncio.Event().wait()  # hangs without a heartbeat
-                return await keepalive(fn)(document, heartbeat)
+                return await fn(document, heartbeat)
             return wrapped
 
         h.pipeline.stage_wrapper = wrapper
         document_id = (await h.ingest(url)).json()["document_id"]
+        await asyncio.wait_for(silent.wait(), 30)
+        clock.advance(1.0)
         await h.drain()
         assert (await h.status(document_id))["status"] == "completed"
         chunk = [p for p in h.recorder.of("JobProgress", f"doc-{document_id}") if p["stage"] == "chunk"]
@@ -244,16 +248,21 @@ async def test_a_stage_that_stops_making_progress_is_cancelled_and_retried(tmp_p
 
 async def test_a_stage_silent_on_the_last_attempt_fails_the_document(tmp_path, server):
     url = server.serve("/a.pdf", make_pdf(1))
-    async with Harness(tmp_path, server, stage_stall_timeout_s=1.0, bus_max_attempts=1) as h:
+    clock, silent = ManualClock(), asyncio.Event()
+    async with Harness(tmp_path, server, clock=clock, stage_stall_timeout_s=1.0,
+                       bus_max_attempts=1) as h:
         def wrapper(stage, fn):
             async def wrapped(document, heartbeat):
                 if stage == "embed":
+                    silent.set()
                     await asyncio.Event().wait()
-                return await keepalive(fn)(document, heartbeat)
+                return await fn(document, heartbeat)
             return wrapped
 
         h.pipeline.stage_wrapper = wrapper
         document_id = (await h.ingest(url)).json()["document_id"]
+        await asyncio.wait_for(silent.wait(), 30)
+        clock.advance(1.0)
         await h.drain()
         status = await h.status(document_id)
         assert status["status"] == "failed"
@@ -263,23 +272,33 @@ async def test_a_stage_silent_on_the_last_attempt_fails_the_document(tmp_path, s
 
 async def test_documents_waiting_in_the_queue_are_never_requeued(tmp_path, server):
     """Issue: 74 filings at once, 47 re-queued as stalled while they only waited their turn.
-    One worker slot, five documents, the first holding the slot (making progress) for several
-    stall timeouts: each document gets exactly one message and one run."""
+    One worker slot, five documents, the first holding the slot (making progress) for three
+    stall timeouts of the watchdog's clock: each document gets exactly one message and one run."""
     urls = [server.serve(f"/q{i}.pdf", make_pdf(1, marker=f"doc {i}")) for i in range(5)]
-    stall = 1.0
-    async with Harness(tmp_path, server, worker_concurrency=1, stage_stall_timeout_s=stall) as h:
+    stall, clock = 1.0, ManualClock()
+    busy = {"beats": 0}
+    async with Harness(tmp_path, server, clock=clock, worker_concurrency=1,
+                       stage_stall_timeout_s=stall) as h:
+        queued = asyncio.Event()
+
         def wrapper(stage, fn):
             async def wrapped(document, heartbeat):
                 if stage == "download" and document.source_url == urls[0]:
-                    for _ in range(int(3 * stall / 0.05)):  # busy, and saying so
-                        await asyncio.sleep(0.05)
+                    await asyncio.wait_for(queued.wait(), 30)  # the other four wait behind it
+                    for _ in range(6):  # busy for 3 stall timeouts, and saying so
+                        clock.advance(stall / 2)
                         heartbeat.beat("working")
-                return await keepalive(fn)(document, heartbeat)
+                        busy["beats"] += 1
+                        # Lets the watchdog wake in between; it finds a fresh beat either way.
+                        await asyncio.sleep(0)
+                return await fn(document, heartbeat)
             return wrapped
 
         h.pipeline.stage_wrapper = wrapper
         ids = [(await h.ingest(url)).json()["document_id"] for url in urls]
+        queued.set()
         await h.drain()
+        assert busy["beats"] == 6 and clock() == 1000.0 + 3 * stall
         for document_id in ids:
             assert (await h.status(document_id))["status"] == "completed"
             assert len(h.recorder.of("JobRequested", f"doc-{document_id}")) == 1

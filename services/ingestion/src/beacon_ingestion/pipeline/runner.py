@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from beacon_contracts.events import Envelope
@@ -57,6 +57,10 @@ class Pipeline:
     bus: EventBus
     # Test seam: wraps each stage function (e.g. to inject a failure in one stage).
     stage_wrapper: Callable[[str, StageFn], StageFn] | None = None
+    # The stall watchdog's time: `clock` reads it, `sleep` waits on it. Real time by default;
+    # a test passes a clock it moves itself, so a stall is decided by the test, not the machine.
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     _stage_fns: dict[str, StageFn] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -129,20 +133,23 @@ class Pipeline:
     async def _watch(self, document: Document, fn: StageFn) -> StageOutcome:
         """Run the stage; cancel it when it has reported no progress for the stall timeout."""
         stall = self.settings.stage_stall_timeout_s
-        heartbeat = Heartbeat()
+        heartbeat = Heartbeat(self.clock)
         task = asyncio.create_task(fn(document, heartbeat))
+        timer: asyncio.Future | None = None
         try:
             while True:
-                silent = time.monotonic() - heartbeat.last
-                done, _ = await asyncio.wait({task}, timeout=max(0.01, stall - silent))
-                if done:
+                silent = self.clock() - heartbeat.last
+                timer = asyncio.ensure_future(self.sleep(max(0.01, stall - silent)))
+                await asyncio.wait({task, timer}, return_when=asyncio.FIRST_COMPLETED)
+                if task.done():
                     return task.result()
-                if time.monotonic() - heartbeat.last >= stall:
+                if self.clock() - heartbeat.last >= stall:
                     raise StageStalled(f"no progress for {stall:g}s")
         finally:
-            if not task.done():
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
+            for pending in (task, timer):
+                if pending is not None and not pending.done():
+                    pending.cancel()
+                    await asyncio.gather(pending, return_exceptions=True)
 
     async def _fail(self, document: Document, record: StageRecord, reason: str, events: RunEvents) -> None:
         record.state, record.error, record.finished_at = StageState.FAILED, reason, utcnow()

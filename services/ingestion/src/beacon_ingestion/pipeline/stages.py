@@ -64,12 +64,13 @@ def search_text(document: Document, chunk: Chunk) -> str:
 class Heartbeat:
     """Stages call `beat()` whenever they make progress; the watchdog reads `last`."""
 
-    def __init__(self) -> None:
-        self.last = time.monotonic()
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock  # the watchdog's clock: `last` is compared with its readings
+        self.last = clock()
         self.detail: str | None = None
 
     def beat(self, detail: str | None = None) -> None:
-        self.last = time.monotonic()
+        self.last = self._clock()
         if detail is not None:
             self.detail = detail
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 
 import pytest
 import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from beacon_contracts.events import JobError, JobKind
 from beacon_contracts.jobs import JobRecord, JobStatus
@@ -111,16 +111,22 @@ async def test_keys_layout_and_ttl(make_store, admin: aioredis.Redis, namespace:
     assert 500 < await admin.ttl(job_key) <= 600
 
 
-async def test_keys_really_expire(make_store) -> None:
+async def test_keys_really_expire(make_store, admin: aioredis.Redis) -> None:
+    """Expiry is Redis's own: both keys carry the store's TTL, and once Redis has expired
+    them the job is gone and its fingerprint free. Redis's time is moved forward by the TTL
+    (PEXPIRE by the remaining time, as the job-store suite does) instead of being waited for."""
     store = make_store(ttl_s=1)
     job = new_job(fingerprint="short-lived")
     await store.create(job)
     assert await store.get(job.job_id) == job
 
-    deadline = time.monotonic() + 5
-    while await store.get(job.job_id) is not None:
-        assert time.monotonic() < deadline, "job did not expire within 5 s of a 1 s TTL"
-        await asyncio.sleep(0.1)
+    keys = (store.job_key(job.job_id), store.fingerprint_key("short-lived"))
+    for key in keys:
+        remaining = await admin.pttl(key)
+        assert 0 < remaining <= 1000
+        await admin.pexpire(key, remaining - 1000)  # zero or less: Redis expires it now
+    assert await admin.exists(*keys) == 0
+    assert await store.get(job.job_id) is None
     assert (await store.create(new_job(fingerprint="short-lived")))[1] is True
 
 
@@ -166,19 +172,19 @@ async def test_corrupt_fingerprint_holder_does_not_block_creation(
 
 async def test_closed_port_ping_false_and_operations_unavailable() -> None:
     store = RedisJobStore(CLOSED_PORT_URL, ttl_s=60, namespace="unused")
-    started = time.monotonic()
     try:
         assert await store.ping() is False
         with pytest.raises(JobStoreUnavailable) as raised:
             await store.get("x")
         assert isinstance(raised.value, DependencyUnavailable)  # the gateway's 503
+        # Refused at once, not given up on after the operation timeout.
+        assert isinstance(raised.value.__cause__, RedisConnectionError)
         with pytest.raises(JobStoreUnavailable):
             await store.create(new_job())
         with pytest.raises(JobStoreUnavailable):
             await store.transition("x", JobStatus.COMPLETED, result={})
     finally:
         await store.close()
-    assert time.monotonic() - started < 5
 
 
 async def test_unresponsive_server_times_out_instead_of_hanging() -> None:
@@ -197,18 +203,20 @@ async def test_unresponsive_server_times_out_instead_of_hanging() -> None:
         socket_timeout_s=0.3,
         connect_timeout_s=0.3,
     )
-    started = time.monotonic()
     try:
         assert await store.ping() is False
-        with pytest.raises(JobStoreUnavailable):
+        with pytest.raises(JobStoreUnavailable) as raised:
             await store.get("x")
+        # The operation's own timeout ended it (the server never answers, so nothing else
+        # could), and each operation tried one connection: no retry loop behind the timeout.
+        assert isinstance(raised.value.__cause__, TimeoutError)
+        assert len(held) == 2
     finally:
         await store.close()
         for writer in held:
             writer.close()
         server.close()
         await server.wait_closed()
-    assert time.monotonic() - started < 5
 
 
 async def test_ping_true_against_live_redis(make_store) -> None:
@@ -234,10 +242,10 @@ async def test_waiting_for_a_connection_is_bounded_by_the_operation_timeout(make
     await store.create(job)
     await store._slots.acquire()  # the only connection is busy for as long as this test likes
     try:
-        started = time.monotonic()
-        with pytest.raises(JobStoreUnavailable):
+        with pytest.raises(JobStoreUnavailable) as raised:
             await store.get(job.job_id)
-        assert time.monotonic() - started < 2
+        # The slot is never freed meanwhile: only the operation timeout can end the wait.
+        assert isinstance(raised.value.__cause__, TimeoutError)
     finally:
         store._slots.release()
     assert (await store.get(job.job_id)).job_id == job.job_id

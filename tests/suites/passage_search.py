@@ -9,7 +9,8 @@ first; the passage that holds the query's words ranks first; nothing found is an
 customer material (another collection) never reaches a research search, and report-writer's
 material search (`HttpMaterialSource`) sees one owner's material only; a backend that cannot
 be reached is `DependencyUnavailable`. Run by tests/unit/contract (memory,
-embedded) and tests/integration/contract (http).
+embedded) and tests/integration/contract (http); the material and unreachable cases are
+collected for ingestion's adapters only (HOLDS_MATERIAL, CAN_BE_UNREACHABLE below).
 """
 
 from __future__ import annotations
@@ -57,6 +58,30 @@ MATERIAL_TEXT = "Revenue from operations was 9,74,864 crore, up 2.6 percent. Con
 
 MakeSearch = Callable[[list[SearchHit]], Awaitable[PassageSearch]]
 
+# Which backends a case is collected for (a test module names its own in BACKENDS).
+# rag-query's in-memory twin holds research passages only: customer material lives in
+# ingestion alone (report-writer reads it over HTTP and has no twin of it), and the twin has
+# no connection to lose. The cases about material and about an unreachable backend are
+# therefore collected for ingestion's adapters only, instead of being skipped on the twin,
+# where they could only pass vacuously or not run.
+HOLDS_MATERIAL = frozenset({"embedded", "http"})
+CAN_BE_UNREACHABLE = frozenset({"embedded", "http"})
+
+
+def only_on(backends: frozenset[str]):
+    def mark(test):
+        test.backends = backends
+        return test
+    return mark
+
+
+def pytest_generate_tests(metafunc):
+    """`backend` takes the module's BACKENDS, less those the case is not collected for."""
+    if "backend" in metafunc.fixturenames:
+        wanted = getattr(metafunc.function, "backends", None)
+        metafunc.parametrize("backend", [b for b in metafunc.module.BACKENDS
+                                         if wanted is None or b in wanted])
+
 
 def request(query: str, **fields) -> SearchRequest:
     return SearchRequest(query=query, **fields)
@@ -100,6 +125,7 @@ async def test_nothing_found_is_an_empty_list(make_search: MakeSearch):
     assert await search.search(request("revenue", company_symbols=["TCS.NS"], fiscal_periods=["FY2023"])) == []
 
 
+@only_on(HOLDS_MATERIAL)
 async def test_customer_material_never_reaches_a_research_search(make_search: MakeSearch, material):
     search = await make_search(CORPUS)
     await material("key:1", MATERIAL_TEXT)
@@ -108,11 +134,10 @@ async def test_customer_material_never_reaches_a_research_search(make_search: Ma
     assert {h.chunk_id for h in hits} <= {p.chunk_id for p in CORPUS}
 
 
+@only_on(HOLDS_MATERIAL)
 async def test_customer_material_is_searched_for_its_owner_only(material, material_source):
     """report-writer's side of the same index (`HttpMaterialSource`, POST
     /internal/material/search): one owner's material is invisible to another owner."""
-    if material_source is None:
-        pytest.skip("material lives in ingestion only: report-writer has no twin that holds it")
     await material("key:1", MATERIAL_TEXT)
     await material("key:2", "Jio subscribers across telecom circles. Another owner's bid.")
     ask = MaterialSearchRequest(customer_id="acme", queries=["revenue from operations bid"], limit=10)
@@ -125,9 +150,8 @@ async def test_customer_material_is_searched_for_its_owner_only(material, materi
     assert theirs.documents == 0 and theirs.results[0].hits == []
 
 
-async def test_an_unreachable_backend_is_unavailable(unreachable: PassageSearch | None):
-    if unreachable is None:
-        pytest.skip("the in-memory twin has no backend to lose")
+@only_on(CAN_BE_UNREACHABLE)
+async def test_an_unreachable_backend_is_unavailable(unreachable: PassageSearch):
     with pytest.raises(DependencyUnavailable):
         await unreachable.search(request("revenue"))
 
@@ -217,10 +241,8 @@ async def backend_state(backend):
         async def make_memory(passages):
             return InMemoryPassageSearch(passages)
 
-        async def no_material(_owner, _text):
-            return None  # the twin holds research passages only: material cannot be in it
-
-        yield make_memory, no_material, None, None
+        # No material, no connection: the cases needing them are not collected for the twin.
+        yield make_memory, None, None, None
         return
     service, settings, adapters, repo = ingestion_service()
     clients: list[httpx.AsyncClient] = []
@@ -267,7 +289,7 @@ def material(backend_state):
 
 
 @pytest.fixture
-def unreachable(backend_state) -> PassageSearch | None:
+def unreachable(backend_state) -> PassageSearch:
     return backend_state[2]
 
 

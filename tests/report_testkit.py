@@ -140,11 +140,15 @@ class ReportStack:
         assert response.status_code == 202, response.text
         job_id = response.json()["data"]["job_id"]
         await self.bus.drain(120)
-        for _ in range(50):
-            status = (await self.client.get(f"/status/{job_id}", headers=headers)).json()
-            if status["status"] != "processing":
-                break
-            await asyncio.sleep(0.05)
+
+        async def settled() -> dict:
+            while True:
+                status = (await self.client.get(f"/status/{job_id}", headers=headers)).json()
+                if status["status"] != "processing":
+                    return status
+                await asyncio.sleep(0.05)
+
+        status = await asyncio.wait_for(settled(), 60)  # a deadlock guard, not a measurement
         assert status["status"] == "ready", status
         return status["data"]["result"]
 

@@ -355,9 +355,11 @@ async def test_transient_subscription_queue_disappears_with_its_consumer(unique_
 
     bus = RabbitBus(AMQP_URL, namespace=unique_name, retry=RetryPolicy(max_attempts=3, base_delay_s=0.05))
     got: list[Envelope] = []
+    arrived = asyncio.Event()
 
     async def handler(envelope: Envelope) -> None:
         got.append(envelope)
+        arrived.set()
 
     bus.subscribe("signals-1", ["job.cancelled"], handler, transient=True)
     await bus.start()
@@ -365,10 +367,7 @@ async def test_transient_subscription_queue_disappears_with_its_consumer(unique_
     await publisher.start()
     try:
         await publisher.publish(Envelope.wrap(JobCancelled(job_id="q1", kind="query", reason="left"), correlation_id="q1"))
-        for _ in range(100):
-            if got:
-                break
-            await asyncio.sleep(0.02)
+        await asyncio.wait_for(arrived.wait(), 30)  # a deadlock guard, not a measurement
         assert [e.payload["job_id"] for e in got] == ["q1"]
     finally:
         await bus.stop()
@@ -391,16 +390,15 @@ async def test_declared_command_queue_keeps_a_command_sent_before_its_consumer(u
                  payload={"job_id": "j-early", "kind": "generate", "owner": "o"})
         await publisher.publish(command)
         got: list[Envelope] = []
+        arrived = asyncio.Event()
 
         async def handler(envelope: Envelope) -> None:
             got.append(envelope)
+            arrived.set()
 
         worker.subscribe("late-worker", ["job.requested.generate"], handler)
         await worker.start()
-        for _ in range(100):
-            if got:
-                break
-            await asyncio.sleep(0.02)
+        await asyncio.wait_for(arrived.wait(), 30)  # a deadlock guard, not a measurement
         assert [e.payload["job_id"] for e in got] == ["j-early"]
         # A command that no queue takes is an error, never a silent drop.
         with pytest.raises(aio_pika.exceptions.PublishError):

@@ -3,6 +3,7 @@ plain BM25 and the dense model alone on the same pages, in the same run.
 
     uv run python bench/rag_eval.py                    # every question (bench/eval/questions.json)
     uv run python bench/rag_eval.py --split tune       # only the tuning filings
+    uv run python bench/rag_eval.py --split unseen     # the annual report added after tuning (never tuned on)
     uv run python bench/rag_eval.py --embedder hashing # the lexical hashing embedder instead
     uv run python bench/rag_eval.py --sweep 0:1,1:3,1:1,3:1,1:0   # fusion weights (dense:sparse)
     uv run python bench/rag_eval.py --smoke            # the committed subset (tests/data/eval)
@@ -418,7 +419,7 @@ def main(argv: list[str] | None = None) -> int:
 
     configure_logging("rag-eval", "WARNING", json=False)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--split", choices=["all", "tune", "heldout", "mixed"], default="all")
+    parser.add_argument("--split", choices=["all", "tune", "heldout", "mixed", "unseen"], default="all")
     parser.add_argument("--embedder", choices=["minilm", "hashing"], default="minilm")
     parser.add_argument("--dense-weight", type=float)
     parser.add_argument("--sparse-weight", type=float)

@@ -231,6 +231,10 @@ async def main() -> None:
         baseline_ns = run.namespace()
         gateway = run.env(ns)
         gateway.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
+        if args.tracing_cost:
+            # Under valgrind on a busy machine a publish confirm can take longer than the
+            # default 2 s (the POST would answer 503); waiting longer costs no instructions.
+            gateway["BUS_PUBLISH_TIMEOUT_S"] = "60"
         servers = {"gateway": (["-m", "beacon_gateway.main"], gateway)}
         if sink:
             servers["gateway-traced"] = (["-m", "beacon_gateway.main"], {

@@ -63,7 +63,7 @@ images:
 stack: images
 	$(COMPOSE) up -d
 
-# Not part of `make test` or .ci/run (see deploy/compose/README.md for why and how long).
+# .ci/run runs it after `make test`, then `make stack-down` (times in deploy/compose/README.md).
 stack-test: stack sync
 	$(UV) run --frozen python deploy/compose/smoke.py
 

@@ -18,6 +18,12 @@ What it does not count: the kernel's work (system calls; similar for both, measu
 a busy machine. It ranks code changes; req/s stays the headline figure.
 
 Writes bench/results/report_api_instructions.md.
+
+`--tracing-cost` measures the instrumentation instead: the gateway as deployed without a
+collector (trace ids made and propagated, no span recorded: telemetry.py's sampler) beside the
+same gateway exporting every span over OTLP/HTTP to a local sink that answers 200 (the
+exporter's batch thread is in the server process, so its work is counted). Prometheus metrics
+have no switch and are on in both. Writes bench/results/telemetry_cost.md.
 """
 
 from __future__ import annotations
@@ -25,12 +31,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import glob
+import http.server
 import os
 import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,7 +61,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--ready-timeout", type=float, default=600,
                         help="seconds a server may take to start under valgrind (more on a busy machine)")
-    parser.add_argument("--out", type=Path, default=BENCH / "results" / "report_api_instructions.md")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="default bench/results/report_api_instructions.md "
+                             "(telemetry_cost.md with --tracing-cost)")
+    parser.add_argument("--tracing-cost", action="store_true",
+                        help="gateway without a collector vs exporting every span (no baseline)")
     rb.add_server_args(parser)
     return parser.parse_args()
 
@@ -126,6 +138,61 @@ async def measure(args: argparse.Namespace, proc: Process, log_dir: Path) -> dic
     return result
 
 
+class OtlpSink:
+    """A collector stand-in: accepts OTLP/HTTP exports and counts them (no collector can be
+    installed here). An empty 200 is a valid ExportTraceServiceResponse."""
+
+    def __init__(self) -> None:
+        sink = self
+        self.exports = 0
+        self.bytes = 0
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                sink.exports += 1
+                sink.bytes += len(body)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *_args) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+def tracing_report(args, command: str, results: dict[str, dict[str, float]], sink: OtlpSink) -> str:
+    off, on = results["gateway"], results["gateway-traced"]
+    lines = [
+        "# Report API: the cost of tracing, in instructions per request",
+        "",
+        f"Command (from the repo root): `{command}`",
+        "",
+        (f"Run {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}, commit {rb.git_state()}; "
+         f"{args.requests} measured requests per endpoint at concurrency {args.concurrency} after "
+         f"{args.warmup} warm-up ones, each server alone under callgrind (user-space "
+         "instructions of the server process, all its threads). `off`: no "
+         "OTEL_EXPORTER_OTLP_ENDPOINT, as deployed without a collector (ids propagated, spans "
+         "not recorded). `on`: every span recorded and exported over OTLP/HTTP to a local sink "
+         f"({sink.exports} exports, {sink.bytes / 1e6:.1f} MB received). Prometheus metrics are "
+         "on in both (they have no switch)."),
+        "",
+        "| endpoint | off (M instr/req) | on (M instr/req) | on / off |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for endpoint in off:
+        lines.append(f"| `{endpoint}` | {off[endpoint] / 1e6:.3f} | {on[endpoint] / 1e6:.3f} "
+                     f"| {on[endpoint] / off[endpoint]:.2f}x |")
+    return "\n".join(lines) + "\n"
+
+
 def report(args, command: str, results: dict[str, dict[str, float]]) -> str:
     ours, base = results["gateway"], results["baseline-uvloop"]
     lines = [
@@ -157,18 +224,28 @@ async def main() -> None:
     print(f"logs: {log_dir}", flush=True)
     run = rb.Run(args, log_dir)  # namespaces and clean-up as in report_api_bench.py
     results: dict[str, dict[str, float]] = {}
+    sink = OtlpSink() if args.tracing_cost else None
     try:
         ns = run.namespace()
         await rb.declare_worker_queue(args.amqp_url, ns)
         baseline_ns = run.namespace()
-        servers = {
-            "gateway": (["-m", "beacon_gateway.main"], run.env(ns)),
-            "baseline-uvloop": (
+        gateway = run.env(ns)
+        gateway.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
+        if args.tracing_cost:
+            # Under valgrind on a busy machine a publish confirm can take longer than the
+            # default 2 s (the POST would answer 503); waiting longer costs no instructions.
+            gateway["BUS_PUBLISH_TIMEOUT_S"] = "60"
+        servers = {"gateway": (["-m", "beacon_gateway.main"], gateway)}
+        if sink:
+            servers["gateway-traced"] = (["-m", "beacon_gateway.main"], {
+                **gateway, "OTEL_EXPORTER_OTLP_ENDPOINT": sink.url,
+                "OTEL_TRACES_SAMPLER_ARG": "1.0"})
+        else:
+            servers["baseline-uvloop"] = (
                 [str(BENCH / "baseline_app.py")],
                 clean_env({"AMQP_URL": args.amqp_url, "REDIS_URL": args.redis_url,
                            "BASELINE_NS": baseline_ns, "BASELINE_UVLOOP": "1"}),
-            ),
-        }
+            )
         for name, (argv, env) in servers.items():  # one at a time, alone on the machine
             proc = start_under_callgrind(name, argv, env, log_dir)
             run.procs.append(proc)
@@ -177,7 +254,15 @@ async def main() -> None:
             stop(proc, timeout=30)
     finally:
         await run.cleanup()
-    text = report(args, command, results)
+        if sink:
+            sink.close()
+    if sink:
+        assert sink.exports > 0, "the traced gateway exported no span: is the exporter installed?"
+        text = tracing_report(args, command, results, sink)
+    else:
+        text = report(args, command, results)
+    args.out = args.out or BENCH / "results" / (
+        "telemetry_cost.md" if sink else "report_api_instructions.md")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
     print("\n" + text)

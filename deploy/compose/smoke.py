@@ -31,12 +31,15 @@ def step(text: str) -> None:
 
 
 def wait_ready(client: httpx.Client, deadline_s: float) -> None:
+    """Until every service answers: the gateway's /api/v1/admin/health asks each one's
+    /readyz (the gateway's own /readyz does not, and a worker still restarting after the
+    broker came up late would fail the first step that needs it)."""
     deadline = time.monotonic() + deadline_s
     while True:
         try:
-            response = client.get("/readyz")
+            response = client.get("/api/v1/admin/health")
             if response.status_code == 200:
-                print(f"   gateway ready: {response.json()}")
+                print(f"   all ready: {response.json()['services']}")
                 return
             last = f"{response.status_code} {response.text[:200]}"
         except httpx.TransportError as exc:
@@ -131,7 +134,7 @@ def main() -> None:
     args = parser.parse_args()
     started = time.monotonic()
     with httpx.Client(base_url=args.gateway, timeout=30) as client:
-        step(f"waiting for {args.gateway}/readyz")
+        step(f"waiting for {args.gateway}/api/v1/admin/health (every service ready)")
         wait_ready(client, args.ready_timeout)
         step("report writer: a section generated to completed")
         report_job(client)

@@ -2,7 +2,7 @@
 # Build localhost/beacon-base:bookworm, the base of every image, from the Debian mirror apt
 # already uses (no image registry is reachable here, so nothing can be pulled).
 #
-#   sudo deploy/images/base.sh            # ~2 min from nothing; skipped when the image exists
+#   sudo deploy/docker/base.sh            # ~2 min from nothing; skipped when the image exists
 #
 # debootstrap a minimal bookworm with python3 and CA certificates, add this machine's extra
 # CA certificates (a TLS-inspecting egress proxy signs PyPI's and the mirror's certificates),

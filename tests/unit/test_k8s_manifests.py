@@ -415,3 +415,74 @@ def test_every_deployment_runs_a_module_that_exists(resources):
         assert image == f"beacon-{name}", (name, container["image"])
         module = f"beacon_{name.replace('-', '_')}.main"
         assert importlib.util.find_spec(module) is not None, f"{name}: no module {module}"
+
+
+def _env(container: dict) -> dict[str, dict]:
+    return {var["name"]: var for var in container.get("env", [])}
+
+
+def test_every_service_with_a_database_has_its_migration_job(resources):
+    """A service that reads DATABASE_URL is migrated by its own Job, from its own image, with
+    its own `migrate` module (Alembic to head under the advisory lock, then exit), and its
+    Deployment sets MIGRATE_ON_START=false, so no pod migrates at start as well."""
+    from beacon_runtime.settings import ServiceSettings
+
+    assert "migrate_on_start" in ServiceSettings.model_fields  # the variable the pods set
+    deployments = _of_kind(resources, "Deployment")
+    jobs = _of_kind(resources, "Job")
+    with_database = {name for name, d in deployments.items()
+                     if "DATABASE_URL" in _env(d["spec"]["template"]["spec"]["containers"][0])}
+    assert with_database == {"gateway", "ingestion", "rag-query", "hitl"}
+    assert set(jobs) == {f"{name}-migrate" for name in with_database}
+    for name in with_database:
+        (service,) = deployments[name]["spec"]["template"]["spec"]["containers"]
+        assert _env(service).get("MIGRATE_ON_START", {}).get("value") == "false", name
+        job = jobs[f"{name}-migrate"]
+        pod = job["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        module = f"beacon_{name.replace('-', '_')}.migrate"
+        assert container["image"] == service["image"], name  # the same release
+        assert container["command"] == ["/app/.venv/bin/python", "-m", module], name
+        assert importlib.util.find_spec(module) is not None, f"{name}: no module {module}"
+        assert _env(container)["DATABASE_URL"] == _env(service)["DATABASE_URL"], name
+        # The Job migrates and exits: no port, no probes, no MIGRATE_ON_START to turn it off.
+        assert not container.get("ports") and "MIGRATE_ON_START" not in _env(container), name
+        assert "livenessProbe" not in container, name
+        assert pod["restartPolicy"] == "Never" and job["spec"]["backoffLimit"] >= 1, name
+        assert job["spec"]["activeDeadlineSeconds"] > 0, name
+        # Applied alone before the rest of a release: it needs nothing but the Secret.
+        assert not container.get("envFrom"), name
+        labels = job["spec"]["template"]["metadata"]["labels"]
+        assert labels["app.kubernetes.io/component"] == "migration", name
+        # Its pods are nobody's backends (no Service, PDB or autoscaler picks them up).
+        for kind in ("Service", "PodDisruptionBudget"):
+            for other, resource in _of_kind(resources, kind).items():
+                selector = resource["spec"]["selector"]
+                selector = selector if kind == "PodDisruptionBudget" else {"matchLabels": selector}
+                assert not _selects(selector, labels), f"{kind} {other} selects {name}'s Job"
+
+
+def test_migration_jobs_drop_privileges(resources):
+    for name, job in _of_kind(resources, "Job").items():
+        pod = job["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True, name
+        assert pod["automountServiceAccountToken"] is False, name
+        tmp_volumes = {v["name"] for v in pod.get("volumes", []) if "emptyDir" in v}
+        for container in pod["containers"]:
+            for bound in ("requests", "limits"):
+                assert {"cpu", "memory"} <= set(container["resources"][bound]), f"{name} {bound}"
+            security = container["securityContext"]
+            assert security["readOnlyRootFilesystem"] is True, name
+            assert security["allowPrivilegeEscalation"] is False, name
+            assert security["capabilities"]["drop"] == ["ALL"], name
+            mounts = {m["mountPath"]: m["name"] for m in container.get("volumeMounts", [])}
+            assert mounts.get("/tmp") in tmp_volumes, f"{name}: /tmp must be an emptyDir"
+
+
+def test_migration_jobs_are_selected_by_their_component_label(resources):
+    """The release applies `-l app.kubernetes.io/component=migration` first: that selects
+    the Jobs and nothing else of the render."""
+    picked = [r for r in resources
+              if r["metadata"].get("labels", {}).get("app.kubernetes.io/component") == "migration"]
+    assert sorted(r["metadata"]["name"] for r in picked) == sorted(_of_kind(resources, "Job"))
+    assert {r["kind"] for r in picked} == {"Job"}

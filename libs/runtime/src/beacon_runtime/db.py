@@ -119,21 +119,30 @@ def run_alembic_env(target_metadata=None) -> None:
 
 
 class PostgresStore:
-    """Base of a service's Postgres repository: migrate at start, one engine, and outages
+    """Base of a service's Postgres repository: migrate at start (unless a migration Job
+    does it: `migrate_on_start=False`), one engine, and outages
     (refused, dropped or timed-out connections) raised as DependencyUnavailable, so callers
     answer 503 instead of 500. Integrity and programming errors propagate unchanged."""
 
-    def __init__(self, database_url: str, schema: str, *, migrations: Path, pool_size: int = 5) -> None:
+    def __init__(self, database_url: str, schema: str, *, migrations: Path, pool_size: int = 5,
+                 migrate_on_start: bool = True) -> None:
         self._url = database_url
         self._schema = check_schema(schema)
         self._migrations = migrations
         self._pool_size = pool_size
+        self._migrate_on_start = migrate_on_start
         self._engine = None
 
-    async def start(self, *, migrate: bool = True) -> None:
-        if migrate:
-            await migrate_async(self._url, self._migrations, self._schema)
+    async def start(self, *, migrate: bool | None = None) -> None:
+        """Connect, migrating first unless told not to (by `migrate` or the constructor's
+        `migrate_on_start`, which the service's MIGRATE_ON_START setting decides)."""
+        if self._migrate_on_start if migrate is None else migrate:
+            await self.migrate()
         self._engine = create_engine(self._url, self._schema, pool_size=self._pool_size)
+
+    async def migrate(self) -> None:
+        """Bring the schema to head (what a migration Job runs, then exits)."""
+        await migrate_async(self._url, self._migrations, self._schema)
 
     async def close(self) -> None:
         if self._engine is not None:

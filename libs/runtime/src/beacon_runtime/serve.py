@@ -89,3 +89,19 @@ def run_service(settings, build) -> None:
     adapters = Adapters(settings)
     service = build(settings, adapters)
     run(serve(service.http, host=settings.host, port=settings.port, adapters=adapters, services=[service]))
+
+
+def run_migrations(settings, migrations) -> None:
+    """The whole of a service's `migrate` module, the command of its migration Job: bring
+    the service's schema (settings.db_schema) at DATABASE_URL to head, then exit. Under the
+    advisory lock of db.run_alembic_env, so a Job retried beside a pod that still migrates
+    on start waits instead of racing; at head already, it changes nothing."""
+    from beacon_runtime.db import migrate
+    from beacon_runtime.logs import configure_logging
+
+    configure_logging(settings.service_name, settings.log_level, settings.log_json)
+    if not settings.database_url:
+        raise SystemExit("DATABASE_URL is not set: there is no schema to migrate")
+    log.info("migrating", schema=settings.db_schema)
+    migrate(settings.database_url, migrations, settings.db_schema)
+    log.info("migrated", schema=settings.db_schema)

@@ -28,6 +28,11 @@ class ServiceSettings(BaseSettings):
     # it in a process that runs one service. The embedded app, which runs them all, makes it a
     # prefix instead (beacon_embedded.main), so no two services ever share a schema.
     db_schema: str | None = None
+    # Migrate the schema when the service starts (the advisory lock in db.run_alembic_env
+    # makes replicas wait for one another). False where a migration Job runs
+    # `python -m beacon_<service>.migrate` once per release (deploy/k8s), so pods only
+    # connect.
+    migrate_on_start: bool = True
     qdrant_url: str | None = None
     qdrant_api_key: str | None = None
     # The in-process vector engine's directory (qdrant-edge). Unset: a temporary directory,

@@ -70,7 +70,8 @@ def build(
     bus, jobs = adapters.bus, adapters.jobs
     if identity is None:
         identity = (
-            PostgresIdentityRepository(settings.database_url, settings.db_schema)
+            PostgresIdentityRepository(settings.database_url, settings.db_schema,
+                                       migrate_on_start=settings.migrate_on_start)
             if settings.database_url
             else InMemoryIdentityRepository()
         )

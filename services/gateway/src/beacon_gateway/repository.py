@@ -242,8 +242,10 @@ class InMemoryIdentityRepository(IdentityRepository):
 
 
 class PostgresIdentityRepository(PostgresStore, IdentityRepository):
-    def __init__(self, database_url: str, schema: str = SCHEMA) -> None:
-        super().__init__(database_url, schema, migrations=MIGRATIONS)
+    def __init__(self, database_url: str, schema: str = SCHEMA, *,
+                 migrate_on_start: bool = True) -> None:
+        super().__init__(database_url, schema, migrations=MIGRATIONS,
+                         migrate_on_start=migrate_on_start)
 
     async def add_user(self, user: NewUser) -> User:
         try:

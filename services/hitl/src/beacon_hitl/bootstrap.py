@@ -56,5 +56,6 @@ def build(
 
 def build_repository(settings: HitlSettings) -> ReviewRepository:
     if settings.database_url:
-        return PostgresReviewRepository(settings.database_url, schema=settings.db_schema)
+        return PostgresReviewRepository(settings.database_url, schema=settings.db_schema,
+                                        migrate_on_start=settings.migrate_on_start)
     return InMemoryReviewRepository()

@@ -194,8 +194,10 @@ PENDING = ReviewStatus.PENDING.value
 
 
 class PostgresReviewRepository(PostgresStore, ReviewRepository):
-    def __init__(self, database_url: str, schema: str = SCHEMA) -> None:
-        super().__init__(database_url, schema, migrations=MIGRATIONS)
+    def __init__(self, database_url: str, schema: str = SCHEMA, *,
+                 migrate_on_start: bool = True) -> None:
+        super().__init__(database_url, schema, migrations=MIGRATIONS,
+                         migrate_on_start=migrate_on_start)
 
     async def add(self, review: NewReview) -> tuple[Review, bool]:
         async with self.transaction() as conn:

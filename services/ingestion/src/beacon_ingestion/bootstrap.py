@@ -87,7 +87,8 @@ def build_repository(settings: IngestionSettings) -> IngestionRepository:
     if settings.database_url:
         from beacon_ingestion.repository.postgres import PostgresIngestionRepository
 
-        return PostgresIngestionRepository(settings.database_url, settings.db_schema)
+        return PostgresIngestionRepository(settings.database_url, settings.db_schema,
+                                           migrate_on_start=settings.migrate_on_start)
     return InMemoryIngestionRepository()
 
 

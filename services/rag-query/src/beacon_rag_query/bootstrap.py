@@ -124,6 +124,6 @@ def build(
 
 def build_repository(settings: RagQuerySettings) -> QueryRepository:
     if settings.database_url:
-        return PostgresQueryRepository(settings.database_url,
-                                       schema=settings.db_schema)
+        return PostgresQueryRepository(settings.database_url, schema=settings.db_schema,
+                                       migrate_on_start=settings.migrate_on_start)
     return InMemoryQueryRepository()

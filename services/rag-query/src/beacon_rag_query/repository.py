@@ -205,8 +205,10 @@ query_feedback = sa.Table(
 
 
 class PostgresQueryRepository(PostgresStore, QueryRepository):
-    def __init__(self, database_url: str, schema: str = SCHEMA) -> None:
-        super().__init__(database_url, schema, migrations=MIGRATIONS)
+    def __init__(self, database_url: str, schema: str = SCHEMA, *,
+                 migrate_on_start: bool = True) -> None:
+        super().__init__(database_url, schema, migrations=MIGRATIONS,
+                         migrate_on_start=migrate_on_start)
 
     async def create(self, query: NewQuery) -> QueryRecord:
         await self._run(

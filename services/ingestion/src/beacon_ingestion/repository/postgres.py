@@ -49,8 +49,10 @@ _DOCUMENT_FIELDS = {c.name for c in t.documents.c}
 
 
 class PostgresIngestionRepository(PostgresStore, IngestionRepository):
-    def __init__(self, database_url: str, schema: str = SCHEMA, *, pool_size: int = 5) -> None:
-        super().__init__(database_url, schema, migrations=MIGRATIONS, pool_size=pool_size)
+    def __init__(self, database_url: str, schema: str = SCHEMA, *, pool_size: int = 5,
+                 migrate_on_start: bool = True) -> None:
+        super().__init__(database_url, schema, migrations=MIGRATIONS, pool_size=pool_size,
+                         migrate_on_start=migrate_on_start)
         self._lock_engine = None
         # Advisory locks are per database: the first key names the schema, the second the document.
         self._lock_space = zlib.crc32(schema.encode()) - 2**31

@@ -71,7 +71,14 @@ class Asked:
             labelled = period_from_label(column.fiscal)
             return labelled is not None and self.matches(Column(text=column.text, months=column.months,
                                                                 end=labelled.end))
-        if column.end is None or column.end.year != self.end_year:
+        if column.end is None:
+            return False
+        if self.end_month is not None and self.day is None and column.month_known and _near_month_end(
+                column.end, self.end_year, self.end_month):
+            # "the June 2023 quarter": a 52/53-week year's quarter ends within a week of the
+            # month's end (Apple's on July 1, 2023, NVIDIA's on October 29, 2023).
+            return self.months is None or column.point or column.months in (self.months, None)
+        if column.end.year != self.end_year:
             return False
         if self.end_month is not None and column.month_known and column.end.month != self.end_month:
             return False
@@ -186,6 +193,11 @@ def asked_periods(question: str, periods: Sequence[FiscalPeriod]) -> list[Asked]
             year = int(m.group("year"))
             out.append(Asked(str(year), 12, year, None))
     return out
+
+
+def _near_month_end(when: date, year: int, month: int) -> bool:
+    following = date(year + (month == 12), month % 12 + 1, 1)
+    return abs((when - following).days + 1) <= 7
 
 
 def _full_year(text: str) -> int:

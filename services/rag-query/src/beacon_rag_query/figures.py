@@ -57,6 +57,8 @@ def evidence_rows(evidence: Sequence[Evidence]) -> list[Sourced]:
     scope takes them from another passage of the same page (a chunk cut below the title)."""
     parsed = []
     page_units: dict[tuple, Unit] = {}
+    page_scales: dict[tuple, str] = {}
+    page_currencies: dict[tuple, str] = {}
     page_scopes: dict[tuple, str] = {}
     known: dict[object, dict[tuple[int, int], set[int]]] = {}
     for e in evidence:  # the years each document writes with a month and day
@@ -72,10 +74,16 @@ def evidence_rows(evidence: Sequence[Evidence]) -> list[Sourced]:
         parsed.append((e, found))
         key = (e.document_id, e.page_number)
         unit, scope = declared(e.text)
+        if unit is not None and unit.scale is not None:
+            page_scales.setdefault(key, unit.scale)
         for row in found:
             unit, scope = unit or row.unit, scope or row.scope
+            if row.unit is not None and row.unit.currency is not None:
+                page_currencies.setdefault(key, row.unit.currency)
         if unit is not None:
             page_units.setdefault(key, unit)
+            if unit.currency is not None:
+                page_currencies.setdefault(key, unit.currency)
         if scope is not None:
             page_scopes.setdefault(key, scope)
     rows = []
@@ -84,6 +92,18 @@ def evidence_rows(evidence: Sequence[Evidence]) -> list[Sourced]:
         for row in found:
             if row.unit is None and key in page_units:
                 row = replace(row, unit=page_units[key])
+                # The page's "$" (printed before its first and total rows' figures), except on
+                # a count ("Number of employees" on a page "(in millions, except ...)").
+                if (row.unit is not None and row.unit.currency is None and key in page_currencies
+                        and not _COUNT.search(row.label)):
+                    row = replace(row, unit=Unit(page_currencies[key], row.unit.scale))
+            elif row.unit is not None and not row.per_share and not row.percent:
+                # US statements print "$" on the first and total rows only and "(In millions)"
+                # once above the table, often in another chunk: one unit for the page.
+                currency = row.unit.currency or page_currencies.get(key)
+                scale = row.unit.scale or page_scales.get(key)
+                if (currency, scale) != (row.unit.currency, row.unit.scale):
+                    row = replace(row, unit=Unit(currency, scale))
             if row.scope is None and key in page_scopes:
                 row = replace(row, scope=page_scopes[key])
             rows.append(Sourced(row, e))
@@ -94,15 +114,34 @@ def _page_headers(evidence: Sequence[Evidence]) -> dict[tuple, list]:
     """A statement's column headers when they are a chunk of their own ("Three Months Ended
     Nine Months Ended October 29, October 30, ..." above a chunk of rows): the period marks
     of a passage of the page that has headers and no figures, for the page's other passages."""
-    out: dict[tuple, list] = {}
+    found: dict[tuple, list[list]] = {}
     for e in evidence:
         figures = re.findall(r"(?<![\w.,])\(?\d{1,3}(?:,\d{3})+(?:\.\d+)?\)?", e.text)
         if figures:
             continue
+        if len(e.text) > _HEADER_CHARS:
+            continue  # prose of the page (a footnote's dates), not a block of column headers
         marks = [m for m in period_marks(e.text) if m.kind in ("label", "daymonth", "date")]
         if any(m.kind != "label" for m in marks):
-            out.setdefault((e.document_id, e.page_number), marks)
+            found.setdefault((e.document_id, e.page_number), []).append(marks)
+    out: dict[tuple, list] = {}
+    for key, parts in found.items():
+        if len(parts) == 1:
+            out[key] = parts[0]
+            continue
+        # Each duration group's heading in a chunk of its own ("Three Months Ended September
+        # 30," then "Nine Months Ended September 30,"), in retrieval order: statements print
+        # the groups shortest first.
+        labels = sorted({m.text.lower(): m for part in parts for m in part if m.kind == "label"}.values(),
+                        key=lambda m: _GROUP_ORDER.get(str(m.value), 9))
+        out[key] = [*labels, *(m for part in parts for m in part if m.kind != "label")]
     return out
+
+
+_COUNT = re.compile(r"\b(number|employees|headcount|shares|stores|units|customers|subscribers)\b",
+                    re.IGNORECASE)
+_HEADER_CHARS = 400  # a section title line and the headers of a few columns
+_GROUP_ORDER = {"q": 0, "h": 1, "n": 2, "t": 3, "y": 4, "p": 5}
 
 
 # ---- labels -------------------------------------------------------------------------------
@@ -228,6 +267,9 @@ class Lookup:
     change: bool = False  # the row's change column ("Change %") instead of a period's value
 
 
+_BARE_EPS = re.compile(r"\s*(basic|diluted|basic and diluted)\s*(\(\s*[$₹]\s*\)|[$₹])?\s*", re.IGNORECASE)
+
+
 def find_item(lookup: Lookup, rows: Sequence[Sourced]) -> Figure | None:
     """The best statement row and column for the lookup, or None."""
     best: tuple[float, Figure] | None = None
@@ -264,6 +306,10 @@ def find_item(lookup: Lookup, rows: Sequence[Sourced]) -> Figure | None:
         clean = " ".join(row.label.split()[len(row.label[:start].split()):]) or row.label
         item = lookup.item
         name = item.name if item is not None and squashed else answer_name(clean)
+        if item is not None and item.key == "eps" and _BARE_EPS.fullmatch(clean):
+            # "Earnings per share: Basic ... Diluted ...": the row says only which one.
+            name = f"{clean.strip(' $()').lower()} earnings per share"
+            row = replace(row, per_share=True)
         if breakdown and item is not None:
             kind = next((w for w in ("segment", "business", "division", "region") if w in lookup.terms), "")
             what = "revenue" if item.key == "revenue" else item.name

@@ -398,6 +398,21 @@ def grid_columns(
         if count % size == 0 and count // size >= 1:
             groups = kinds[len(kinds) - size:]
             break
+    if years is not None and len(years) == count:
+        repeat = next((i for i in range(1, count) if years[i] == years[0]), count)
+        if repeat >= 2 and count % repeat == 0 and len(groups) < count // repeat:
+            # The cells' years repeat once per group, and the header found names fewer
+            # groups (the other heading sits in a chunk not retrieved): the filing's order.
+            by_year = _year_columns(years, filing_period)
+            if by_year is None or len(set(days)) != 1:
+                return by_year
+            month, day = days[0]
+            try:
+                return [replace(c, text=f"{_MONTH_NAMES[month - 1]} {day}, {c.end.year}",
+                                end=date(c.end.year, month, day), month_known=True)
+                        for c in by_year if c.end is not None]
+            except ValueError:
+                return by_year
     per = count // len(groups) if groups else count
     if len(days) >= count:
         column_days = list(days[len(days) - count:])

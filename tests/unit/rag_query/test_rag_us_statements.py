@@ -206,3 +206,70 @@ def test_us_derived_metrics_from_the_current_quarter():
     assert faithfulness == 1.0
     text, _ = ask("By what percentage did Amazon's total net sales grow in Q3 2023 over Q3 2022?", amazon())
     assert "grew 12.6%" in text and "(143,083 − 127,101) / 127,101" in text
+
+
+# ---- margins, parts of a total, shares of revenue (Apple's page 20 and page 4 shapes) ----------
+
+APPLE_MARGINS = (
+    "Three Months Ended Nine Months Ended July 1, June 25, July 1, June 25, Gross margin: Products $ 21,448 "
+    "$ 21,870 $ 84,205 $ 90,157 Services 14,965 14,015 44,516 42,530 Total gross margin $ 36,413 $ 35,885 "
+    "$ 128,721 $ 132,687 Gross margin percentage: Products 35.4 % 34.5 % 36.5 % 36.8 % Services 70.5 % "
+    "71.5 % 70.8 % 72.2 % Total gross margin percentage 44.5 % 43.3 % 43.8 % 43.6 % Research and "
+    "development $ 7,442 $ 6,797 $ 22,608 $ 19,490 Percentage of total net sales 9 % 8 % 8 % 6 %"
+)
+
+
+def test_a_percent_sign_apart_from_its_figure_is_one_cell():
+    rows = {r.label: r for r in read_rows(APPLE_MARGINS, section=APPLE_SECTION, filing_period="Q3FY23")}
+    total = rows["Total gross margin percentage"]
+    assert [c.text for c in total.cells] == ["44.5%", "43.3%", "43.8%", "43.6%"] and total.percent
+    assert not rows["Total gross margin"].percent  # a "margin" row of amounts
+
+
+def test_a_printed_margin_percentage_not_the_amount_under_the_margins_name():
+    evidence = apple() + [Evidence(3, APPLE_MARGINS, 3, "Apple 10-Q", 20, "AAPL", "Q3FY23", 0.5,
+                                   section=APPLE_SECTION)]
+    text, faithfulness = ask("What was Apple's gross margin percentage in the third quarter of fiscal 2023?",
+                             evidence)
+    assert text == "Apple's total gross margin percentage in Q3FY23 was 44.5% [3]."
+    assert faithfulness == 1.0
+    # Without the printed percentage it is computed from the amounts (and "margin 36,413" is a
+    # figure, not a date, to the fact checker).
+    text, faithfulness = ask("What was Apple's gross margin percentage in the third quarter of fiscal 2023?",
+                             apple())
+    assert text.startswith("Apple's consolidated gross margin in Q3FY23 was 44.5%: 36,413 / 81,797")
+    assert faithfulness == 1.0
+    # and an amount is never read off a row of percentages of sales
+    text, _ = ask("What was Apple's total net sales in Q3 fiscal 2023?",
+                  [Evidence(1, APPLE_MARGINS, 3, "Apple 10-Q", 21, "AAPL", "Q3FY23", 0.5, section=APPLE_SECTION)])
+    assert "9%" not in text
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("What was Apple's Services net sales in Q3 fiscal 2023?",
+         "Apple's consolidated revenue of the Services in Q3FY23 was $21,213 million [2]."),
+        ("What was Apple's Services cost of sales in Q3 fiscal 2023?",
+         "Apple's consolidated cost of goods sold of the Services in Q3FY23 was $6,248 million [2]."),
+    ],
+)
+def test_a_part_named_under_its_totals_heading(question, answer):
+    text, _ = ask(question, apple())  # "Services" is a row under "Net sales:" and under "Cost of sales:"
+    assert text == answer
+
+
+def test_a_line_item_as_a_share_of_revenue():
+    asked = read_question("What share of NVIDIA's revenue did research and development represent in Q3 FY2024?")
+    assert asked.kind == "ratio" and asked.ratio is not None
+    assert (asked.ratio.numerator, asked.ratio.denominator, asked.ratio.kind) == (
+        "research_development", "revenue", "percent")
+    assert read_question("What share of NVIDIA's revenue came from data center?").kind != "ratio"
+    text, _ = ask("What share of Apple's total net sales did research and development represent in Q3 fiscal 2023?",
+                  apple())
+    assert text.startswith("Apple's consolidated research and development expenses as a share of revenue in "
+                           "Q3FY23 was 9.1%: 7,442 / 81,797")
+
+
+def test_what_drove_a_margin_is_a_narrative_question():
+    assert read_question("What drove the change in Apple's Products gross margin percentage?").kind == "narrative"

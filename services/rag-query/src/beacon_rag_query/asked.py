@@ -24,7 +24,8 @@ from beacon_rag_query.text import content_terms
 _NARRATIVE = re.compile(
     r"\b(why|explain|describe|discuss|risks?|strateg\w*|outlook|guidance|plans?|priorit\w*|"
     r"highlights?|challenges?|initiatives?|policy|policies|approach|opinion|comment\w*|"
-    r"summar\w*|overview|reasons?|drivers?|impact|what does|what did .* say|how does|how did)\b",
+    r"summar\w*|overview|reasons?|drivers?|drove|driven|caused|contributed|impact|what does|"
+    r"what did .* say|how does|how did)\b",
     re.IGNORECASE,
 )
 _FIGURE_WORDS = re.compile(r"\b(how much|how many|total|amount|value|figure)\b", re.IGNORECASE)
@@ -256,7 +257,7 @@ def read_question(
                   periods=tuple(asked_periods(question, periods)), years=_years(question),
                   diluted=bool(_DILUTED.search(question)))
     narrative = bool(_NARRATIVE.search(question)) and not _FIGURE_WORDS.search(question)
-    ratio = next((r for r in RATIOS if r.asked.search(question)), None)
+    ratio = next((r for r in RATIOS if r.asked.search(question)), None) or _share_of_revenue(question)
     if ratio is not None and ratio.kind == "percent" and _AMOUNT.search(question) and not narrative:
         # "gross margin in dollars": US statements print the amount under the ratio's name.
         item = BY_KEY[ratio.numerator]
@@ -278,6 +279,26 @@ def read_question(
     if terms and (_FIGURE_WORDS.search(question) or _ASKS_WHAT.search(question)) and not narrative:
         return FigureQuestion("line_item", **common)  # a row named by the question's own words
     return FigureQuestion("narrative", **common)
+
+
+_SHARE_OF = re.compile(
+    r"\b(?:share|percentage|per\s*cent|proportion|%)\s+of\s+(?:\w+['’]s\s+)?(?:its\s+|the\s+)?"
+    r"(?:total\s+)?(?:net\s+)?(?:revenues?|sales|turnover|revenue from operations|income from operations)\b",
+    re.IGNORECASE,
+)
+
+
+def _share_of_revenue(question: str) -> Ratio | None:
+    """"What share of revenue did R&D represent", "employee costs as a percentage of sales":
+    a line item over revenue, when the question names one besides revenue."""
+    m = _SHARE_OF.search(question)
+    if m is None:
+        return None
+    item = _asked_item(question[:m.start()] + " " + question[m.end():])
+    if item is None or item.key == "revenue":
+        return None
+    return Ratio(f"{item.key}_share", f"{item.name} as a share of revenue", _SHARE_OF, item.key,
+                 "revenue", "percent")
 
 
 _AMOUNT = re.compile(r"\bin\s+(?:us\s+)?(?:dollars|rupees|\$|₹|crores?|millions?|billions?)\b|"

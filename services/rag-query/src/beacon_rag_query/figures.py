@@ -50,6 +50,7 @@ class Figure:
 class Sourced:
     row: Row
     evidence: Evidence
+    heading: str = ""  # the group heading the row sits under ("Net sales:", "Operating income (loss):")
 
 
 def evidence_rows(evidence: Sequence[Evidence]) -> list[Sourced]:
@@ -89,7 +90,8 @@ def evidence_rows(evidence: Sequence[Evidence]) -> list[Sourced]:
     rows = []
     for e, found in parsed:
         key = (e.document_id, e.page_number)
-        for row in found:
+        headings = _row_headings(e.text, found)
+        for row, heading in zip(found, headings, strict=True):
             if row.unit is None and key in page_units:
                 row = replace(row, unit=page_units[key])
                 # The page's "$" (printed before its first and total rows' figures), except on
@@ -106,8 +108,31 @@ def evidence_rows(evidence: Sequence[Evidence]) -> list[Sourced]:
                     row = replace(row, unit=Unit(currency, scale))
             if row.scope is None and key in page_scopes:
                 row = replace(row, scope=page_scopes[key])
-            rows.append(Sourced(row, e))
+            rows.append(Sourced(row, e, heading))
     return rows
+
+
+_HEADING = re.compile(r"([A-Za-z][A-Za-z ,()/&'’-]{2,60}):(?=\s|$)")
+
+
+def _row_headings(text: str, rows: Sequence[Row]) -> list[str]:
+    """The last heading ("Net sales:", "Particulars: Operating income (loss):") before each
+    row in the passage: US statements list a total's parts under it ("Net sales: Products ...
+    Services ..."), and the same part name under the next heading ("Cost of sales: ...
+    Services ...")."""
+    out, cursor = [], 0
+    for row in rows:
+        first = row.label.split()[0] if row.label.split() else ""
+        at = text.find(first, cursor) if first else -1
+        if at < 0:
+            out.append("")
+            continue
+        # the row's own label may begin with its heading ("Net sales: Products")
+        end = at + len(row.label) if text.startswith(row.label, at) else at
+        found = [m.group(1).strip() for m in _HEADING.finditer(text, 0, end)]
+        out.append(found[-1] if found else "")
+        cursor = at + 1
+    return out
 
 
 def _page_headers(evidence: Sequence[Evidence]) -> dict[tuple, list]:
@@ -265,26 +290,34 @@ class Lookup:
     scope: str | None = None
     diluted: bool = False
     change: bool = False  # the row's change column ("Change %") instead of a period's value
+    percent: bool | None = None  # only rows of percentages (True) or of amounts (False)
 
 
+_QUALIFIERS = frozenset(content_terms("basic diluted"))  # which EPS, not a part of a total
 _BARE_EPS = re.compile(r"\s*(basic|diluted|basic and diluted)\s*(\(\s*[$₹]\s*\)|[$₹])?\s*", re.IGNORECASE)
 
 
 def find_item(lookup: Lookup, rows: Sequence[Sourced]) -> Figure | None:
     """The best statement row and column for the lookup, or None."""
     best: tuple[float, Figure] | None = None
-    leftover = lookup.terms - lookup.named - _BREAKDOWN_WORDS
+    leftover = lookup.terms - lookup.named - _BREAKDOWN_WORDS - _QUALIFIERS
     for sourced in rows:
         row, e = sourced.row, sourced.evidence
         if lookup.company is not None and e.company_symbol not in (None, lookup.company):
             continue
         if lookup.scope is not None and row.scope is not None and row.scope != lookup.scope:
             continue
-        matched = _row_match(lookup, leftover, row)
+        if lookup.percent is not None and row.percent != lookup.percent:
+            continue
+        if (lookup.percent is None and row.percent and not lookup.change and lookup.item is not None
+                and not lookup.item.key.startswith("printed_")):
+            continue  # an amount is not read off "Percentage of total net sales 9 % 8 %"
+        matched = _row_match(lookup, leftover, row, sourced.heading or e.section or "")
         if matched is None:
             continue
         score_label, start, breakdown, squashed = matched
-        index = _change_column(row) if lookup.change else column_for(row, lookup, e, breakdown)
+        by_column = breakdown and not _heading_names(lookup.item, sourced.heading or e.section or "")
+        index = _change_column(row) if lookup.change else column_for(row, lookup, e, by_column)
         if index is None or (lookup.change and lookup.period is not None
                              and column_for(row, lookup, e, False) is None):
             continue
@@ -326,12 +359,25 @@ def find_item(lookup: Lookup, rows: Sequence[Sourced]) -> Figure | None:
     return best[1] if best else None
 
 
-def _row_match(lookup: Lookup, leftover: frozenset[str], row: Row) -> tuple[float, int, bool, bool] | None:
+def _heading_names(item: LineItem | None, heading: str) -> bool:
+    """The heading a row sits under names the item ("Net sales:" over "Services 21,213")."""
+    if item is None or not heading:
+        return False
+    clean = clean_label(heading)
+    if item.exclude is not None and item.exclude.search(clean):
+        return False
+    return any(p.search(clean) for p in item.labels)
+
+
+def _row_match(lookup: Lookup, leftover: frozenset[str], row: Row,
+               heading: str = "") -> tuple[float, int, bool, bool] | None:
     """(label score, where the label starts after any heading, whether a breakdown row,
-    whether matched only without spaces)."""
+    whether matched only without spaces). A breakdown row is one the question names in its
+    own words ("Google Cloud revenues") whose columns or heading name the item."""
     item = lookup.item
-    if item is not None and leftover and _names_breakdown(leftover, row.label) and any(
-            c is not None and column_names(item, c) for c in row.columns):
+    if item is not None and leftover and _names_breakdown(leftover, row.label) and (
+            any(c is not None and column_names(item, c) for c in row.columns)
+            or _heading_names(item, heading)):
         return 1.1, 0, True, False
     if item is None:
         score = terms_score(lookup.terms, row.label)

@@ -95,7 +95,7 @@ LINE_ITEMS: tuple[LineItem, ...] = (
     LineItem(
         "gross_profit", "gross profit", _re(r"\bgross profit\b"),
         (_re(r"^gross profit\b"), _re(r"^(total )?gross margin$")),
-        _re(r"margin|%"),
+        _re(r"profit margin|margin\s*(%|percent|ratio|as)|%|percent"),
     ),
     LineItem(
         "pbt", "profit before tax",

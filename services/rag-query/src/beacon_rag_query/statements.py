@@ -801,6 +801,8 @@ def _tokens(text: str, offset: int) -> list[tuple[int, str, str]]:
             out.append((at + 1, "number", attached.group(1) + attached.group(3)))
         elif _CURRENCY_TOKEN.fullmatch(word):
             out.append((at, "currency", word))
+        elif word == "%" and out and out[-1][1] == "number" and not out[-1][2].endswith("%"):
+            out[-1] = (out[-1][0], "number", out[-1][2] + "%")  # "44.5 % 43.3 %": one cell each
         else:
             out.append((at, "number" if _NUMBER.fullmatch(word) else "word", word))
     return out
@@ -867,8 +869,21 @@ def _make_row(label: str, values: list[str], columns: list[Column | None], at: i
         scope=context.latest(context.scopes, at, or_next=True),
         statement=context.latest(context.statements, at, or_next=True),
         per_share=bool(_PER_SHARE.search(label) or _PER_SHARE.search(label.replace(" ", ""))),
-        percent=bool(_PERCENT_LABEL.search(label)) or all(v.endswith("%") for v in values),
+        percent=_percent_row(label, values),
     )
+
+
+def _percent_row(label: str, values: Sequence[str]) -> bool:
+    """Percentages: the label or the cells say so. A "margin" row of amounts is not one: US
+    statements print gross profit as "Gross margin 36,413 35,885"."""
+    if all(v.endswith("%") for v in values):
+        return True
+    if not _PERCENT_LABEL.search(label):
+        return False
+    if re.search(r"%|per\s*cent", label, re.IGNORECASE):
+        return True
+    numbers = [parse_number(v) for v in values]
+    return not any(n is not None and abs(n) >= 1000 for n in numbers)
 
 
 def _real_label(label: str) -> bool:

@@ -273,3 +273,44 @@ def test_a_line_item_as_a_share_of_revenue():
 
 def test_what_drove_a_margin_is_a_narrative_question():
     assert read_question("What drove the change in Apple's Products gross margin percentage?").kind == "narrative"
+
+
+# ---- cash flows and balance sheets (Amazon's page 3 and Alphabet's release page 4 shapes) ----
+
+AMZN_CASH = AMZN_SECTION.replace("OPERATIONS - (in millions, except per share data)", "CASH FLOWS - (in millions)") + """
+Particulars: OPERATING ACTIVITIES:
+Adjustments to reconcile net income (loss) to net cash from operating activities: Depreciation and amortization of property and equipment and capitalized content costs, operating lease assets, and other | 2022: 10,327 | 2023: 12,131 | 2022: 29,236 | 2023: 34,843 | 2022: 39,103 | 2023: 47,528
+Net cash provided by (used in) operating activities | 2022: 11,404 | 2023: 21,217 | 2022: 17,579 | 2023: 42,481 | 2022: 39,665 | 2023: 71,654
+Particulars: INVESTING ACTIVITIES:
+Purchases of property and equipment | 2022: (16,378) | 2023: (12,479) | 2022: (47,053) | 2023: (38,141) | 2022: (65,988) | 2023: (54,733)
+Proceeds from property and equipment sales and incentives | 2022: 1,337 | 2023: 1,181 | 2022: 4,172 | 2023: 3,361 | 2022: 6,637 | 2023: 4,513"""
+
+
+def test_us_cash_flow_wording_and_free_cash_flow():
+    # Three groups (three and nine months, twelve months trailing), no headings retrieved.
+    evidence = _page("AMZN", "Q3FY23", "Amazon 10-Q", (AMZN_CASH, AMZN_SECTION))
+    text, _ = ask("What was Amazon's net cash provided by operating activities for the nine months ended "
+                  "September 30, 2023?", evidence)
+    assert "42,481" in text and "34,843" not in text
+    text, faithfulness = ask("What was Amazon's free cash flow for the nine months ended September 30, 2023?",
+                             evidence)
+    assert "4,340" in text and "42,481 − 38,141" in text and faithfulness == 1.0
+
+
+def test_a_balance_sheets_first_date_in_a_chunk_of_its_own():
+    section = "As of"
+    evidence = _page("GOOGL", "Q3FY24", "Alphabet release", ("As of December 31, 2023", section),
+                     ("As of September 30, 2024 (unaudited) Assets Current assets: Cash and cash equivalents "
+                      "$ 24,048 $ 19,959 Total current assets 171,530 157,541 Total assets $ 402,392 $ 430,266",
+                      section))
+    names = {**NAMES, "GOOGL": "Alphabet"}
+    asked = read_question("What were Alphabet's total assets as of September 30, 2024?", ["GOOGL"],
+                          entity_words=["Alphabet"])
+    text = compose(find_figures(asked, evidence, names), names)
+    assert text == "Alphabet's total assets as at September 30, 2024 were $430,266 [2]."
+
+
+def test_the_same_quarter_a_year_before_ends_on_the_52_week_calendars_date():
+    text, _ = ask("By how much did Apple's total net sales change in the quarter ended July 1, 2023 compared "
+                  "with the same quarter of 2022, in percent?", apple())
+    assert "fell 1.4%" in text and "(81,797 − 82,959) / 82,959" in text

@@ -79,6 +79,10 @@ class Asked:
             # "the June 2023 quarter": a 52/53-week year's quarter ends within a week of the
             # month's end (Apple's on July 1, 2023, NVIDIA's on October 29, 2023).
             return self.months is None or column.point or column.months in (self.months, None)
+        if self.day is not None and self.end_month is not None and column.month_known and abs(
+                (column.end - date(self.end_year, self.end_month, min(self.day, 28))).days) <= 10:
+            # a year before "July 1, 2023" is Apple's "June 25, 2022": weeks, not months, apart
+            return self.months is None or column.point or column.months in (self.months, None)
         if column.end.year != self.end_year:
             return False
         if self.end_month is not None and column.month_known and column.end.month != self.end_month:

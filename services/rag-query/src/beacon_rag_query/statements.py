@@ -829,6 +829,10 @@ def _flat_row(label: list[tuple[int, str]], numbers: list[str], context: _Contex
         values = values[:-1]
     columns: list[Column | None] | None = None
     fitted = fit_columns(marks, len(values)) if marks else None
+    if fitted is None and marks and context.page_header:
+        # "As of December 31, 2023" in a chunk of its own, "As of September 30, 2024" above
+        # the rows: the page's header columns come first.
+        fitted = fit_columns([*context.page_header, *marks], len(values))
     if fitted is None and marks:
         fitted = grid_columns(marks, len(values), filing_period=filing_period, known=context.known)
     if fitted is None and not marks and context.page_header:

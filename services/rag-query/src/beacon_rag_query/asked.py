@@ -24,7 +24,8 @@ from beacon_rag_query.text import content_terms
 _NARRATIVE = re.compile(
     r"\b(why|explain|describe|discuss|risks?|strateg\w*|outlook|guidance|plans?|priorit\w*|"
     r"highlights?|challenges?|initiatives?|policy|policies|approach|opinion|comment\w*|"
-    r"summar\w*|overview|reasons?|drivers?|impact|what does|what did .* say|how does|how did)\b",
+    r"summar\w*|overview|reasons?|drivers?|drove|driven|caused|contributed|impact|what does|"
+    r"what did .* say|how does|how did)\b",
     re.IGNORECASE,
 )
 _FIGURE_WORDS = re.compile(r"\b(how much|how many|total|amount|value|figure)\b", re.IGNORECASE)
@@ -71,7 +72,18 @@ class Asked:
             labelled = period_from_label(column.fiscal)
             return labelled is not None and self.matches(Column(text=column.text, months=column.months,
                                                                 end=labelled.end))
-        if column.end is None or column.end.year != self.end_year:
+        if column.end is None:
+            return False
+        if self.end_month is not None and self.day is None and column.month_known and _near_month_end(
+                column.end, self.end_year, self.end_month):
+            # "the June 2023 quarter": a 52/53-week year's quarter ends within a week of the
+            # month's end (Apple's on July 1, 2023, NVIDIA's on October 29, 2023).
+            return self.months is None or column.point or column.months in (self.months, None)
+        if self.day is not None and self.end_month is not None and column.month_known and abs(
+                (column.end - date(self.end_year, self.end_month, min(self.day, 28))).days) <= 10:
+            # a year before "July 1, 2023" is Apple's "June 25, 2022": weeks, not months, apart
+            return self.months is None or column.point or column.months in (self.months, None)
+        if column.end.year != self.end_year:
             return False
         if self.end_month is not None and column.month_known and column.end.month != self.end_month:
             return False
@@ -188,6 +200,11 @@ def asked_periods(question: str, periods: Sequence[FiscalPeriod]) -> list[Asked]
     return out
 
 
+def _near_month_end(when: date, year: int, month: int) -> bool:
+    following = date(year + (month == 12), month % 12 + 1, 1)
+    return abs((when - following).days + 1) <= 7
+
+
 def _full_year(text: str) -> int:
     return 2000 + int(text) if len(text) == 2 else int(text)
 
@@ -244,7 +261,7 @@ def read_question(
                   periods=tuple(asked_periods(question, periods)), years=_years(question),
                   diluted=bool(_DILUTED.search(question)))
     narrative = bool(_NARRATIVE.search(question)) and not _FIGURE_WORDS.search(question)
-    ratio = next((r for r in RATIOS if r.asked.search(question)), None)
+    ratio = next((r for r in RATIOS if r.asked.search(question)), None) or _share_of_revenue(question)
     if ratio is not None and ratio.kind == "percent" and _AMOUNT.search(question) and not narrative:
         # "gross margin in dollars": US statements print the amount under the ratio's name.
         item = BY_KEY[ratio.numerator]
@@ -266,6 +283,26 @@ def read_question(
     if terms and (_FIGURE_WORDS.search(question) or _ASKS_WHAT.search(question)) and not narrative:
         return FigureQuestion("line_item", **common)  # a row named by the question's own words
     return FigureQuestion("narrative", **common)
+
+
+_SHARE_OF = re.compile(
+    r"\b(?:share|percentage|per\s*cent|proportion|%)\s+of\s+(?:\w+['’]s\s+)?(?:its\s+|the\s+)?"
+    r"(?:total\s+)?(?:net\s+)?(?:revenues?|sales|turnover|revenue from operations|income from operations)\b",
+    re.IGNORECASE,
+)
+
+
+def _share_of_revenue(question: str) -> Ratio | None:
+    """"What share of revenue did R&D represent", "employee costs as a percentage of sales":
+    a line item over revenue, when the question names one besides revenue."""
+    m = _SHARE_OF.search(question)
+    if m is None:
+        return None
+    item = _asked_item(question[:m.start()] + " " + question[m.end():])
+    if item is None or item.key == "revenue":
+        return None
+    return Ratio(f"{item.key}_share", f"{item.name} as a share of revenue", _SHARE_OF, item.key,
+                 "revenue", "percent")
 
 
 _AMOUNT = re.compile(r"\bin\s+(?:us\s+)?(?:dollars|rupees|\$|₹|crores?|millions?|billions?)\b|"

@@ -81,13 +81,13 @@ class _Finder:
         self.q, self.rows, self.evidence = question, rows, evidence
 
     def lookup(self, item: LineItem | None, company: str | None, period: Asked | None, *,
-               own_words: bool = True, change: bool = False) -> Figure | None:
+               own_words: bool = True, change: bool = False, percent: bool | None = None) -> Figure | None:
         """A statement row first (the asked scope, then any), then a sentence, then the sum
         of the item's parts. `own_words`: the question's words name this item (not an input
         of a ratio, whose question words name the ratio)."""
         q = self.q
         base = Lookup(item, q.terms if own_words else frozenset(), q.named if own_words else frozenset(),
-                      company, period, q.scope, q.diluted, change)
+                      company, period, q.scope, q.diluted, change, percent)
         figure = find_item(base, self.rows)
         if figure is None and q.scope is not None:
             figure = find_item(replace(base, scope=None), self.rows)
@@ -133,7 +133,9 @@ class _Finder:
         if q.kind == "free_cash_flow":
             return self.lookup(BY_KEY["free_cash_flow"], company, period) or self.free_cash_flow(company, period)
         assert q.ratio is not None
-        printed = self.lookup(_printed(q.ratio), company, period)
+        # A margin the filing prints, as a percentage ("Total gross margin percentage 44.5 %"),
+        # not the amount printed under the margin's name ("Total gross margin 36,413").
+        printed = self.lookup(_printed(q.ratio), company, period, percent=q.ratio.kind == "percent")
         if printed is not None and printed.percent == (q.ratio.kind == "percent"):
             return printed
         return self.ratio(q.ratio, company, period)

@@ -50,6 +50,7 @@ class Figure:
 class Sourced:
     row: Row
     evidence: Evidence
+    heading: str = ""  # the group heading the row sits under ("Net sales:", "Operating income (loss):")
 
 
 def evidence_rows(evidence: Sequence[Evidence]) -> list[Sourced]:
@@ -57,6 +58,8 @@ def evidence_rows(evidence: Sequence[Evidence]) -> list[Sourced]:
     scope takes them from another passage of the same page (a chunk cut below the title)."""
     parsed = []
     page_units: dict[tuple, Unit] = {}
+    page_scales: dict[tuple, str] = {}
+    page_currencies: dict[tuple, str] = {}
     page_scopes: dict[tuple, str] = {}
     known: dict[object, dict[tuple[int, int], set[int]]] = {}
     for e in evidence:  # the years each document writes with a month and day
@@ -72,37 +75,98 @@ def evidence_rows(evidence: Sequence[Evidence]) -> list[Sourced]:
         parsed.append((e, found))
         key = (e.document_id, e.page_number)
         unit, scope = declared(e.text)
+        if unit is not None and unit.scale is not None:
+            page_scales.setdefault(key, unit.scale)
         for row in found:
             unit, scope = unit or row.unit, scope or row.scope
+            if row.unit is not None and row.unit.currency is not None:
+                page_currencies.setdefault(key, row.unit.currency)
         if unit is not None:
             page_units.setdefault(key, unit)
+            if unit.currency is not None:
+                page_currencies.setdefault(key, unit.currency)
         if scope is not None:
             page_scopes.setdefault(key, scope)
     rows = []
     for e, found in parsed:
         key = (e.document_id, e.page_number)
-        for row in found:
+        headings = _row_headings(e.text, found)
+        for row, heading in zip(found, headings, strict=True):
             if row.unit is None and key in page_units:
                 row = replace(row, unit=page_units[key])
+                # The page's "$" (printed before its first and total rows' figures), except on
+                # a count ("Number of employees" on a page "(in millions, except ...)").
+                if (row.unit is not None and row.unit.currency is None and key in page_currencies
+                        and not _COUNT.search(row.label)):
+                    row = replace(row, unit=Unit(page_currencies[key], row.unit.scale))
+            elif row.unit is not None and not row.per_share and not row.percent:
+                # US statements print "$" on the first and total rows only and "(In millions)"
+                # once above the table, often in another chunk: one unit for the page.
+                currency = row.unit.currency or page_currencies.get(key)
+                scale = row.unit.scale or page_scales.get(key)
+                if (currency, scale) != (row.unit.currency, row.unit.scale):
+                    row = replace(row, unit=Unit(currency, scale))
             if row.scope is None and key in page_scopes:
                 row = replace(row, scope=page_scopes[key])
-            rows.append(Sourced(row, e))
+            rows.append(Sourced(row, e, heading))
     return rows
+
+
+_HEADING = re.compile(r"([A-Za-z][A-Za-z ,()/&'’-]{2,60}):(?=\s|$)")
+
+
+def _row_headings(text: str, rows: Sequence[Row]) -> list[str]:
+    """The last heading ("Net sales:", "Particulars: Operating income (loss):") before each
+    row in the passage: US statements list a total's parts under it ("Net sales: Products ...
+    Services ..."), and the same part name under the next heading ("Cost of sales: ...
+    Services ...")."""
+    out, cursor = [], 0
+    for row in rows:
+        first = row.label.split()[0] if row.label.split() else ""
+        at = text.find(first, cursor) if first else -1
+        if at < 0:
+            out.append("")
+            continue
+        # the row's own label may begin with its heading ("Net sales: Products")
+        end = at + len(row.label) if text.startswith(row.label, at) else at
+        found = [m.group(1).strip() for m in _HEADING.finditer(text, 0, end)]
+        out.append(found[-1] if found else "")
+        cursor = at + 1
+    return out
 
 
 def _page_headers(evidence: Sequence[Evidence]) -> dict[tuple, list]:
     """A statement's column headers when they are a chunk of their own ("Three Months Ended
     Nine Months Ended October 29, October 30, ..." above a chunk of rows): the period marks
     of a passage of the page that has headers and no figures, for the page's other passages."""
-    out: dict[tuple, list] = {}
+    found: dict[tuple, list[list]] = {}
     for e in evidence:
         figures = re.findall(r"(?<![\w.,])\(?\d{1,3}(?:,\d{3})+(?:\.\d+)?\)?", e.text)
         if figures:
             continue
+        if len(e.text) > _HEADER_CHARS:
+            continue  # prose of the page (a footnote's dates), not a block of column headers
         marks = [m for m in period_marks(e.text) if m.kind in ("label", "daymonth", "date")]
         if any(m.kind != "label" for m in marks):
-            out.setdefault((e.document_id, e.page_number), marks)
+            found.setdefault((e.document_id, e.page_number), []).append(marks)
+    out: dict[tuple, list] = {}
+    for key, parts in found.items():
+        if len(parts) == 1:
+            out[key] = parts[0]
+            continue
+        # Each duration group's heading in a chunk of its own ("Three Months Ended September
+        # 30," then "Nine Months Ended September 30,"), in retrieval order: statements print
+        # the groups shortest first.
+        labels = sorted({m.text.lower(): m for part in parts for m in part if m.kind == "label"}.values(),
+                        key=lambda m: _GROUP_ORDER.get(str(m.value), 9))
+        out[key] = [*labels, *(m for part in parts for m in part if m.kind != "label")]
     return out
+
+
+_COUNT = re.compile(r"\b(number|employees|headcount|shares|stores|units|customers|subscribers)\b",
+                    re.IGNORECASE)
+_HEADER_CHARS = 400  # a section title line and the headers of a few columns
+_GROUP_ORDER = {"q": 0, "h": 1, "n": 2, "t": 3, "y": 4, "p": 5}
 
 
 # ---- labels -------------------------------------------------------------------------------
@@ -226,23 +290,34 @@ class Lookup:
     scope: str | None = None
     diluted: bool = False
     change: bool = False  # the row's change column ("Change %") instead of a period's value
+    percent: bool | None = None  # only rows of percentages (True) or of amounts (False)
+
+
+_QUALIFIERS = frozenset(content_terms("basic diluted"))  # which EPS, not a part of a total
+_BARE_EPS = re.compile(r"\s*(basic|diluted|basic and diluted)\s*(\(\s*[$₹]\s*\)|[$₹])?\s*", re.IGNORECASE)
 
 
 def find_item(lookup: Lookup, rows: Sequence[Sourced]) -> Figure | None:
     """The best statement row and column for the lookup, or None."""
     best: tuple[float, Figure] | None = None
-    leftover = lookup.terms - lookup.named - _BREAKDOWN_WORDS
+    leftover = lookup.terms - lookup.named - _BREAKDOWN_WORDS - _QUALIFIERS
     for sourced in rows:
         row, e = sourced.row, sourced.evidence
         if lookup.company is not None and e.company_symbol not in (None, lookup.company):
             continue
         if lookup.scope is not None and row.scope is not None and row.scope != lookup.scope:
             continue
-        matched = _row_match(lookup, leftover, row)
+        if lookup.percent is not None and row.percent != lookup.percent:
+            continue
+        if (lookup.percent is None and row.percent and not lookup.change and lookup.item is not None
+                and not lookup.item.key.startswith("printed_")):
+            continue  # an amount is not read off "Percentage of total net sales 9 % 8 %"
+        matched = _row_match(lookup, leftover, row, sourced.heading or e.section or "")
         if matched is None:
             continue
         score_label, start, breakdown, squashed = matched
-        index = _change_column(row) if lookup.change else column_for(row, lookup, e, breakdown)
+        by_column = breakdown and not _heading_names(lookup.item, sourced.heading or e.section or "")
+        index = _change_column(row) if lookup.change else column_for(row, lookup, e, by_column)
         if index is None or (lookup.change and lookup.period is not None
                              and column_for(row, lookup, e, False) is None):
             continue
@@ -264,6 +339,10 @@ def find_item(lookup: Lookup, rows: Sequence[Sourced]) -> Figure | None:
         clean = " ".join(row.label.split()[len(row.label[:start].split()):]) or row.label
         item = lookup.item
         name = item.name if item is not None and squashed else answer_name(clean)
+        if item is not None and item.key == "eps" and _BARE_EPS.fullmatch(clean):
+            # "Earnings per share: Basic ... Diluted ...": the row says only which one.
+            name = f"{clean.strip(' $()').lower()} earnings per share"
+            row = replace(row, per_share=True)
         if breakdown and item is not None:
             kind = next((w for w in ("segment", "business", "division", "region") if w in lookup.terms), "")
             what = "revenue" if item.key == "revenue" else item.name
@@ -280,12 +359,25 @@ def find_item(lookup: Lookup, rows: Sequence[Sourced]) -> Figure | None:
     return best[1] if best else None
 
 
-def _row_match(lookup: Lookup, leftover: frozenset[str], row: Row) -> tuple[float, int, bool, bool] | None:
+def _heading_names(item: LineItem | None, heading: str) -> bool:
+    """The heading a row sits under names the item ("Net sales:" over "Services 21,213")."""
+    if item is None or not heading:
+        return False
+    clean = clean_label(heading)
+    if item.exclude is not None and item.exclude.search(clean):
+        return False
+    return any(p.search(clean) for p in item.labels)
+
+
+def _row_match(lookup: Lookup, leftover: frozenset[str], row: Row,
+               heading: str = "") -> tuple[float, int, bool, bool] | None:
     """(label score, where the label starts after any heading, whether a breakdown row,
-    whether matched only without spaces)."""
+    whether matched only without spaces). A breakdown row is one the question names in its
+    own words ("Google Cloud revenues") whose columns or heading name the item."""
     item = lookup.item
-    if item is not None and leftover and _names_breakdown(leftover, row.label) and any(
-            c is not None and column_names(item, c) for c in row.columns):
+    if item is not None and leftover and _names_breakdown(leftover, row.label) and (
+            any(c is not None and column_names(item, c) for c in row.columns)
+            or _heading_names(item, heading)):
         return 1.1, 0, True, False
     if item is None:
         score = terms_score(lookup.terms, row.label)

@@ -28,6 +28,10 @@ class LineItem:
     parts: tuple[str, ...] = ()  # computed as the sum of these items when no row states it
 
 
+# "Net cash provided by (used in) operating activities", "Net cash from operating activities"
+_NET_CASH = (r"net cash (flows? )?(generated |provided |used )?(from|by|in|used in|\(used in\))"
+             r"( \((used in|for|provided by|from)\))? ")
+
 LINE_ITEMS: tuple[LineItem, ...] = (
     LineItem(
         "revenue", "revenue from operations",
@@ -95,7 +99,7 @@ LINE_ITEMS: tuple[LineItem, ...] = (
     LineItem(
         "gross_profit", "gross profit", _re(r"\bgross profit\b"),
         (_re(r"^gross profit\b"), _re(r"^(total )?gross margin$")),
-        _re(r"margin|%"),
+        _re(r"profit margin|margin\s*(%|percent|ratio|as)|%|percent"),
     ),
     LineItem(
         "pbt", "profit before tax",
@@ -190,24 +194,23 @@ LINE_ITEMS: tuple[LineItem, ...] = (
         "operating_cash_flow", "net cash from operating activities",
         _re(r"\b(operating cash flows?|cash flows? from operations|cash (generated )?from operati\w+|"
             r"cfo|ocf|operating activities)\b"),
-        (_re(r"^net cash (flows? )?(generated |provided )?(from|by|used in|(from|used in)) operating activities"),
-         _re(r"net cash (flows? )?(generated |provided )?(from|by|used in) operating activities"),
+        (_re(rf"^{_NET_CASH}operating activities"), _re(rf"{_NET_CASH}operating activities"),
          _re(r"cash (generated )?from operations")),
         _re(r"before|investing|financing"),
     ),
     LineItem(
         "investing_cash_flow", "net cash used in investing activities", _re(r"\binvesting activities\b"),
-        (_re(r"net cash (flows? )?(generated |provided )?(from|by|used in|\(used in\)) investing activities"),),
+        (_re(rf"{_NET_CASH}investing activities"),),
     ),
     LineItem(
         "financing_cash_flow", "net cash used in financing activities", _re(r"\bfinancing activities\b"),
-        (_re(r"net cash (flows? )?(generated |provided )?(from|by|used in|\(used in\)) financing activities"),),
+        (_re(rf"{_NET_CASH}financing activities"),),
     ),
     LineItem(
         "capex", "purchases of property, plant and equipment",
         _re(r"\b(capex|capital expenditures?|purchases? of (property|fixed assets|ppe))\b"),
-        (_re(r"^(payments? for |purchases? of |acquisition of )(property,? plant and equipment|fixed assets|ppe)"),
-         _re(r"(purchases?|acquisition) of (property,? plant and equipment|fixed assets)"),
+        (_re(r"^(payments? for |purchases? of |acquisition of )(property,? (plant,? )?(and )?equipment|fixed assets|ppe)"),
+         _re(r"(purchases?|acquisition) of (property,? (plant,? )?(and )?equipment|fixed assets)"),
          _re(r"^capital expenditure")),
         _re(r"proceeds|sale of|disposal"),
     ),

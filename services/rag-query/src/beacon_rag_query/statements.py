@@ -398,6 +398,21 @@ def grid_columns(
         if count % size == 0 and count // size >= 1:
             groups = kinds[len(kinds) - size:]
             break
+    if years is not None and len(years) == count:
+        repeat = next((i for i in range(1, count) if years[i] == years[0]), count)
+        if repeat >= 2 and count % repeat == 0 and len(groups) < count // repeat:
+            # The cells' years repeat once per group, and the header found names fewer
+            # groups (the other heading sits in a chunk not retrieved): the filing's order.
+            by_year = _year_columns(years, filing_period)
+            if by_year is None or len(set(days)) != 1:
+                return by_year
+            month, day = days[0]
+            try:
+                return [replace(c, text=f"{_MONTH_NAMES[month - 1]} {day}, {c.end.year}",
+                                end=date(c.end.year, month, day), month_known=True)
+                        for c in by_year if c.end is not None]
+            except ValueError:
+                return by_year
     per = count // len(groups) if groups else count
     if len(days) >= count:
         column_days = list(days[len(days) - count:])
@@ -786,6 +801,8 @@ def _tokens(text: str, offset: int) -> list[tuple[int, str, str]]:
             out.append((at + 1, "number", attached.group(1) + attached.group(3)))
         elif _CURRENCY_TOKEN.fullmatch(word):
             out.append((at, "currency", word))
+        elif word == "%" and out and out[-1][1] == "number" and not out[-1][2].endswith("%"):
+            out[-1] = (out[-1][0], "number", out[-1][2] + "%")  # "44.5 % 43.3 %": one cell each
         else:
             out.append((at, "number" if _NUMBER.fullmatch(word) else "word", word))
     return out
@@ -812,6 +829,10 @@ def _flat_row(label: list[tuple[int, str]], numbers: list[str], context: _Contex
         values = values[:-1]
     columns: list[Column | None] | None = None
     fitted = fit_columns(marks, len(values)) if marks else None
+    if fitted is None and marks and context.page_header:
+        # "As of December 31, 2023" in a chunk of its own, "As of September 30, 2024" above
+        # the rows: the page's header columns come first.
+        fitted = fit_columns([*context.page_header, *marks], len(values))
     if fitted is None and marks:
         fitted = grid_columns(marks, len(values), filing_period=filing_period, known=context.known)
     if fitted is None and not marks and context.page_header:
@@ -852,8 +873,21 @@ def _make_row(label: str, values: list[str], columns: list[Column | None], at: i
         scope=context.latest(context.scopes, at, or_next=True),
         statement=context.latest(context.statements, at, or_next=True),
         per_share=bool(_PER_SHARE.search(label) or _PER_SHARE.search(label.replace(" ", ""))),
-        percent=bool(_PERCENT_LABEL.search(label)) or all(v.endswith("%") for v in values),
+        percent=_percent_row(label, values),
     )
+
+
+def _percent_row(label: str, values: Sequence[str]) -> bool:
+    """Percentages: the label or the cells say so. A "margin" row of amounts is not one: US
+    statements print gross profit as "Gross margin 36,413 35,885"."""
+    if all(v.endswith("%") for v in values):
+        return True
+    if not _PERCENT_LABEL.search(label):
+        return False
+    if re.search(r"%|per\s*cent", label, re.IGNORECASE):
+        return True
+    numbers = [parse_number(v) for v in values]
+    return not any(n is not None and abs(n) >= 1000 for n in numbers)
 
 
 def _real_label(label: str) -> bool:

@@ -1,0 +1,316 @@
+"""US 10-Q statement layouts: duration groups, month-day headers, fiscal labels read against
+the filing's own period, quarter and year-to-date wording, US line-item names.
+
+The passages are shortened from what ingestion's parser and chunker make of real Form 10-Q
+pages (Apple's quarter ended July 1, 2023, page 4; NVIDIA's quarter ended October 29, 2023,
+page 3; Amazon's quarter ended September 30, 2023, page 4), shapes kept as they arrive:
+  * Apple: one flattened chunk, headers "Three Months Ended Nine Months Ended July 1, June 25,
+    July 1, June 25," with no years anywhere on the page, "$" before some rows' figures, the
+    "(In millions ...)" line in another chunk;
+  * NVIDIA: the header line is a chunk of its own, the rows are labelled cells whose headers
+    are only the years ("Revenue | 2023: 18,120 | 2022: 5,931 | ...");
+  * Amazon: each duration group's heading is a chunk of its own ("Three Months Ended
+    September 30," / "Nine Months Ended September 30,") and the cells run oldest year first.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from beacon_rag_query.answerer import compose
+from beacon_rag_query.asked import asked_periods, read_question
+from beacon_rag_query.derived import find_figures
+from beacon_rag_query.domain import Evidence
+from beacon_rag_query.factcheck import fact_check
+from beacon_rag_query.figures import evidence_rows
+from beacon_rag_query.periods import FiscalPeriod, parse_periods
+from beacon_rag_query.statements import read_rows
+
+NAMES = {"AAPL": "Apple", "NVDA": "NVIDIA", "AMZN": "Amazon"}
+
+APPLE_TITLE = ("CONDENSED CONSOLIDATED STATEMENTS OF OPERATIONS (Unaudited) (In millions, except number "
+               "of shares which are reflected in thousands and per share amounts)")
+APPLE_SECTION = "Three Months Ended Nine Months Ended"
+APPLE_ROWS = (
+    "Three Months Ended Nine Months Ended July 1, June 25, July 1, June 25, Net sales: Products $ 60,584 "
+    "$ 63,355 $ 230,901 $ 245,241 Services 21,213 19,604 62,886 58,941 Total net sales 81,797 82,959 "
+    "293,787 304,182 Cost of sales: Products 39,136 41,485 146,696 155,084 Services 6,248 5,589 18,370 "
+    "16,411 Total cost of sales 45,384 47,074 165,066 171,495 Gross margin 36,413 35,885 128,721 132,687 "
+    "Operating expenses: Research and development 7,442 6,797 22,608 19,490 Operating income 22,998 "
+    "23,076 87,332 94,543 Income before provision for income taxes 22,733 23,066 86,738 94,446 "
+    "Provision for income taxes 2,852 3,624 12,699 15,364 Net income $ 19,881 $ 19,442 $ 74,039 "
+    "$ 79,082 Earnings per share: Basic $ 1.27 $ 1.20 $ 4.69 $ 4.86 Diluted $ 1.26 $ 1.20 $ 4.67 $ 4.82"
+)
+NVDA_SECTION = "CONDENSED CONSOLIDATED STATEMENTS OF INCOME - (In millions, except per share data)"
+NVDA_HEADER = NVDA_SECTION + "\nThree Months Ended Nine Months Ended October 29, October 30, October 29, October 30,"
+NVDA_ROWS = NVDA_SECTION + """
+Revenue | 2023: 18,120 | 2022: 5,931 | 2023: 38,819 | 2022: 20,923
+Gross profit | 2023: 13,400 | 2022: 3,177 | 2023: 27,510 | 2022: 11,523
+Operating income | 2023: 10,417 | 2022: 601 | 2023: 19,358 | 2022: 2,968
+Income before income tax | 2023: 10,522 | 2022: 613 | 2023: 19,712 | 2022: 2,893
+Income tax expense (benefit) | 2023: 1,279 | 2022: (67) | 2023: 2,237 | 2022: (61)
+Net income | 2023: 9,243 | 2022: 680 | 2023: 17,475 | 2022: 2,954
+Particulars: Net income per share:
+Basic | 2023: 3.75 | 2022: 0.27 | 2023: 7.07 | 2022: 1.18
+Diluted | 2023: 3.71 | 2022: 0.27 | 2023: 7.01 | 2022: 1.17"""
+AMZN_SECTION = "CONSOLIDATED STATEMENTS OF OPERATIONS - (in millions, except per share data)"
+AMZN_QUARTER = AMZN_SECTION + "\nThree Months Ended September 30,"
+AMZN_NINE = AMZN_SECTION + "\nNine Months Ended September 30,"
+AMZN_ROWS = AMZN_SECTION + """
+Total net sales | 2022: 127,101 | 2023: 143,083 | 2022: 364,779 | 2023: 404,824
+Operating income | 2022: 2,525 | 2023: 11,188 | 2022: 9,511 | 2023: 23,643
+Income (loss) before income taxes | 2022: 2,944 | 2023: 12,189 | 2022: (4,974) | 2023: 23,871
+Benefit (provision) for income taxes | 2022: (69) | 2023: (2,306) | 2022: 1,990 | 2023: (4,058)
+Net income (loss) | 2022: 2,872 | 2023: 9,879 | 2022: (3,000) | 2023: 19,801
+Diluted earnings per share | 2022: 0.28 | 2023: 0.94 | 2022: (0.29) | 2023: 1.89"""
+
+
+def _page(symbol: str, period: str, title: str, *chunks: tuple[str, str]) -> list[Evidence]:
+    return [Evidence(i, text, 3, title, 4, symbol, period, 0.5, section=section)
+            for i, (text, section) in enumerate(chunks, 1)]
+
+
+def apple() -> list[Evidence]:
+    return _page("AAPL", "Q3FY23", "Apple 10-Q", (APPLE_TITLE, APPLE_TITLE), (APPLE_ROWS, APPLE_SECTION))
+
+
+def nvidia() -> list[Evidence]:
+    return _page("NVDA", "Q3FY24", "NVIDIA 10-Q", (NVDA_HEADER, NVDA_SECTION), (NVDA_ROWS, NVDA_SECTION))
+
+
+def amazon(*, nine_months_heading: bool = True) -> list[Evidence]:
+    chunks = [(AMZN_QUARTER, AMZN_SECTION), *([(AMZN_NINE, AMZN_SECTION)] if nine_months_heading else []),
+              (AMZN_ROWS, AMZN_SECTION)]
+    return _page("AMZN", "Q3FY23", "Amazon 10-Q", *chunks)
+
+
+def ask(question: str, evidence: list[Evidence]) -> tuple[str, float | None]:
+    symbol = evidence[0].company_symbol
+    asked = read_question(question, [symbol], parse_periods(question, date(2026, 5, 1)),
+                          entity_words=[NAMES[symbol]])
+    text = compose(find_figures(asked, evidence, NAMES), NAMES)
+    return text, fact_check(text, evidence, company_names=NAMES).faithfulness_score
+
+
+def _cells(rows, label: str) -> list[tuple[str, int | None, date | None]]:
+    row = next(s.row if hasattr(s, "row") else s for s in rows
+               if (s.row if hasattr(s, "row") else s).label == label)
+    return [(cell.text, column.months, column.end) for cell, column in zip(row.cells, row.columns, strict=True)]
+
+
+# ---- columns -------------------------------------------------------------------------------
+
+def test_month_day_headers_without_years_take_the_filings_year_per_group():
+    rows = read_rows(APPLE_ROWS, section=APPLE_SECTION, filing_period="Q3FY23")
+    assert _cells(rows, "Total net sales") == [
+        ("81,797", 3, date(2023, 7, 1)), ("82,959", 3, date(2022, 6, 25)),
+        ("293,787", 9, date(2023, 7, 1)), ("304,182", 9, date(2022, 6, 25))]
+
+
+def test_a_header_chunk_of_its_own_dates_the_year_headed_cells():
+    assert _cells(evidence_rows(nvidia()), "Operating income") == [
+        ("10,417", 3, date(2023, 10, 29)), ("601", 3, date(2022, 10, 30)),
+        ("19,358", 9, date(2023, 10, 29)), ("2,968", 9, date(2022, 10, 30))]
+
+
+def test_group_headings_in_separate_chunks_make_one_header_shortest_group_first():
+    # Retrieval may return the nine-months heading first; the statement prints it second.
+    evidence = amazon()
+    evidence = [evidence[1], evidence[0], evidence[2]]
+    assert _cells(evidence_rows(evidence), "Operating income") == [
+        ("2,525", 3, date(2022, 9, 30)), ("11,188", 3, date(2023, 9, 30)),
+        ("9,511", 9, date(2022, 9, 30)), ("23,643", 9, date(2023, 9, 30))]
+
+
+def test_a_missing_group_heading_is_not_read_as_the_other_groups():
+    # Only "Three Months Ended September 30," reached the answerer: the repeating years say
+    # there are two groups, so the second is the filing's year to date, not another quarter.
+    assert [months for _, months, _ in _cells(evidence_rows(amazon(nine_months_heading=False)),
+                                              "Net income (loss)")] == [3, 3, 9, 9]
+
+
+# ---- questions ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Amazon net sales in Q3 2023", [("Q3FY23", 3, FiscalPeriod(2023, "Q", 3), None)]),
+        ("Amazon net income 3Q23", [("Q3FY23", 3, FiscalPeriod(2023, "Q", 3), None)]),
+        ("Apple's provision for income taxes for the first nine months of fiscal 2023",
+         [("the first nine months of fiscal 2023", 9, None, 2023)]),
+        ("Capgemini revenue in the first half of 2024", [("the first six months of fiscal 2024", 6, None, 2024)]),
+    ],
+)
+def test_quarter_and_year_to_date_wording(question, expected):
+    asked = asked_periods(question, parse_periods(question, date(2026, 5, 1)))
+    assert [(a.label, a.months, a.fiscal, a.to_date) for a in asked] == expected
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        # the filing's Q3 of fiscal 2023 ends July 1, 2023, not on an April-March calendar
+        ("What was Apple's diluted earnings per share for the third quarter of fiscal 2023?",
+         "Apple's consolidated diluted earnings per share in Q3FY23 was $1.26 [2]."),
+        ("Apple net income Q3 fiscal 2022", "Apple's consolidated net income in Q3FY22 was $19,442 million [2]."),
+        ("What was Apple's provision for income taxes for the first nine months of fiscal 2023?",
+         "Apple's consolidated provision for income taxes in the nine months ended July 1, 2023 was "
+         "$12,699 million [2]."),
+        ("What were Apple's total net sales for the three months ended July 1, 2023?",
+         "Apple's consolidated total net sales in the quarter ended July 1, 2023 were $81,797 million [2]."),
+        ("What did Apple spend on research and development in the June 2023 quarter?",
+         "Apple's consolidated research and development in the quarter ended July 1, 2023 was "
+         "$7,442 million [2]."),
+        ("What was Apple's income from operations in the first nine months of fiscal 2022?",
+         "Apple's consolidated operating income in the nine months ended June 25, 2022 was $94,543 million [2]."),
+        ("What was NVIDIA's operating income for the first nine months of fiscal 2024?",
+         "NVIDIA's consolidated operating income in the first nine months of fiscal 2024 was 19,358 million [2]."),
+        ("NVIDIA diluted EPS Q3 FY2024", "NVIDIA's consolidated diluted earnings per share in Q3FY24 was 3.71 [2]."),
+        ("Amazon operating income 3Q22", "Amazon's consolidated operating income in Q3FY22 was 2,525 million [3]."),
+        ("What were Amazon's total net sales in Q3 2023?",
+         "Amazon's consolidated total net sales in Q3FY23 were 143,083 million [3]."),
+        ("Amazon diluted earnings per share for the nine months ended September 30, 2023",
+         "Amazon's consolidated diluted earnings per share in the nine months ended September 30, 2023 "
+         "was 1.89 [3]."),
+    ],
+)
+def test_us_line_items_for_the_asked_period(question, answer):
+    company = next(name for name in NAMES.values() if name in question)
+    evidence = {"Apple": apple, "NVIDIA": nvidia, "Amazon": amazon}[company]()
+    text, faithfulness = ask(question, evidence)
+    assert text == answer
+    assert faithfulness == 1.0
+
+
+@pytest.mark.parametrize(
+    ("question", "key"),
+    [
+        ("What were Apple's total net sales in Q3 2023?", "revenue"),
+        ("What was Alphabet's income from operations in Q3 2024?", "operating_profit"),
+        ("What was Apple's provision for income taxes in Q3 2023?", "tax"),
+        ("What was NVIDIA's income before income taxes in Q3 FY2024?", "pbt"),
+        ("What was NVIDIA's diluted net income per share in Q3 FY2024?", "eps"),
+        ("What was Apple's gross margin in dollars for the quarter ended July 1, 2023?", "gross_profit"),
+    ],
+)
+def test_us_line_item_wording(question, key):
+    asked = read_question(question)
+    assert asked.kind == "line_item" and asked.item is not None and asked.item.key == key
+
+
+def test_us_derived_metrics_from_the_current_quarter():
+    text, faithfulness = ask("What was NVIDIA's effective tax rate in Q3 FY2024?", nvidia())
+    assert text.startswith("NVIDIA's consolidated effective tax rate in Q3FY24 was 12.2%: 1,279 / 10,522")
+    assert faithfulness == 1.0
+    text, _ = ask("By what percentage did Amazon's total net sales grow in Q3 2023 over Q3 2022?", amazon())
+    assert "grew 12.6%" in text and "(143,083 − 127,101) / 127,101" in text
+
+
+# ---- margins, parts of a total, shares of revenue (Apple's page 20 and page 4 shapes) ----------
+
+APPLE_MARGINS = (
+    "Three Months Ended Nine Months Ended July 1, June 25, July 1, June 25, Gross margin: Products $ 21,448 "
+    "$ 21,870 $ 84,205 $ 90,157 Services 14,965 14,015 44,516 42,530 Total gross margin $ 36,413 $ 35,885 "
+    "$ 128,721 $ 132,687 Gross margin percentage: Products 35.4 % 34.5 % 36.5 % 36.8 % Services 70.5 % "
+    "71.5 % 70.8 % 72.2 % Total gross margin percentage 44.5 % 43.3 % 43.8 % 43.6 % Research and "
+    "development $ 7,442 $ 6,797 $ 22,608 $ 19,490 Percentage of total net sales 9 % 8 % 8 % 6 %"
+)
+
+
+def test_a_percent_sign_apart_from_its_figure_is_one_cell():
+    rows = {r.label: r for r in read_rows(APPLE_MARGINS, section=APPLE_SECTION, filing_period="Q3FY23")}
+    total = rows["Total gross margin percentage"]
+    assert [c.text for c in total.cells] == ["44.5%", "43.3%", "43.8%", "43.6%"] and total.percent
+    assert not rows["Total gross margin"].percent  # a "margin" row of amounts
+
+
+def test_a_printed_margin_percentage_not_the_amount_under_the_margins_name():
+    evidence = apple() + [Evidence(3, APPLE_MARGINS, 3, "Apple 10-Q", 20, "AAPL", "Q3FY23", 0.5,
+                                   section=APPLE_SECTION)]
+    text, faithfulness = ask("What was Apple's gross margin percentage in the third quarter of fiscal 2023?",
+                             evidence)
+    assert text == "Apple's total gross margin percentage in Q3FY23 was 44.5% [3]."
+    assert faithfulness == 1.0
+    # Without the printed percentage it is computed from the amounts (and "margin 36,413" is a
+    # figure, not a date, to the fact checker).
+    text, faithfulness = ask("What was Apple's gross margin percentage in the third quarter of fiscal 2023?",
+                             apple())
+    assert text.startswith("Apple's consolidated gross margin in Q3FY23 was 44.5%: 36,413 / 81,797")
+    assert faithfulness == 1.0
+    # and an amount is never read off a row of percentages of sales
+    text, _ = ask("What was Apple's total net sales in Q3 fiscal 2023?",
+                  [Evidence(1, APPLE_MARGINS, 3, "Apple 10-Q", 21, "AAPL", "Q3FY23", 0.5, section=APPLE_SECTION)])
+    assert "9%" not in text
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("What was Apple's Services net sales in Q3 fiscal 2023?",
+         "Apple's consolidated revenue of the Services in Q3FY23 was $21,213 million [2]."),
+        ("What was Apple's Services cost of sales in Q3 fiscal 2023?",
+         "Apple's consolidated cost of goods sold of the Services in Q3FY23 was $6,248 million [2]."),
+    ],
+)
+def test_a_part_named_under_its_totals_heading(question, answer):
+    text, _ = ask(question, apple())  # "Services" is a row under "Net sales:" and under "Cost of sales:"
+    assert text == answer
+
+
+def test_a_line_item_as_a_share_of_revenue():
+    asked = read_question("What share of NVIDIA's revenue did research and development represent in Q3 FY2024?")
+    assert asked.kind == "ratio" and asked.ratio is not None
+    assert (asked.ratio.numerator, asked.ratio.denominator, asked.ratio.kind) == (
+        "research_development", "revenue", "percent")
+    assert read_question("What share of NVIDIA's revenue came from data center?").kind != "ratio"
+    text, _ = ask("What share of Apple's total net sales did research and development represent in Q3 fiscal 2023?",
+                  apple())
+    assert text.startswith("Apple's consolidated research and development expenses as a share of revenue in "
+                           "Q3FY23 was 9.1%: 7,442 / 81,797")
+
+
+def test_what_drove_a_margin_is_a_narrative_question():
+    assert read_question("What drove the change in Apple's Products gross margin percentage?").kind == "narrative"
+
+
+# ---- cash flows and balance sheets (Amazon's page 3 and Alphabet's release page 4 shapes) ----
+
+AMZN_CASH = AMZN_SECTION.replace("OPERATIONS - (in millions, except per share data)", "CASH FLOWS - (in millions)") + """
+Particulars: OPERATING ACTIVITIES:
+Adjustments to reconcile net income (loss) to net cash from operating activities: Depreciation and amortization of property and equipment and capitalized content costs, operating lease assets, and other | 2022: 10,327 | 2023: 12,131 | 2022: 29,236 | 2023: 34,843 | 2022: 39,103 | 2023: 47,528
+Net cash provided by (used in) operating activities | 2022: 11,404 | 2023: 21,217 | 2022: 17,579 | 2023: 42,481 | 2022: 39,665 | 2023: 71,654
+Particulars: INVESTING ACTIVITIES:
+Purchases of property and equipment | 2022: (16,378) | 2023: (12,479) | 2022: (47,053) | 2023: (38,141) | 2022: (65,988) | 2023: (54,733)
+Proceeds from property and equipment sales and incentives | 2022: 1,337 | 2023: 1,181 | 2022: 4,172 | 2023: 3,361 | 2022: 6,637 | 2023: 4,513"""
+
+
+def test_us_cash_flow_wording_and_free_cash_flow():
+    # Three groups (three and nine months, twelve months trailing), no headings retrieved.
+    evidence = _page("AMZN", "Q3FY23", "Amazon 10-Q", (AMZN_CASH, AMZN_SECTION))
+    text, _ = ask("What was Amazon's net cash provided by operating activities for the nine months ended "
+                  "September 30, 2023?", evidence)
+    assert "42,481" in text and "34,843" not in text
+    text, faithfulness = ask("What was Amazon's free cash flow for the nine months ended September 30, 2023?",
+                             evidence)
+    assert "4,340" in text and "42,481 − 38,141" in text and faithfulness == 1.0
+
+
+def test_a_balance_sheets_first_date_in_a_chunk_of_its_own():
+    section = "As of"
+    evidence = _page("GOOGL", "Q3FY24", "Alphabet release", ("As of December 31, 2023", section),
+                     ("As of September 30, 2024 (unaudited) Assets Current assets: Cash and cash equivalents "
+                      "$ 24,048 $ 19,959 Total current assets 171,530 157,541 Total assets $ 402,392 $ 430,266",
+                      section))
+    names = {**NAMES, "GOOGL": "Alphabet"}
+    asked = read_question("What were Alphabet's total assets as of September 30, 2024?", ["GOOGL"],
+                          entity_words=["Alphabet"])
+    text = compose(find_figures(asked, evidence, names), names)
+    assert text == "Alphabet's total assets as at September 30, 2024 were $430,266 [2]."
+
+
+def test_the_same_quarter_a_year_before_ends_on_the_52_week_calendars_date():
+    text, _ = ask("By how much did Apple's total net sales change in the quarter ended July 1, 2023 compared "
+                  "with the same quarter of 2022, in percent?", apple())
+    assert "fell 1.4%" in text and "(81,797 − 82,959) / 82,959" in text

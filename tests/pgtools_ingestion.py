@@ -34,11 +34,13 @@ async def truncate_all(database_url: str, schema: str) -> None:
 
 
 async def terminate_lock_holder(database_url: str, key: tuple[int, int]) -> int:
-    """End the session holding the two-key advisory lock `key` (as if its process died)."""
+    """End the session holding the two-key advisory lock `key` (as if its process died), and
+    return once that backend is gone: without a timeout pg_terminate_backend only signals it,
+    and its locks outlive the call for as long as it takes to exit."""
     conn = await asyncpg.connect(_dsn(database_url))
     try:
         rows = await conn.fetch(
-            "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
+            "SELECT pg_terminate_backend(pid, 30000) FROM pg_locks WHERE locktype = 'advisory' "
             "AND classid = $1::bigint::oid AND objid = $2::bigint::oid AND objsubid = 2 AND granted",
             key[0] % 2**32, key[1] % 2**32)
         return sum(1 for row in rows if row[0])

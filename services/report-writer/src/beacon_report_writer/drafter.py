@@ -103,6 +103,8 @@ def _generate(task: dict[str, Any]) -> str:
 
 def _quoted(sentence: str) -> str:
     text = sentence.strip()
+    if text.endswith(";"):  # an item of a list, quoted on its own
+        text = text[:-1].rstrip() + "."
     return text if text.endswith((".", "!", "?", ":", ";")) else text + "."
 
 

@@ -12,7 +12,10 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from typing import Any
+
+import pysbd
 
 from beacon_report_writer.domain import parse_heading
 
@@ -95,29 +98,62 @@ def _paragraphs(text: str) -> list[str]:
     return out
 
 
-def sentences(text: str) -> list[str]:
-    """The sentences of a passage, without bullets or numbering, joined across line breaks
-    but not across a heading."""
-    out = []
+@lru_cache(maxsize=1)
+def _segmenter() -> pysbd.Segmenter:
+    # Built on first use (its rules compile once); pysbd knows abbreviations, decimals and
+    # "e.g." that a punctuation regex splits on.
+    return pysbd.Segmenter(language="en", clean=False)
+
+
+# List enumerators that PDF text keeps inline: "iv.", "(b)", "9.", "2.1", "A." and bullets.
+_ENUMERATOR = r"\(?(?:[ivxlc]{1,5}|[a-zA-Z]|\d{1,2}(?:\.\d{1,2})*)[.)]"
+_LEADING_ENUMERATOR = re.compile(rf"^(?:[-*•▪◦●]|{_ENUMERATOR}|\d{{1,2}}(?:\.\d{{1,2}})+)\s+")
+_TRAILING_ENUMERATOR = re.compile(rf"(?<=[.;:!?])\s+{_ENUMERATOR}$")
+_INNER_ENUMERATOR = re.compile(rf"(?<=[.;:])\s+(?:{_ENUMERATOR}|\d{{1,2}}(?:\.\d{{1,2}})+)\s+(?=[A-Z(])")
+_CAPS_HEADING = re.compile(r"^(?:[A-Z][A-Z&/,-]+\s+){2,}(?=[A-Z][a-z])")  # "SCOPE OF WORK The ..."
+
+
+@lru_cache(maxsize=4096)
+def _cached_sentences(text: str) -> tuple[str, ...]:
+    out: list[str] = []
     for paragraph in _paragraphs(text):
-        out.extend(_sentences_of(paragraph))
-    return out
+        flat = " ".join(paragraph.split())
+        # Our own Markdown (a draft being refined) has regular sentence ends, and pysbd
+        # would cut a footnote marker off the sentence it belongs to.
+        pieces = _SENTENCE_END.split(flat) if _MARKER.search(flat) else _segmenter().segment(flat)
+        for piece in pieces:
+            for item in _INNER_ENUMERATOR.split(_TRAILING_ENUMERATOR.sub("", piece.strip())):
+                if cleaned := _without_enumerators(item):
+                    out.append(cleaned)
+    return tuple(out)
 
 
-def _sentences_of(paragraph: str) -> list[str]:
-    flat = " ".join(paragraph.split())
-    out = []
-    for piece in _SENTENCE_END.split(flat):
-        piece = re.sub(r"^([-*•▪]|\(?\d{1,2}[.)]|[a-z][.)])\s+", "", piece.strip())
-        if piece:
-            out.append(piece)
-    return out
+def _without_enumerators(piece: str) -> str:
+    piece = piece.strip()
+    while (stripped := _LEADING_ENUMERATOR.sub("", piece, count=1)) != piece:
+        piece = stripped.strip()
+    return _CAPS_HEADING.sub("", piece).strip()
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of a passage (pysbd), without bullets, list enumerators or a glued
+    capitalised heading, joined across line breaks but not across a heading."""
+    return list(_cached_sentences(text))
 
 
 def is_statement(sentence: str) -> bool:
-    """A sentence worth quoting: long enough, with words, not a heading or a table row."""
+    """A sentence worth quoting: a whole sentence (starts with a capital or a figure, ends
+    as a sentence, brackets balanced), long enough, with words, not a heading or a table row,
+    not the lead-in of a list ("... the following:")."""
     words = sentence.split()
     if len(words) < 6 or len(sentence) > 500 or sentence.count("|") > 1:
+        return False
+    first = sentence.lstrip("\"'“‘(")[:1]
+    if not (first.isupper() or first.isdigit() or first in "₹$€£"):
+        return False
+    if not sentence.rstrip("\"'”’)").endswith((".", "!", "?", ";")):
+        return False  # cut at a chunk or page boundary, or a lead-in ending in ":"
+    if sentence.count("(") != sentence.count(")") or sentence.count("[") != sentence.count("]"):
         return False
     letters = sum(c.isalpha() for c in sentence)
     return letters >= 0.5 * len(sentence) and any(c.islower() for c in sentence)
@@ -141,6 +177,9 @@ class Pick:
     score: float
 
 
+MIN_COVERAGE = 0.28  # shared topic terms / sqrt(the sentence's terms): one word in about 12
+
+
 def candidates(topic_terms: set[str], passages: list[Passage]) -> list[Pick]:
     """Every quotable sentence of `passages` sharing a term with the topic, scored."""
     found = []
@@ -148,10 +187,13 @@ def candidates(topic_terms: set[str], passages: list[Passage]) -> list[Pick]:
         for position, sentence in enumerate(sentences(passage.text)):
             if not is_statement(sentence):
                 continue
-            overlap = len(terms(sentence) & topic_terms)
-            if overlap == 0:
+            words = terms(sentence)
+            coverage = len(words & topic_terms) / math.sqrt(len(words) or 1)
+            # One topic word lost in a long sentence ("... beyond the provider's control"
+            # under identity and access) is chance, not coverage.
+            if coverage < MIN_COVERAGE:
                 continue
-            score = overlap / math.sqrt(len(terms(sentence)) or 1) + 0.3 / (rank + 1)
+            score = coverage + 0.3 / (rank + 1)
             found.append(Pick(sentence, passage, position, score))
     return found
 

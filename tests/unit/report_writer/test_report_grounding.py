@@ -7,7 +7,9 @@ from beacon_report_writer.drafter import OFFLINE_LABEL, OfflineDrafter, instruct
 from beacon_report_writer.grounding import (
     Passage,
     figure_conflicts,
+    is_statement,
     pick_sentences,
+    sentences,
     settle_footnotes,
     terms,
 )
@@ -49,6 +51,38 @@ def test_sentences_are_chosen_by_topic_without_repeats_in_reading_order():
     picks = pick_sentences(terms("identity access sign-on mfa"), passages, [])
     assert [p.passage.page_number for p in picks] == [2, 4]  # reading order, the repeat dropped
     assert all("canteen" not in p.sentence for p in picks)
+
+
+def test_sentences_lose_list_enumerators_and_glued_headings():
+    text = ("SCOPE OF WORK The bidder shall host the gateway in India. iv.\n"
+            "Service credits apply, e.g. 5% per hour of downtime. v. PGSP shall retain logs for 7.5 years.\n"
+            "No separate payment shall be made. b) The prices quoted shall include all taxes.\n"
+            "2.1 The bidder shall train 20 staff; (a) The bidder shall provide manuals.")
+    assert sentences(text) == [
+        "The bidder shall host the gateway in India.",
+        "Service credits apply, e.g. 5% per hour of downtime.",
+        "PGSP shall retain logs for 7.5 years.",
+        "No separate payment shall be made.",
+        "The prices quoted shall include all taxes.",
+        "The bidder shall train 20 staff;",
+        "The bidder shall provide manuals.",
+    ]
+
+
+def test_only_whole_sentences_are_quoted():
+    assert is_statement("The bidder shall provide manuals for every module.")
+    assert not is_statement("the bidder shall provide manuals for every module.")  # a piece of one
+    assert not is_statement("The bidder shall provide manuals for every module and")  # cut at a page
+    assert not is_statement("The bidder shall be disqualified in the following cases:")  # a lead-in
+    assert not is_statement("The bidder (the vendor shall provide manuals for every module.")
+
+
+def test_one_topic_word_lost_in_a_long_sentence_does_not_file_it_under_the_topic():
+    long = ("Service unavailability resulting from loss of network availability can be excluded from "
+            "availability calculations if the loss is caused by factors beyond the provider's control.")
+    passages = [Passage(1, 5, "A", 4, long + " Role based access control with a password policy is required.")]
+    picks = pick_sentences(terms("identity access control password role"), passages, [])
+    assert [p.sentence for p in picks] == ["Role based access control with a password policy is required."]
 
 
 def test_conflicting_figures_across_sections_are_found():

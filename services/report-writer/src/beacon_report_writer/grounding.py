@@ -110,6 +110,7 @@ _ENUMERATOR = r"\(?(?:[ivxlc]{1,5}|[a-zA-Z]|\d{1,2}(?:\.\d{1,2})*)[.)]"
 _LEADING_ENUMERATOR = re.compile(rf"^(?:[-*•▪◦●]|{_ENUMERATOR}|\d{{1,2}}(?:\.\d{{1,2}})+)\s+")
 _TRAILING_ENUMERATOR = re.compile(rf"(?<=[.;:!?])\s+{_ENUMERATOR}$")
 _INNER_ENUMERATOR = re.compile(rf"(?<=[.;:])\s+(?:{_ENUMERATOR}|\d{{1,2}}(?:\.\d{{1,2}})+)\s+(?=[A-Z(])")
+_ONLY_ENUMERATOR = re.compile(rf"{_ENUMERATOR}|[-*•▪◦●]")
 _CAPS_HEADING = re.compile(r"^(?:[A-Z][A-Z&/,-]+\s+){2,}(?=[A-Z][a-z])")  # "SCOPE OF WORK The ..."
 
 
@@ -123,7 +124,8 @@ def _cached_sentences(text: str) -> tuple[str, ...]:
         pieces = _SENTENCE_END.split(flat) if _MARKER.search(flat) else _segmenter().segment(flat)
         for piece in pieces:
             for item in _INNER_ENUMERATOR.split(_TRAILING_ENUMERATOR.sub("", piece.strip())):
-                if cleaned := _without_enumerators(item):
+                cleaned = _without_enumerators(item)
+                if cleaned and not _ONLY_ENUMERATOR.fullmatch(cleaned):
                     out.append(cleaned)
     return tuple(out)
 

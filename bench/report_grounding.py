@@ -154,6 +154,17 @@ async def run(args) -> str:
                 for name, result in (("ours", ours), ("baseline", theirs)):
                     totals[name].add(result)
                     counts[name].add(result)
+                if args.ablate_common_terms:
+                    # The same section with every term counted fully (no "common" half weight).
+                    import beacon_report_writer.grounding as grounding
+                    kept, grounding.common_terms = grounding.common_terms, lambda *_, **__: frozenset()
+                    try:
+                        plain = await graph.ainvoke({"kind": "generate", "params": {
+                            **params, "session_id": f"ablation-{run_index}"}, "owner": OWNER})
+                    finally:
+                        grounding.common_terms = kept
+                    judged.setdefault("ablation", Judged()).add(judge.judge(title, base64.b64decode(
+                        plain["result"]["generated_section_b64"]).decode()))
                 strict = judged_per_document.setdefault(document["file"], {"ours": Judged(), "baseline": Judged()})
                 for name, text in (("ours", markdown), ("baseline", baseline_md)):
                     verdict = judge.judge(title, text)
@@ -275,7 +286,8 @@ def report(args, documents, totals, per_document, latencies, ingest_s, samples, 
         "",
         f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on this machine (2 shared cores), command:",
         "",
-        f"    nice -n 10 uv run --frozen python bench/report_grounding.py --runs {args.runs}",
+        f"    nice -n 10 uv run --frozen python bench/report_grounding.py --runs {args.runs}"
+        + (" --ablate-common-terms" if args.ablate_common_terms else ""),
         "",
         "Documents (real public RFPs from public GitHub repositories, none written by us; "
         "bench/eval/rfp_documents.json):",
@@ -307,7 +319,9 @@ def report(args, documents, totals, per_document, latencies, ingest_s, samples, 
               "| | sentences | filed under closest topic | with artefact | enumerator | glued heading | "
               "fragment | debris pieces | near-duplicate pairs | clean and filed right |",
               "|---|---|---|---|---|---|---|---|---|---|"]
-    for name, label in (("ours", "offline extractive drafter"), ("baseline", "baseline")):
+    rows = [("ours", "offline extractive drafter"), ("ablation", "ours, common terms counted fully"),
+            ("baseline", "baseline")]
+    for name, label in [(n, lbl) for n, lbl in rows if n in judged]:
         j = judged[name]
         lines.append(f"| {label} | {j.sentences} | {j.share('filed_right')} | {j.share('with_artefact')} | "
                      f"{j.enumerator} | {j.heading} | {j.fragment} | {j.debris} | {j.duplicates} | "
@@ -336,6 +350,8 @@ def main() -> None:
     parser.add_argument("--rfp-dir", default=os.environ.get("RFP_DIR", "/work/shared/eval/rfp"))
     parser.add_argument("--sample-document", default="idfoi_epayment_rfp.pdf")
     parser.add_argument("--sample-section", default="Security & Compliance")
+    parser.add_argument("--ablate-common-terms", action="store_true",
+                        help="also judge drafts that count a term common in the material fully")
     parser.add_argument("--out", default=str(BENCH / "results" / "report.md"))
     args = parser.parse_args()
     text = asyncio.run(run(args))

@@ -107,7 +107,7 @@ def _segmenter() -> pysbd.Segmenter:
 
 # List enumerators that PDF text keeps inline: "iv.", "(b)", "9.", "2.1", "A." and bullets.
 _ENUMERATOR = r"\(?(?:[ivxlc]{1,5}|[a-zA-Z]|\d{1,2}(?:\.\d{1,2})*)[.)]"
-_LEADING_ENUMERATOR = re.compile(rf"^(?:[-*•▪◦●]|{_ENUMERATOR}|\d{{1,2}}(?:\.\d{{1,2}})+)\s+")
+_LEADING_ENUMERATOR = re.compile(rf"^(?:[-*•▪◦●]\s+|{_ENUMERATOR}\s+|\d{{1,2}}(?:\.\d{{1,2}})+\s+(?=[A-Z]))")
 _TRAILING_ENUMERATOR = re.compile(rf"(?<=[.;:!?])\s+{_ENUMERATOR}$")
 _INNER_ENUMERATOR = re.compile(rf"(?<=[.;:])\s+(?:{_ENUMERATOR}|\d{{1,2}}(?:\.\d{{1,2}})+)\s+(?=[A-Z(])")
 _ONLY_ENUMERATOR = re.compile(rf"{_ENUMERATOR}|[-*•▪◦●]")
@@ -182,15 +182,18 @@ class Pick:
 MIN_COVERAGE = 0.28  # shared topic terms / sqrt(the sentence's terms): one word in about 12
 
 
-def candidates(topic_terms: set[str], passages: list[Passage]) -> list[Pick]:
-    """Every quotable sentence of `passages` sharing a term with the topic, scored."""
+def candidates(topic_terms: set[str], passages: list[Passage],
+               common: frozenset[str] = frozenset()) -> list[Pick]:
+    """Every quotable sentence of `passages` that covers the topic, scored. A `common` term
+    (one most sentences of the material share, "requirement" in an RFP) counts half."""
     found = []
     for rank, passage in enumerate(passages):
         for position, sentence in enumerate(sentences(passage.text)):
             if not is_statement(sentence):
                 continue
             words = terms(sentence)
-            coverage = len(words & topic_terms) / math.sqrt(len(words) or 1)
+            shared = words & topic_terms
+            coverage = (len(shared) - 0.5 * len(shared & common)) / math.sqrt(len(words) or 1)
             # One topic word lost in a long sentence ("... beyond the provider's control"
             # under identity and access) is chance, not coverage.
             if coverage < MIN_COVERAGE:
@@ -198,6 +201,26 @@ def candidates(topic_terms: set[str], passages: list[Passage]) -> list[Pick]:
             score = coverage + 0.3 / (rank + 1)
             found.append(Pick(sentence, passage, position, score))
     return found
+
+
+def common_terms(passages: list[Passage], *, share: float = 0.1, minimum: int = 20) -> frozenset[str]:
+    """Terms in more than `share` of the quotable sentences of `passages` (none when there
+    are too few sentences to tell)."""
+    counts: dict[str, int] = {}
+    seen: set[str] = set()
+    total = 0
+    for passage in passages:
+        for sentence in sentences(passage.text):
+            key = sentence.lower()
+            if key in seen or not is_statement(sentence):
+                continue
+            seen.add(key)
+            total += 1
+            for term in terms(sentence):
+                counts[term] = counts.get(term, 0) + 1
+    if total < minimum:
+        return frozenset()
+    return frozenset(t for t, n in counts.items() if n > share * total)
 
 
 def _choose(picks: list[Pick], taken: list[str], limit: int) -> list[Pick]:
@@ -223,7 +246,8 @@ def assign_sentences(topics: list[tuple[set[str], list[Passage]]], taken: list[s
                      limit: int = 4) -> list[list[Pick]]:
     """Sentences for several topics at once: each sentence goes to the topic it covers
     best (not the first that wants it), then each topic keeps its best `limit`."""
-    per_topic = [candidates(words, passages) for words, passages in topics]
+    common = common_terms([p for _, passages in topics for p in passages])
+    per_topic = [candidates(words, passages, common) for words, passages in topics]
     best: dict[str, tuple[float, int]] = {}
     for index, picks in enumerate(per_topic):
         for pick in picks:

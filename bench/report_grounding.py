@@ -1,6 +1,7 @@
 """Grounded drafting on real public RFPs: our offline drafter beside a plain baseline (not a test).
 
-    uv run python bench/report_grounding.py [--runs 3] [--out bench/results/report.md]
+    nice -n 10 uv run --frozen python bench/report_grounding.py [--runs 3] [--ablate-common-terms]
+        [--out bench/results/report.md]
 
 Documents: real public requests for proposals found in public GitHub repositories (listed
 with their source, commit and sha256 in bench/eval/rfp_documents.json), cached under

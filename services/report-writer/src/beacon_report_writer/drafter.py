@@ -91,7 +91,8 @@ def _generate(task: dict[str, Any]) -> str:
         lines += [f"- **{point['section']}**: {point['sentence']}[^{point['passage']}]" for point in summary]
     topics = task.get("topics", [])
     chosen = assign_sentences([(set(t["terms"]), [passages[n] for n in t["passages"]]) for t in topics],
-                              [point["sentence"] for point in summary], limit=2 if summary else 4)
+                              [point["sentence"] for point in summary], limit=2 if summary else 4,
+                              names=[t["topic"] for t in topics])
     for topic, picks in zip(topics, chosen, strict=True):
         lines += ["", f"### {topic['topic']}", ""]
         if not picks:

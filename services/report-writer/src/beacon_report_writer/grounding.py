@@ -61,7 +61,8 @@ def terms(text: str) -> set[str]:
     for word in _WORD.findall(text.lower()):
         if word in _STOP or len(word) < 3 or word[0].isdigit():
             continue
-        out.add(word[:-1] if word.endswith("s") and len(word) > 4 else word)
+        # "logs" and "log" are one term; "access" and "acces" are too, harmlessly.
+        out.add(word[:-1] if word.endswith("s") and len(word) > 3 else word)
     return out
 
 
@@ -243,9 +244,10 @@ def pick_sentences(topic_terms: set[str], passages: list[Passage], taken: list[s
 
 
 def assign_sentences(topics: list[tuple[set[str], list[Passage]]], taken: list[str], *,
-                     limit: int = 4) -> list[list[Pick]]:
+                     limit: int = 4, names: list[str] | None = None) -> list[list[Pick]]:
     """Sentences for several topics at once: each sentence goes to the topic it covers
-    best (not the first that wants it), then each topic keeps its best `limit`."""
+    best (not the first that wants it), then each topic keeps its best `limit`; a topic
+    left empty may take back a sentence that uses a word of its `names` entry."""
     common = common_terms([p for _, passages in topics for p in passages])
     per_topic = [candidates(words, passages, common) for words, passages in topics]
     best: dict[str, tuple[float, int]] = {}
@@ -261,6 +263,33 @@ def assign_sentences(topics: list[tuple[set[str], list[Passage]]], taken: list[s
         selected = _choose(mine, used, limit)
         used.extend(p.sentence for p in selected)
         chosen.append(selected)
+    return _fill_empty_topics(per_topic, chosen, names) if names else chosen
+
+
+def _key(sentence: str) -> str:
+    return " ".join(sentence.lower().split())
+
+
+def _fill_empty_topics(per_topic: list[list[Pick]], chosen: list[list[Pick]],
+                       names: list[str]) -> list[list[Pick]]:
+    """A topic left with nothing takes back its best sentence naming it ("Audit logs ..."
+    for audit and monitoring) from a topic that has others: a section must not say the
+    material is silent on a topic while it quotes the material on it under another heading.
+    A sentence sharing only a hint word ("support" for tooling) is no such sentence."""
+    for index, picks in enumerate(chosen):
+        if picks:
+            continue
+        named = terms(names[index])
+        for candidate in sorted(per_topic[index], key=lambda p: -p.score):
+            if not terms(candidate.sentence) & named:
+                continue
+            owner = next((i for i, other in enumerate(chosen)
+                          if i != index and len(other) > 1 and any(_key(p.sentence) == _key(candidate.sentence)
+                                                                    for p in other)), None)
+            if owner is not None:
+                chosen[owner] = [p for p in chosen[owner] if _key(p.sentence) != _key(candidate.sentence)]
+                chosen[index] = [candidate]
+                break
     return chosen
 
 

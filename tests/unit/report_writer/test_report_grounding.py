@@ -6,6 +6,7 @@ from __future__ import annotations
 from beacon_report_writer.drafter import OFFLINE_LABEL, OfflineDrafter, instruction_addition
 from beacon_report_writer.grounding import (
     Passage,
+    assign_sentences,
     figure_conflicts,
     is_statement,
     pick_sentences,
@@ -83,6 +84,22 @@ def test_one_topic_word_lost_in_a_long_sentence_does_not_file_it_under_the_topic
     passages = [Passage(1, 5, "A", 4, long + " Role based access control with a password policy is required.")]
     picks = pick_sentences(terms("identity access control password role"), passages, [])
     assert [p.sentence for p in picks] == ["Role based access control with a password policy is required."]
+
+
+def test_a_topic_left_empty_takes_back_a_sentence_that_names_it():
+    page = Passage(1, 5, "RFP", 3, "The supplier must hold a valid ISO 27001 certification. "
+                   "Audit logs of every stock movement must be retained for 7 years.")
+    regulations = terms("Regulations and standards compliance iso certification audit")
+    audit = terms("Audit and monitoring trail incident")
+    tooling = terms("Tooling and operations monitoring support")
+    # Page 3 ranks first for regulations, so both its sentences score best there.
+    topics = [(regulations, [page]), (audit, [Passage(2, 5, "RFP", 1, "Nothing here."), page]),
+              (tooling, [page])]
+    plain = assign_sentences(topics, [])
+    assert [len(p) for p in plain] == [2, 0, 0]
+    filled = assign_sentences(topics, [], names=["Regulations and standards", "Audit and monitoring",
+                                                 "Tooling and operations"])
+    assert [[p.sentence[:10] for p in picks] for picks in filled] == [["The suppli"], ["Audit logs"], []]
 
 
 def test_conflicting_figures_across_sections_are_found():

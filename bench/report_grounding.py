@@ -1,7 +1,6 @@
 """Grounded drafting on real public RFPs: our offline drafter beside a plain baseline (not a test).
 
-    nice -n 10 uv run --frozen python bench/report_grounding.py [--runs 3] [--ablate-common-terms]
-        [--out bench/results/report.md]
+    nice -n 10 uv run --frozen python bench/report_grounding.py [--runs 3] [--out bench/results/report.md]
 
 Documents: real public requests for proposals found in public GitHub repositories (listed
 with their source, commit and sha256 in bench/eval/rfp_documents.json), cached under
@@ -155,17 +154,6 @@ async def run(args) -> str:
                 for name, result in (("ours", ours), ("baseline", theirs)):
                     totals[name].add(result)
                     counts[name].add(result)
-                if args.ablate_common_terms:
-                    # The same section with every term counted fully (no "common" half weight).
-                    import beacon_report_writer.grounding as grounding
-                    kept, grounding.common_terms = grounding.common_terms, lambda *_, **__: frozenset()
-                    try:
-                        plain = await graph.ainvoke({"kind": "generate", "params": {
-                            **params, "session_id": f"ablation-{run_index}"}, "owner": OWNER})
-                    finally:
-                        grounding.common_terms = kept
-                    judged.setdefault("ablation", Judged()).add(judge.judge(title, base64.b64decode(
-                        plain["result"]["generated_section_b64"]).decode()))
                 strict = judged_per_document.setdefault(document["file"], {"ours": Judged(), "baseline": Judged()})
                 for name, text in (("ours", markdown), ("baseline", baseline_md)):
                     verdict = judge.judge(title, text)
@@ -287,8 +275,7 @@ def report(args, documents, totals, per_document, latencies, ingest_s, samples, 
         "",
         f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on this machine (2 shared cores), command:",
         "",
-        f"    nice -n 10 uv run --frozen python bench/report_grounding.py --runs {args.runs}"
-        + (" --ablate-common-terms" if args.ablate_common_terms else ""),
+        f"    nice -n 10 uv run --frozen python bench/report_grounding.py --runs {args.runs}",
         "",
         "Documents (real public RFPs from public GitHub repositories, none written by us; "
         "bench/eval/rfp_documents.json):",
@@ -320,9 +307,7 @@ def report(args, documents, totals, per_document, latencies, ingest_s, samples, 
               "| | sentences | filed under closest topic | with artefact | enumerator | glued heading | "
               "fragment | debris pieces | near-duplicate pairs | clean and filed right |",
               "|---|---|---|---|---|---|---|---|---|---|"]
-    rows = [("ours", "offline extractive drafter"), ("ablation", "ours, common terms counted fully"),
-            ("baseline", "baseline")]
-    for name, label in [(n, lbl) for n, lbl in rows if n in judged]:
+    for name, label in (("ours", "offline extractive drafter"), ("baseline", "baseline")):
         j = judged[name]
         lines.append(f"| {label} | {j.sentences} | {j.share('filed_right')} | {j.share('with_artefact')} | "
                      f"{j.enumerator} | {j.heading} | {j.fragment} | {j.debris} | {j.duplicates} | "
@@ -351,8 +336,6 @@ def main() -> None:
     parser.add_argument("--rfp-dir", default=os.environ.get("RFP_DIR", "/work/shared/eval/rfp"))
     parser.add_argument("--sample-document", default="idfoi_epayment_rfp.pdf")
     parser.add_argument("--sample-section", default="Security & Compliance")
-    parser.add_argument("--ablate-common-terms", action="store_true",
-                        help="also judge drafts that count a term common in the material fully")
     parser.add_argument("--out", default=str(BENCH / "results" / "report.md"))
     args = parser.parse_args()
     text = asyncio.run(run(args))

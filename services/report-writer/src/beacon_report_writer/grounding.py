@@ -183,18 +183,17 @@ class Pick:
 MIN_COVERAGE = 0.28  # shared topic terms / sqrt(the sentence's terms): one word in about 12
 
 
-def candidates(topic_terms: set[str], passages: list[Passage],
-               common: frozenset[str] = frozenset()) -> list[Pick]:
-    """Every quotable sentence of `passages` that covers the topic, scored. A `common` term
-    (one most sentences of the material share, "requirement" in an RFP) counts half."""
+def candidates(topic_terms: set[str], passages: list[Passage]) -> list[Pick]:
+    """Every quotable sentence of `passages` that covers the topic, scored. (Counting a term
+    common in the material at half weight was tried: bench/results/report.md, fewer
+    sentences and fewer filed right.)"""
     found = []
     for rank, passage in enumerate(passages):
         for position, sentence in enumerate(sentences(passage.text)):
             if not is_statement(sentence):
                 continue
             words = terms(sentence)
-            shared = words & topic_terms
-            coverage = (len(shared) - 0.5 * len(shared & common)) / math.sqrt(len(words) or 1)
+            coverage = len(words & topic_terms) / math.sqrt(len(words) or 1)
             # One topic word lost in a long sentence ("... beyond the provider's control"
             # under identity and access) is chance, not coverage.
             if coverage < MIN_COVERAGE:
@@ -202,26 +201,6 @@ def candidates(topic_terms: set[str], passages: list[Passage],
             score = coverage + 0.3 / (rank + 1)
             found.append(Pick(sentence, passage, position, score))
     return found
-
-
-def common_terms(passages: list[Passage], *, share: float = 0.1, minimum: int = 20) -> frozenset[str]:
-    """Terms in more than `share` of the quotable sentences of `passages` (none when there
-    are too few sentences to tell)."""
-    counts: dict[str, int] = {}
-    seen: set[str] = set()
-    total = 0
-    for passage in passages:
-        for sentence in sentences(passage.text):
-            key = sentence.lower()
-            if key in seen or not is_statement(sentence):
-                continue
-            seen.add(key)
-            total += 1
-            for term in terms(sentence):
-                counts[term] = counts.get(term, 0) + 1
-    if total < minimum:
-        return frozenset()
-    return frozenset(t for t, n in counts.items() if n > share * total)
 
 
 def _choose(picks: list[Pick], taken: list[str], limit: int) -> list[Pick]:
@@ -248,8 +227,7 @@ def assign_sentences(topics: list[tuple[set[str], list[Passage]]], taken: list[s
     """Sentences for several topics at once: each sentence goes to the topic it covers
     best (not the first that wants it), then each topic keeps its best `limit`; a topic
     left empty may take back a sentence that uses a word of its `names` entry."""
-    common = common_terms([p for _, passages in topics for p in passages])
-    per_topic = [candidates(words, passages, common) for words, passages in topics]
+    per_topic = [candidates(words, passages) for words, passages in topics]
     best: dict[str, tuple[float, int]] = {}
     for index, picks in enumerate(per_topic):
         for pick in picks:

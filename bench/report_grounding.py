@@ -95,7 +95,7 @@ async def run(args) -> str:
     from beacon_runtime.embeddings.minilm import MiniLMEmbedder
     from report_judge import Judge, Judged
 
-    documents = load_documents(Path(args.rfp_dir))
+    documents = [d for d in load_documents(Path(args.rfp_dir)) if not args.only or d["file"] == args.only]
     judge = Judge(MiniLMEmbedder(), pysbd.Segmenter(language="en", clean=False))
     judged = {"ours": Judged(), "baseline": Judged()}
     judged_per_document: dict[str, dict[str, Judged]] = {}
@@ -275,7 +275,8 @@ def report(args, documents, totals, per_document, latencies, ingest_s, samples, 
         "",
         f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on this machine (2 shared cores), command:",
         "",
-        f"    nice -n 10 uv run --frozen python bench/report_grounding.py --runs {args.runs}",
+        f"    nice -n 10 uv run --frozen python bench/report_grounding.py --runs {args.runs}"
+        + (f" --only {args.only}" if args.only else ""),
         "",
         "Documents (real public RFPs from public GitHub repositories, none written by us; "
         "bench/eval/rfp_documents.json):",
@@ -336,6 +337,7 @@ def main() -> None:
     parser.add_argument("--rfp-dir", default=os.environ.get("RFP_DIR", "/work/shared/eval/rfp"))
     parser.add_argument("--sample-document", default="idfoi_epayment_rfp.pdf")
     parser.add_argument("--sample-section", default="Security & Compliance")
+    parser.add_argument("--only", help="one document of the manifest (its file name)")
     parser.add_argument("--out", default=str(BENCH / "results" / "report.md"))
     args = parser.parse_args()
     text = asyncio.run(run(args))

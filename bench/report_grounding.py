@@ -243,11 +243,11 @@ def measure(markdown: str, cited_text: dict[str, str], passage_text: dict[str, s
             covered = True
             if terms(plain) & topic_terms:
                 counts["on_topic"] += 1
-            for label in markers(sentence):
-                text = passage_text.get(label) or cited_text.get(label)
-                if text and _supports(plain, text, terms, figure_tokens):
-                    counts["grounded"] += 1
-                    break
+            # Grounded in what it cites: one passage, or two chunks a sentence runs across.
+            cited = [passage_text.get(label) or cited_text.get(label) or "" for label in markers(sentence)]
+            if any(text and _supports(plain, text, terms, figure_tokens)
+                   for text in [*cited, " ".join(cited) if len(cited) > 1 else ""]):
+                counts["grounded"] += 1
     if covered:
         counts["covered"] += 1
     return counts

@@ -78,6 +78,32 @@ def test_only_whole_sentences_are_quoted():
     assert not is_statement("The bidder (the vendor shall provide manuals for every module.")
 
 
+def test_a_sentence_cut_between_two_chunks_is_joined_and_cites_both_pages():
+    end_of_page = Passage(1, 5, "RFP", 4, "Tenders close on 1 March. The gateway must encrypt card data with",
+                          chunk=7)
+    next_page = Passage(2, 5, "RFP", 5, "TLS 1.2 or higher at every hop. Settlement runs daily.", chunk=8)
+    other_document = Passage(3, 6, "Notes", 1, "TLS 1.2 or higher at every hop.", chunk=8)
+    words = terms("encryption encrypt card data tls")
+    picks = pick_sentences(words, [end_of_page, next_page], [])
+    joined = [p for p in picks if p.also]
+    assert [(p.sentence, p.passage.page_number, p.also.page_number) for p in joined] == [
+        ("The gateway must encrypt card data with TLS 1.2 or higher at every hop.", 4, 5)]
+    # Only the next chunk of the same document continues it; a passage opening with a
+    # heading does not either.
+    assert not [p for p in pick_sentences(words, [end_of_page, other_document], []) if p.also]
+    heading = Passage(2, 5, "RFP", 5, "Security Requirements\nTLS 1.2 or higher at every hop.", chunk=8)
+    assert not [p for p in pick_sentences(words, [end_of_page, heading], []) if p.also]
+    text = OfflineDrafter().draft({
+        "mode": "generate", "report_type": "Technical_scope", "section_title": "Security & Compliance",
+        "customer_id": "acme", "opportunity_id": "o-1", "material": {"documents": 1},
+        "passages": [end_of_page.as_task(), next_page.as_task()],
+        "topics": [{"topic": "Data protection", "terms": sorted(words), "passages": [1]}]})
+    settled = settle_footnotes(text, [end_of_page, next_page])
+    assert "- The gateway must encrypt card data with TLS 1.2 or higher at every hop.[^1][^2]" in settled.markdown
+    assert "[^1]: RFP, page 4" in settled.markdown and "[^2]: RFP, page 5" in settled.markdown
+    assert not settled.flags  # "1.2" is found in the cited pages together
+
+
 def test_one_topic_word_lost_in_a_long_sentence_does_not_file_it_under_the_topic():
     long = ("Service unavailability resulting from loss of network availability can be excluded from "
             "availability calculations if the loss is caused by factors beyond the provider's control.")

@@ -46,6 +46,11 @@ class Passage:
     text: str
     topic: str = ""
     offer: bool = False
+    chunk: int | None = None  # the chunk's place in its document, to join a sentence cut between two
+
+    @property
+    def key(self) -> tuple[int, int | None]:
+        return (self.document_id, self.chunk)
 
     def as_task(self) -> dict[str, Any]:
         return asdict(self)
@@ -178,18 +183,54 @@ class Pick:
     passage: Passage
     position: int  # the sentence's place in its passage, for reading order
     score: float
+    also: Passage | None = None  # the next chunk, where a sentence cut between two goes on
+
+    @property
+    def cited(self) -> list[Passage]:
+        return [self.passage] + ([self.also] if self.also else [])
+
+
+def _unfinished(sentence: str) -> bool:
+    return not sentence.rstrip("\"'”’)").endswith((".", "!", "?", ";", ":"))
+
+
+def joined_sentence(passage: Passage, following: Passage) -> str | None:
+    """The sentence a chunk boundary cut in two: the end of `passage` that is no whole
+    sentence, followed by the start of the next chunk of the same document, when the next
+    chunk does not open with a heading (then the cut was no cut). None when it is no
+    quotable sentence."""
+    if passage.chunk is None or following.key != (passage.document_id, passage.chunk + 1):
+        return None
+    tail, head = sentences(passage.text), sentences(following.text)
+    if not tail or not head or not _unfinished(tail[-1]):
+        return None
+    first_line = next((line.strip() for line in following.text.splitlines() if line.strip()), "")
+    if _is_heading_line(first_line):
+        return None
+    whole = _segmenter().segment(tail[-1] + " " + following.text.split("\n\n")[0].replace("\n", " "))
+    sentence = _without_enumerators(" ".join(whole[0].split())) if whole else ""
+    # The join must reach past the cut into the next chunk and end there as a sentence.
+    return sentence if len(sentence) > len(tail[-1]) + 3 and is_statement(sentence) else None
 
 
 MIN_COVERAGE = 0.28  # shared topic terms / sqrt(the sentence's terms): one word in about 12
 
 
-def candidates(topic_terms: set[str], passages: list[Passage]) -> list[Pick]:
-    """Every quotable sentence of `passages` that covers the topic, scored. (Counting a term
-    common in the material at half weight was tried: bench/results/report.md, fewer
-    sentences and fewer filed right.)"""
+def candidates(topic_terms: set[str], passages: list[Passage],
+               neighbours: list[Passage] | None = None) -> list[Pick]:
+    """Every quotable sentence of `passages` that covers the topic, scored; a sentence cut
+    at the end of a passage is joined with the next chunk when that chunk is among
+    `neighbours` (the section's passages) and cites both. (Counting a term common in the
+    material at half weight was tried: bench/results/report.md, fewer sentences and fewer
+    filed right.)"""
+    by_key = {p.key: p for p in (neighbours or passages) if p.chunk is not None}
     found = []
     for rank, passage in enumerate(passages):
-        for position, sentence in enumerate(sentences(passage.text)):
+        pieces = [(s, None) for s in sentences(passage.text)]
+        following = by_key.get((passage.document_id, passage.chunk + 1)) if passage.chunk is not None else None
+        if following is not None and (joined := joined_sentence(passage, following)):
+            pieces[-1] = (joined, following)
+        for position, (sentence, also) in enumerate(pieces):
             if not is_statement(sentence):
                 continue
             words = terms(sentence)
@@ -199,7 +240,7 @@ def candidates(topic_terms: set[str], passages: list[Passage]) -> list[Pick]:
             if coverage < MIN_COVERAGE:
                 continue
             score = coverage + 0.3 / (rank + 1)
-            found.append(Pick(sentence, passage, position, score))
+            found.append(Pick(sentence, passage, position, score, also))
     return found
 
 
@@ -223,11 +264,15 @@ def pick_sentences(topic_terms: set[str], passages: list[Passage], taken: list[s
 
 
 def assign_sentences(topics: list[tuple[set[str], list[Passage]]], taken: list[str], *,
-                     limit: int = 4, names: list[str] | None = None) -> list[list[Pick]]:
+                     limit: int = 4, names: list[str] | None = None,
+                     neighbours: list[Passage] | None = None) -> list[list[Pick]]:
     """Sentences for several topics at once: each sentence goes to the topic it covers
     best (not the first that wants it), then each topic keeps its best `limit`; a topic
-    left empty may take back a sentence that uses a word of its `names` entry."""
-    per_topic = [candidates(words, passages) for words, passages in topics]
+    left empty may take back a sentence that uses a word of its `names` entry. A sentence
+    cut at a passage's end goes on in the next chunk among `neighbours` (default: every
+    topic's passages)."""
+    section = neighbours or list({p.n: p for _, passages in topics for p in passages}.values())
+    per_topic = [candidates(words, passages, section) for words, passages in topics]
     best: dict[str, tuple[float, int]] = {}
     for index, picks in enumerate(per_topic):
         for pick in picks:

@@ -3,6 +3,8 @@ and the single embedded process with no servers at all."""
 
 from __future__ import annotations
 
+import asyncio
+
 from beacon_report_writer.drafter import OFFLINE_LABEL
 from frontend import ReportClient, decode
 
@@ -88,3 +90,40 @@ async def test_embedded_frontend_flow(stack):
         await other.aclose()
     # Embedded means in-process bus and job store: nothing went to a broker.
     assert app.logs("bus.started") == []
+
+
+async def test_embedded_draft_from_an_uploaded_rfp_cites_its_page(stack):
+    """The whole issue-13 path in a real process: POST /documents, poll the upload to ready,
+    draft a Technical_scope section, and find the RFP's fact footnoted to its page."""
+    from report_testkit import footnoted, make_rfp_pdf, page_of
+
+    app = stack.embedded()
+    await stack.ready(app)
+    client = stack.client(app)
+    uploaded = await client.http.post(
+        "/documents", files={"file": ("rfp.pdf", make_rfp_pdf())},
+        data={"customer_id": "acme", "title": "Acme WMS RFP"})
+    assert uploaded.status_code == 202, uploaded.text
+    document_id = uploaded.json()["data"]["document_id"]
+    status: dict = {}
+    for _ in range(120):  # ingestion in the process: parse, chunk, embed (hashing), index
+        status = (await client.http.get(f"/documents/{document_id}")).json()
+        if status["status"] != "processing":
+            break
+        await asyncio.sleep(0.5)
+    assert status["status"] == "ready" and status["data"]["page_count"] >= 4, status
+
+    job_id = await client.submit("/generate", {
+        "type": "Technical_scope", "customer_id": "acme", "opportunity_id": "wms-2027",
+        "section_title": "Security & Compliance"})
+    result = await client.poll(job_id, timeout=60)
+    markdown = decode(result["generated_section_b64"])
+    assert markdown.startswith(f"## Security & Compliance\n\n{OFFLINE_LABEL}"), markdown[:300]
+    by_index = {c["index"]: c for c in result["citations"]}
+    for fact in ("AES-256", "7 years"):
+        notes = footnoted(markdown, fact)
+        assert notes, (fact, markdown)
+        assert {by_index[n]["page_number"] for n in notes} == {page_of(fact)}, (fact, markdown)
+        assert {by_index[n]["document_id"] for n in notes} == {document_id}
+        for n in notes:
+            assert f"[^{n}]: Acme WMS RFP, page {page_of(fact)} (document {document_id})" in markdown

@@ -195,3 +195,18 @@ async def test_session_drafts_expire():
     assert await drafts.load("key:2", "s") == {}  # sessions are per key
     now[0] = 19.5
     assert await drafts.load("key:1", "s") == {}
+
+
+async def test_a_figure_contradicting_an_earlier_section_of_the_session_is_flagged():
+    answers = {"Executive Summary": "## Executive Summary\n\nThe platform guarantees 99.9% uptime.\n",
+               "Risk Assessment": "## Risk Assessment\n\nA risk: the platform only reaches 99.5% uptime.\n"}
+    graph = build_graph(ScriptedModel(lambda p: answers[p.task["section_title"]]), InMemorySessionDrafts())
+    first = await _run(graph, "generate", session_id="s1", section_title="Executive Summary")
+    assert first["result"].get("flags") is None
+    second = await _run(graph, "generate", session_id="s1", section_title="Risk Assessment")
+    conflict = "figures disagree on 'uptime': 99.5% here, 99.9% in Executive Summary"
+    assert second["result"]["flags"] == [conflict]
+    assert f"> - F{conflict[1:]}." in _decode(second, "generated_section_b64")
+    # Another session of the same owner has no earlier section to disagree with.
+    other = await _run(graph, "generate", session_id="s2", section_title="Risk Assessment")
+    assert other["result"].get("flags") is None

@@ -6,8 +6,11 @@ from __future__ import annotations
 from beacon_report_writer.drafter import OFFLINE_LABEL, OfflineDrafter, instruction_addition
 from beacon_report_writer.grounding import (
     Passage,
+    assign_sentences,
     figure_conflicts,
+    is_statement,
     pick_sentences,
+    sentences,
     settle_footnotes,
     terms,
 )
@@ -49,6 +52,80 @@ def test_sentences_are_chosen_by_topic_without_repeats_in_reading_order():
     picks = pick_sentences(terms("identity access sign-on mfa"), passages, [])
     assert [p.passage.page_number for p in picks] == [2, 4]  # reading order, the repeat dropped
     assert all("canteen" not in p.sentence for p in picks)
+
+
+def test_sentences_lose_list_enumerators_and_glued_headings():
+    text = ("SCOPE OF WORK The bidder shall host the gateway in India. iv.\n"
+            "Service credits apply, e.g. 5% per hour of downtime. v. PGSP shall retain logs for 7.5 years.\n"
+            "No separate payment shall be made. b) The prices quoted shall include all taxes.\n"
+            "2.1 The bidder shall train 20 staff; (a) The bidder shall provide manuals.")
+    assert sentences(text) == [
+        "The bidder shall host the gateway in India.",
+        "Service credits apply, e.g. 5% per hour of downtime.",
+        "PGSP shall retain logs for 7.5 years.",
+        "No separate payment shall be made.",
+        "The prices quoted shall include all taxes.",
+        "The bidder shall train 20 staff;",
+        "The bidder shall provide manuals.",
+    ]
+
+
+def test_only_whole_sentences_are_quoted():
+    assert is_statement("The bidder shall provide manuals for every module.")
+    assert not is_statement("the bidder shall provide manuals for every module.")  # a piece of one
+    assert not is_statement("The bidder shall provide manuals for every module and")  # cut at a page
+    assert not is_statement("The bidder shall be disqualified in the following cases:")  # a lead-in
+    assert not is_statement("The bidder (the vendor shall provide manuals for every module.")
+
+
+def test_a_sentence_cut_between_two_chunks_is_joined_and_cites_both_pages():
+    end_of_page = Passage(1, 5, "RFP", 4, "Tenders close on 1 March. The gateway must encrypt card data with",
+                          chunk=7)
+    next_page = Passage(2, 5, "RFP", 5, "TLS 1.2 or higher at every hop. Settlement runs daily.", chunk=8)
+    other_document = Passage(3, 6, "Notes", 1, "TLS 1.2 or higher at every hop.", chunk=8)
+    words = terms("encryption encrypt card data tls")
+    picks = pick_sentences(words, [end_of_page, next_page], [])
+    joined = [p for p in picks if p.also]
+    assert [(p.sentence, p.passage.page_number, p.also.page_number) for p in joined] == [
+        ("The gateway must encrypt card data with TLS 1.2 or higher at every hop.", 4, 5)]
+    # Only the next chunk of the same document continues it; a passage opening with a
+    # heading does not either.
+    assert not [p for p in pick_sentences(words, [end_of_page, other_document], []) if p.also]
+    heading = Passage(2, 5, "RFP", 5, "Security Requirements\nTLS 1.2 or higher at every hop.", chunk=8)
+    assert not [p for p in pick_sentences(words, [end_of_page, heading], []) if p.also]
+    text = OfflineDrafter().draft({
+        "mode": "generate", "report_type": "Technical_scope", "section_title": "Security & Compliance",
+        "customer_id": "acme", "opportunity_id": "o-1", "material": {"documents": 1},
+        "passages": [end_of_page.as_task(), next_page.as_task()],
+        "topics": [{"topic": "Data protection", "terms": sorted(words), "passages": [1]}]})
+    settled = settle_footnotes(text, [end_of_page, next_page])
+    assert "- The gateway must encrypt card data with TLS 1.2 or higher at every hop.[^1][^2]" in settled.markdown
+    assert "[^1]: RFP, page 4" in settled.markdown and "[^2]: RFP, page 5" in settled.markdown
+    assert not settled.flags  # "1.2" is found in the cited pages together
+
+
+def test_one_topic_word_lost_in_a_long_sentence_does_not_file_it_under_the_topic():
+    long = ("Service unavailability resulting from loss of network availability can be excluded from "
+            "availability calculations if the loss is caused by factors beyond the provider's control.")
+    passages = [Passage(1, 5, "A", 4, long + " Role based access control with a password policy is required.")]
+    picks = pick_sentences(terms("identity access control password role"), passages, [])
+    assert [p.sentence for p in picks] == ["Role based access control with a password policy is required."]
+
+
+def test_a_topic_left_empty_takes_back_a_sentence_that_names_it():
+    page = Passage(1, 5, "RFP", 3, "The supplier must hold a valid ISO 27001 certification. "
+                   "Audit logs of every stock movement must be retained for 7 years.")
+    regulations = terms("Regulations and standards compliance iso certification audit")
+    audit = terms("Audit and monitoring trail incident")
+    tooling = terms("Tooling and operations monitoring support")
+    # Page 3 ranks first for regulations, so both its sentences score best there.
+    topics = [(regulations, [page]), (audit, [Passage(2, 5, "RFP", 1, "Nothing here."), page]),
+              (tooling, [page])]
+    plain = assign_sentences(topics, [])
+    assert [len(p) for p in plain] == [2, 0, 0]
+    filled = assign_sentences(topics, [], names=["Regulations and standards", "Audit and monitoring",
+                                                 "Tooling and operations"])
+    assert [[p.sentence[:10] for p in picks] for picks in filled] == [["The suppli"], ["Audit logs"], []]
 
 
 def test_conflicting_figures_across_sections_are_found():

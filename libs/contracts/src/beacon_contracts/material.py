@@ -75,6 +75,9 @@ class MaterialHit(BaseModel):
     text: str
     score: float
     offer: bool = Field(description="The owner's offer material rather than the customer's")
+    chunk_index: int | None = Field(
+        default=None, description="The chunk's place in its document: a sentence cut at the end "
+        "of one hit goes on in the hit with the next index")
 
 
 class MaterialResults(BaseModel):

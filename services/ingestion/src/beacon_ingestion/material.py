@@ -165,7 +165,7 @@ class MaterialService:
                 document_title=p.payload.get("document_title") or "",
                 page_number=int(p.payload.get("page_number") or 1), section=p.payload.get("section"),
                 text=p.payload.get("text") or "", score=p.score,
-                offer=p.payload.get("audience") == OFFER)
+                offer=p.payload.get("audience") == OFFER, chunk_index=p.payload.get("chunk_index"))
                 for p in points if int(p.payload["document_id"]) in live]
             results.append(MaterialResults(query=query, hits=hits))
         return MaterialSearchResponse(documents=len(documents), results=results)

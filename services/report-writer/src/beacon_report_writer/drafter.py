@@ -91,18 +91,27 @@ def _generate(task: dict[str, Any]) -> str:
         lines += [f"- **{point['section']}**: {point['sentence']}[^{point['passage']}]" for point in summary]
     topics = task.get("topics", [])
     chosen = assign_sentences([(set(t["terms"]), [passages[n] for n in t["passages"]]) for t in topics],
-                              [point["sentence"] for point in summary], limit=2 if summary else 4)
+                              [point["sentence"] for point in summary], limit=2 if summary else 4,
+                              names=[t["topic"] for t in topics], neighbours=list(passages.values()))
     for topic, picks in zip(topics, chosen, strict=True):
         lines += ["", f"### {topic['topic']}", ""]
         if not picks:
             lines.append(f"The material says nothing about {topic['topic'].lower()}.")
             continue
-        lines += [f"- {_quoted(pick.sentence)}[^{pick.passage.n}]" for pick in picks]
+        lines += [f"- {_quoted(pick.sentence)}{_cites(pick)}" for pick in picks]
     return "\n".join(lines) + "\n"
+
+
+def _cites(pick) -> str:
+    """The footnotes of a quoted sentence: its passage, and the next chunk when the sentence
+    goes on there (so each page the words are on is named)."""
+    return "".join(f"[^{p.n}]" for p in pick.cited)
 
 
 def _quoted(sentence: str) -> str:
     text = sentence.strip()
+    if text.endswith(";"):  # an item of a list, quoted on its own
+        text = text[:-1].rstrip() + "."
     return text if text.endswith((".", "!", "?", ":", ";")) else text + "."
 
 
@@ -202,7 +211,7 @@ def _add_topic(blocks: list[str], addition: dict[str, Any], task: dict[str, Any]
     if not picks:
         line = f"_The material says nothing about {topic}, so it was not added._"
         return [*blocks, line], f"could not add {topic}: the customer's material says nothing about it"
-    bullets = "\n".join(f"- {_quoted(p.sentence)}[^{p.passage.n}]" for p in picks)
+    bullets = "\n".join(f"- {_quoted(p.sentence)}{_cites(p)}" for p in picks)
     kind = addition.get("kind")
     what = f"a {kind} about {topic}" if kind else topic
     return [*blocks, heading, bullets], f"added {what} from the material ({len(picks)} footnoted point(s))"

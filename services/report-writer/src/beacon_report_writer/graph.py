@@ -236,7 +236,8 @@ async def _generate_grounding(material: MaterialSource, owner: str, request: Gen
         for hit in (results.hits if results else []):
             numbers.append(numbering.add(hit.chunk_id, lambda n, h=hit, t=topic: Passage(
                 n=n, document_id=h.document_id, document_title=h.document_title,
-                page_number=h.page_number, text=_without_section(h), topic=t, offer=h.offer)))
+                page_number=h.page_number, text=_without_section(h), topic=t, offer=h.offer,
+                chunk=h.chunk_index)))
         topics.append({"topic": topic, "terms": sorted(terms(query)), "passages": numbers})
     summary = []
     if request.section_title == SUMMARY and found.documents:

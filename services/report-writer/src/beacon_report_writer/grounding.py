@@ -12,7 +12,10 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from typing import Any
+
+import pysbd
 
 from beacon_report_writer.domain import parse_heading
 
@@ -43,6 +46,11 @@ class Passage:
     text: str
     topic: str = ""
     offer: bool = False
+    chunk: int | None = None  # the chunk's place in its document, to join a sentence cut between two
+
+    @property
+    def key(self) -> tuple[int, int | None]:
+        return (self.document_id, self.chunk)
 
     def as_task(self) -> dict[str, Any]:
         return asdict(self)
@@ -58,7 +66,8 @@ def terms(text: str) -> set[str]:
     for word in _WORD.findall(text.lower()):
         if word in _STOP or len(word) < 3 or word[0].isdigit():
             continue
-        out.add(word[:-1] if word.endswith("s") and len(word) > 4 else word)
+        # "logs" and "log" are one term; "access" and "acces" are too, harmlessly.
+        out.add(word[:-1] if word.endswith("s") and len(word) > 3 else word)
     return out
 
 
@@ -95,29 +104,64 @@ def _paragraphs(text: str) -> list[str]:
     return out
 
 
-def sentences(text: str) -> list[str]:
-    """The sentences of a passage, without bullets or numbering, joined across line breaks
-    but not across a heading."""
-    out = []
+@lru_cache(maxsize=1)
+def _segmenter() -> pysbd.Segmenter:
+    # Built on first use (its rules compile once); pysbd knows abbreviations, decimals and
+    # "e.g." that a punctuation regex splits on.
+    return pysbd.Segmenter(language="en", clean=False)
+
+
+# List enumerators that PDF text keeps inline: "iv.", "(b)", "9.", "2.1", "A." and bullets.
+_ENUMERATOR = r"\(?(?:[ivxlc]{1,5}|[a-zA-Z]|\d{1,2}(?:\.\d{1,2})*)[.)]"
+_LEADING_ENUMERATOR = re.compile(rf"^(?:[-*•▪◦●]\s+|{_ENUMERATOR}\s+|\d{{1,2}}(?:\.\d{{1,2}})+\s+(?=[A-Z]))")
+_TRAILING_ENUMERATOR = re.compile(rf"(?<=[.;:!?])\s+{_ENUMERATOR}$")
+_INNER_ENUMERATOR = re.compile(rf"(?<=[.;:])\s+(?:{_ENUMERATOR}|\d{{1,2}}(?:\.\d{{1,2}})+)\s+(?=[A-Z(])")
+_ONLY_ENUMERATOR = re.compile(rf"{_ENUMERATOR}|[-*•▪◦●]")
+_CAPS_HEADING = re.compile(r"^(?:[A-Z][A-Z&/,-]+\s+){2,}(?=[A-Z][a-z])")  # "SCOPE OF WORK The ..."
+
+
+@lru_cache(maxsize=4096)
+def _cached_sentences(text: str) -> tuple[str, ...]:
+    out: list[str] = []
     for paragraph in _paragraphs(text):
-        out.extend(_sentences_of(paragraph))
-    return out
+        flat = " ".join(paragraph.split())
+        # Our own Markdown (a draft being refined) has regular sentence ends, and pysbd
+        # would cut a footnote marker off the sentence it belongs to.
+        pieces = _SENTENCE_END.split(flat) if _MARKER.search(flat) else _segmenter().segment(flat)
+        for piece in pieces:
+            for item in _INNER_ENUMERATOR.split(_TRAILING_ENUMERATOR.sub("", piece.strip())):
+                cleaned = _without_enumerators(item)
+                if cleaned and not _ONLY_ENUMERATOR.fullmatch(cleaned):
+                    out.append(cleaned)
+    return tuple(out)
 
 
-def _sentences_of(paragraph: str) -> list[str]:
-    flat = " ".join(paragraph.split())
-    out = []
-    for piece in _SENTENCE_END.split(flat):
-        piece = re.sub(r"^([-*•▪]|\(?\d{1,2}[.)]|[a-z][.)])\s+", "", piece.strip())
-        if piece:
-            out.append(piece)
-    return out
+def _without_enumerators(piece: str) -> str:
+    piece = piece.strip()
+    while (stripped := _LEADING_ENUMERATOR.sub("", piece, count=1)) != piece:
+        piece = stripped.strip()
+    return _CAPS_HEADING.sub("", piece).strip()
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of a passage (pysbd), without bullets, list enumerators or a glued
+    capitalised heading, joined across line breaks but not across a heading."""
+    return list(_cached_sentences(text))
 
 
 def is_statement(sentence: str) -> bool:
-    """A sentence worth quoting: long enough, with words, not a heading or a table row."""
+    """A sentence worth quoting: a whole sentence (starts with a capital or a figure, ends
+    as a sentence, brackets balanced), long enough, with words, not a heading or a table row,
+    not the lead-in of a list ("... the following:")."""
     words = sentence.split()
     if len(words) < 6 or len(sentence) > 500 or sentence.count("|") > 1:
+        return False
+    first = sentence.lstrip("\"'“‘(")[:1]
+    if not (first.isupper() or first.isdigit() or first in "₹$€£"):
+        return False
+    if not sentence.rstrip("\"'”’)").endswith((".", "!", "?", ";")):
+        return False  # cut at a chunk or page boundary, or a lead-in ending in ":"
+    if sentence.count("(") != sentence.count(")") or sentence.count("[") != sentence.count("]"):
         return False
     letters = sum(c.isalpha() for c in sentence)
     return letters >= 0.5 * len(sentence) and any(c.islower() for c in sentence)
@@ -139,20 +183,64 @@ class Pick:
     passage: Passage
     position: int  # the sentence's place in its passage, for reading order
     score: float
+    also: Passage | None = None  # the next chunk, where a sentence cut between two goes on
+
+    @property
+    def cited(self) -> list[Passage]:
+        return [self.passage] + ([self.also] if self.also else [])
 
 
-def candidates(topic_terms: set[str], passages: list[Passage]) -> list[Pick]:
-    """Every quotable sentence of `passages` sharing a term with the topic, scored."""
+def _unfinished(sentence: str) -> bool:
+    return not sentence.rstrip("\"'”’)").endswith((".", "!", "?", ";", ":"))
+
+
+def joined_sentence(passage: Passage, following: Passage) -> str | None:
+    """The sentence a chunk boundary cut in two: the end of `passage` that is no whole
+    sentence, followed by the start of the next chunk of the same document, when the next
+    chunk does not open with a heading (then the cut was no cut). None when it is no
+    quotable sentence."""
+    if passage.chunk is None or following.key != (passage.document_id, passage.chunk + 1):
+        return None
+    tail, head = sentences(passage.text), sentences(following.text)
+    if not tail or not head or not _unfinished(tail[-1]):
+        return None
+    first_line = next((line.strip() for line in following.text.splitlines() if line.strip()), "")
+    if _is_heading_line(first_line):
+        return None
+    whole = _segmenter().segment(tail[-1] + " " + following.text.split("\n\n")[0].replace("\n", " "))
+    sentence = _without_enumerators(" ".join(whole[0].split())) if whole else ""
+    # The join must reach past the cut into the next chunk and end there as a sentence.
+    return sentence if len(sentence) > len(tail[-1]) + 3 and is_statement(sentence) else None
+
+
+MIN_COVERAGE = 0.28  # shared topic terms / sqrt(the sentence's terms): one word in about 12
+
+
+def candidates(topic_terms: set[str], passages: list[Passage],
+               neighbours: list[Passage] | None = None) -> list[Pick]:
+    """Every quotable sentence of `passages` that covers the topic, scored; a sentence cut
+    at the end of a passage is joined with the next chunk when that chunk is among
+    `neighbours` (the section's passages) and cites both. (Counting a term common in the
+    material at half weight was tried: bench/results/report.md, fewer sentences and fewer
+    filed right.)"""
+    by_key = {p.key: p for p in (neighbours or passages) if p.chunk is not None}
     found = []
     for rank, passage in enumerate(passages):
-        for position, sentence in enumerate(sentences(passage.text)):
+        pieces = [(s, None) for s in sentences(passage.text)]
+        following = by_key.get((passage.document_id, passage.chunk + 1)) if passage.chunk is not None else None
+        if following is not None and (joined := joined_sentence(passage, following)):
+            pieces[-1] = (joined, following)
+        for position, (sentence, also) in enumerate(pieces):
             if not is_statement(sentence):
                 continue
-            overlap = len(terms(sentence) & topic_terms)
-            if overlap == 0:
+            words = terms(sentence)
+            coverage = len(words & topic_terms) / math.sqrt(len(words) or 1)
+            # One topic word lost in a long sentence ("... beyond the provider's control"
+            # under identity and access) is chance, not coverage.
+            if coverage < MIN_COVERAGE:
                 continue
-            score = overlap / math.sqrt(len(terms(sentence)) or 1) + 0.3 / (rank + 1)
-            found.append(Pick(sentence, passage, position, score))
+            score = coverage + 0.3 / (rank + 1)
+            found.append(Pick(sentence, passage, position, score, also))
     return found
 
 
@@ -176,10 +264,15 @@ def pick_sentences(topic_terms: set[str], passages: list[Passage], taken: list[s
 
 
 def assign_sentences(topics: list[tuple[set[str], list[Passage]]], taken: list[str], *,
-                     limit: int = 4) -> list[list[Pick]]:
+                     limit: int = 4, names: list[str] | None = None,
+                     neighbours: list[Passage] | None = None) -> list[list[Pick]]:
     """Sentences for several topics at once: each sentence goes to the topic it covers
-    best (not the first that wants it), then each topic keeps its best `limit`."""
-    per_topic = [candidates(words, passages) for words, passages in topics]
+    best (not the first that wants it), then each topic keeps its best `limit`; a topic
+    left empty may take back a sentence that uses a word of its `names` entry. A sentence
+    cut at a passage's end goes on in the next chunk among `neighbours` (default: every
+    topic's passages)."""
+    section = neighbours or list({p.n: p for _, passages in topics for p in passages}.values())
+    per_topic = [candidates(words, passages, section) for words, passages in topics]
     best: dict[str, tuple[float, int]] = {}
     for index, picks in enumerate(per_topic):
         for pick in picks:
@@ -193,6 +286,33 @@ def assign_sentences(topics: list[tuple[set[str], list[Passage]]], taken: list[s
         selected = _choose(mine, used, limit)
         used.extend(p.sentence for p in selected)
         chosen.append(selected)
+    return _fill_empty_topics(per_topic, chosen, names) if names else chosen
+
+
+def _key(sentence: str) -> str:
+    return " ".join(sentence.lower().split())
+
+
+def _fill_empty_topics(per_topic: list[list[Pick]], chosen: list[list[Pick]],
+                       names: list[str]) -> list[list[Pick]]:
+    """A topic left with nothing takes back its best sentence naming it ("Audit logs ..."
+    for audit and monitoring) from a topic that has others: a section must not say the
+    material is silent on a topic while it quotes the material on it under another heading.
+    A sentence sharing only a hint word ("support" for tooling) is no such sentence."""
+    for index, picks in enumerate(chosen):
+        if picks:
+            continue
+        named = terms(names[index])
+        for candidate in sorted(per_topic[index], key=lambda p: -p.score):
+            if not terms(candidate.sentence) & named:
+                continue
+            owner = next((i for i, other in enumerate(chosen)
+                          if i != index and len(other) > 1 and any(_key(p.sentence) == _key(candidate.sentence)
+                                                                    for p in other)), None)
+            if owner is not None:
+                chosen[owner] = [p for p in chosen[owner] if _key(p.sentence) != _key(candidate.sentence)]
+                chosen[index] = [candidate]
+                break
     return chosen
 
 

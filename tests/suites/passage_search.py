@@ -20,6 +20,7 @@ import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import date
+from typing import Any, NamedTuple
 
 import httpx
 import pytest
@@ -234,15 +235,23 @@ async def served(app) -> AsyncIterator[str]:
         sock.close()
 
 
+class Backend(NamedTuple):
+    """What the cases get for one backend; the twin has no material and no connection."""
+
+    make_search: MakeSearch
+    material: Callable[[str, str], Awaitable[None]] | None = None
+    unreachable: PassageSearch | None = None
+    material_source: Any = None
+
+
 @pytest.fixture
 async def backend_state(backend):
-    """(make_search, material(owner, text), unreachable search, material source) for `backend`."""
     if backend == "memory":
         async def make_memory(passages):
             return InMemoryPassageSearch(passages)
 
         # No material, no connection: the cases needing them are not collected for the twin.
-        yield make_memory, None, None, None
+        yield Backend(make_memory)
         return
     service, settings, adapters, repo = ingestion_service()
     clients: list[httpx.AsyncClient] = []
@@ -266,7 +275,7 @@ async def backend_state(backend):
         dead = httpx.AsyncClient(base_url="http://127.0.0.1:1", timeout=2)  # nothing listens on 1
         clients.append(dead)
         try:
-            yield make_ingestion, material, HttpIngestion(dead), HttpMaterialSource(client())
+            yield Backend(make_ingestion, material, HttpIngestion(dead), HttpMaterialSource(client()))
         finally:
             for made in clients:
                 await made.aclose()
@@ -280,19 +289,19 @@ async def _nothing():
 
 @pytest.fixture
 def make_search(backend_state) -> MakeSearch:
-    return backend_state[0]
+    return backend_state.make_search
 
 
 @pytest.fixture
 def material(backend_state):
-    return backend_state[1]
+    return backend_state.material
 
 
 @pytest.fixture
 def unreachable(backend_state) -> PassageSearch:
-    return backend_state[2]
+    return backend_state.unreachable
 
 
 @pytest.fixture
 def material_source(backend_state):
-    return backend_state[3]
+    return backend_state.material_source

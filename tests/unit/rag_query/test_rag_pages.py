@@ -72,8 +72,12 @@ QUESTION = "What was NVIDIA's operating margin in Q3 FY2024?"
 
 
 async def ask(search: PassageSearch) -> tuple[str, list[dict], list[dict]]:
+    return await ask_question(QUESTION, search)
+
+
+async def ask_question(question: str, search: PassageSearch) -> tuple[str, list[dict], list[dict]]:
     async for harness in start_harness(search=search, retrieve_limit=8):
-        run = await harness.ask(QUESTION)
+        run = await harness.ask(question)
         record = await harness.repository.get(run.query_id)
         generate = next(d for d in run.events("node") if d["node"] == "generate")
         return record.response, record.citations, [generate]
@@ -109,3 +113,11 @@ async def test_page_chunks_already_held_are_not_read_twice_and_take_the_pages_gr
     extra = await read_whole_pages(index, QUESTION, held, [(900, 7)])
     assert sorted((e.text, e.score) for e in extra) == sorted([(HEADER, 0.7), (REVENUE, 0.7)])
     assert sorted(e.index for e in extra) == [2, 3]
+
+
+async def test_a_line_item_the_ranked_rows_state_reads_no_page():
+    """The operating income row is ranked: the rest of its page (other tables, year-ago
+    columns) would only be distractors."""
+    _, _, (generate,) = await ask_question("What was NVIDIA's operating income in Q3 FY2024?",
+                                           RevenueLeftOut())
+    assert generate["pages_read"] == 0

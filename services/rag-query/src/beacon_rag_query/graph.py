@@ -54,7 +54,7 @@ from beacon_rag_query.grading import (
     rewrite_request,
 )
 from beacon_rag_query.metrics import NODE_SECONDS
-from beacon_rag_query.pages import pages_to_read, read_whole_pages, used_pages
+from beacon_rag_query.pages import answers, pages_to_read, read_whole_pages, used_pages
 from beacon_rag_query.periods import period_from_label
 from beacon_rag_query.relevance import relevance
 from beacon_rag_query.sources import CompanyCatalogue, FundamentalsSource, PassageSearch
@@ -248,10 +248,13 @@ def build_graph(deps: Deps) -> CompiledStateGraph:
             answer = _not_found(reading)
             await _say(answer, ctx, stream)
         else:
-            pages = pages_to_read(evidence, reading.companies) if question.is_figure else []
-            extra = await _read_pages(deps.search, reading.question, evidence, pages)
-            figures = _figures(question, [*evidence, *extra], names)
-            evidence = [*evidence, *used_pages(figures, extra)]
+            figures = _figures(question, evidence, names)
+            if question.is_figure and not answers(figures):
+                pages = pages_to_read(evidence, reading.companies)
+                extra = await _read_pages(deps.search, reading.question, evidence, pages)
+                if extra:
+                    figures = _figures(question, [*evidence, *extra], names)
+                    evidence = [*evidence, *used_pages(figures, extra)]
             focus = [v for p in reading.periods for v in p.text_variants()]
             prompt = answer_prompt(reading.question, evidence, focus, question_terms(reading),
                                    figures=figures, names=names,

@@ -4,9 +4,12 @@ Ingestion cuts a statement page into chunks of rows, and only one of them carrie
 column headers ("Three Months Ended September 30, 2023 2022") the periods are read from.
 Retrieval ranks the rows that share the question's words; the header chunk, which shares
 none, is often left out, and then the figure reader cannot tell this year's column from
-last year's. So for a figure question the reader is also given the other chunks of the
-top-ranked pages that hold statement rows: the page, not the chunk, is the unit a reader
-of a filing looks at.
+last year's. A derived metric needs rows the question does not name (the revenue
+under a margin), which retrieval has no reason to rank. So when the ranked passages do not
+answer a figure question, the reader is also given the other chunks of the top-ranked pages
+that hold statement rows: the page, not the chunk, is the unit a reader of a filing looks
+at. Only then: a page's other tables (segments, the year-ago columns) are distractors for a
+line item the ranked rows already state.
 """
 
 from __future__ import annotations
@@ -20,6 +23,16 @@ from beacon_rag_query.sources import PassageSearch
 
 PAGES_READ_WHOLE = 3  # the top pages with rows: a figure is on one of them or not found
 CHUNKS_PER_PAGE = 20  # a dense statement page is about a dozen chunks
+
+
+def answers(figures: FigureAnswer | None) -> bool:
+    """The ranked passages answer: a figure for a line item, a computation for a derived one,
+    for every company and period asked."""
+    if figures is None or figures.missing:
+        return False
+    if figures.question.kind == "line_item":
+        return bool(figures.figures)
+    return bool(figures.computations)
 
 
 def pages_to_read(evidence: Sequence[Evidence], companies: Sequence[str],

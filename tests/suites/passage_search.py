@@ -4,7 +4,8 @@ to ingestion's app in process) and the same adapter over HTTP to ingestion's
 `POST /internal/search` served on 127.0.0.1. Ingestion's index is filled the way its index
 stage fills it (`chunk_payload`, its embedder and sparse encoder), so the real ranking runs.
 
-Shared behaviour: every filter restricts, and filters combine; at most `limit` hits, best
+Shared behaviour: every filter restricts, and filters combine; a page filter fetches every
+chunk of the page; at most `limit` hits, best
 first; the passage that holds the query's words ranks first; nothing found is an empty list;
 customer material (another collection) never reaches a research search, and report-writer's
 material search (`HttpMaterialSource`) sees one owner's material only; a backend that cannot
@@ -100,6 +101,22 @@ async def test_filters_restrict_and_combine(make_search: MakeSearch):
     many = await search.search(request(revenue, company_symbols=["RELIANCE.NS", "TCS.NS"],
                                        fiscal_periods=["FY2024"], limit=10))
     assert {h.chunk_id for h in many} >= {CORPUS[0].chunk_id, CORPUS[4].chunk_id}
+
+
+async def test_a_page_filter_fetches_every_chunk_of_the_page(make_search: MakeSearch):
+    """The figure reader reads a statement page whole: the chunk with the column headers
+    often shares no word with the question."""
+    header = passage(7, "RELIANCE.NS", "FY2024", "annual_report",
+                     "Consolidated Statement of Profit and Loss for the year ended 31 March 2024", page=45)
+    rows = CORPUS[0].model_copy(update={"chunk_id": "00000000-0000-0000-0000-000000000008", "document_id": 7})
+    other_page = passage(7, "RELIANCE.NS", "FY2024", "annual_report",
+                         "Revenue from operations grew in the digital services segment.", page=46)
+    search = await make_search([*CORPUS, header.model_copy(update={"chunk_id": "00000000-0000-0000-0000-000000000007"}),
+                                rows, other_page.model_copy(update={"chunk_id": "00000000-0000-0000-0000-000000000009"})])
+    hits = await search.search(request("revenue from operations", document_ids=[7], page_numbers=[45], limit=10))
+    assert {h.chunk_id for h in hits} == {"00000000-0000-0000-0000-000000000007",
+                                          "00000000-0000-0000-0000-000000000008"}
+    assert hits[0].chunk_id == "00000000-0000-0000-0000-000000000008"  # the one with the words first
 
 
 async def test_at_most_limit_hits_best_first(make_search: MakeSearch):

@@ -237,6 +237,12 @@ def test_labelled_rows_from_the_ingestion_parser():
         ("What is the EBITDA margin of Reliance?", "ratio", None),
         ("What are the main risks Infosys highlights for FY2025?", "narrative", None),
         ("Describe the dividend policy of TCS", "narrative", None),
+        # a cause or an effect is asked for: sentences, even when a line item is named
+        ("What explains the increase in Wipro's employee costs in Q2 FY25?", "narrative", None),
+        ("How did the rupee's fall affect Infosys's total revenue in FY2024?", "narrative", None),
+        ("What drove the growth in TCS's net profit in FY2024?", "narrative", None),
+        # ... unless it asks how large the effect was
+        ("By how much did the rupee's fall affect Infosys's total revenue in FY2024?", "line_item", "revenue"),
     ],
 )
 def test_what_a_question_asks_for(question, kind, item):

@@ -165,6 +165,10 @@ def test_request_symbols_resolve_to_catalogue_form(matcher):
         ("What is the P/E ratio of a stock?", Route.VECTOR_STORE),  # no company: filings
         ("What is the weather in Mumbai?", Route.OUT_OF_SCOPE),
         ("Write me a poem about cats", Route.OUT_OF_SCOPE),
+        # no catalogued company, but a reporting period or a company: searched, not refused
+        ("What did the chief executive say about momentum in Q3 2024?", Route.VECTOR_STORE),
+        ("What did the founder say in 3Q24?", Route.VECTOR_STORE),
+        ("Which company opened the most stores?", Route.VECTOR_STORE),
     ],
 )
 def test_routes(matcher, question, route):

@@ -13,6 +13,10 @@ class SearchRequest(BaseModel):
     company_symbols: list[str] = Field(default_factory=list)
     fiscal_periods: list[str] = Field(default_factory=list)
     doc_types: list[str] = Field(default_factory=list)
+    # Restricting to documents and pages makes the search a fetch: every chunk of those pages
+    # comes back (best first, up to `limit`), even one that shares no word with the query.
+    document_ids: list[int] = Field(default_factory=list, max_length=50)
+    page_numbers: list[int] = Field(default_factory=list, max_length=50)
     limit: int = Field(default=8, ge=1, le=50)
 
 

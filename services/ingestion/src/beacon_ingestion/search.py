@@ -42,6 +42,8 @@ class ChunkSearch:
             "company_symbol": _symbols(request.company_symbols),
             "fiscal_period": _periods(request.fiscal_periods),
             "doc_type": list(request.doc_types),
+            "document_id": list(request.document_ids),
+            "page_number": list(request.page_numbers),
         }
         dense = await self._embedder.embed_query(request.query)
         points = await self._vectors.hybrid_search(

@@ -22,13 +22,21 @@ from beacon_rag_query.statements import Column, date_in
 from beacon_rag_query.text import content_terms
 
 _NARRATIVE = re.compile(
-    r"\b(why|explain|describe|discuss|risks?|strateg\w*|outlook|guidance|plans?|priorit\w*|"
+    r"\b(why|explain\w*|describe\w*|discuss\w*|risks?|strateg\w*|outlook|guidance|plans?|priorit\w*|"
     r"highlights?|challenges?|initiatives?|policy|policies|approach|opinion|comment\w*|"
     r"summar\w*|overview|reasons?|drivers?|drove|driven|caused|contributed|impact|what does|"
     r"what did .* say|how does|how did)\b",
     re.IGNORECASE,
 )
 _FIGURE_WORDS = re.compile(r"\b(how much|how many|total|amount|value|figure)\b", re.IGNORECASE)
+# A question that asks for a cause or an effect wants sentences even when it names a figure
+# ("How did currency weakness affect total net sales?"), unless it asks how large it was.
+_EXPLANATION = re.compile(
+    r"\b(why|explain\w*|what\s+(?:drove|caused|led\s+to)|reasons?\s+for|"
+    r"how\s+(?:did|does|do|has|have|will)\b.*\b(?:affect|impact|influence)\w*)",
+    re.IGNORECASE,
+)
+_HOW_LARGE = re.compile(r"\b(how much|how many|by what|what percentage|what share)\b", re.IGNORECASE)
 _ASKS_WHAT = re.compile(r"^\s*(what|which)\b", re.IGNORECASE)
 _STANDALONE = re.compile(r"\bstand[\s-]?alone\b", re.IGNORECASE)
 _CONSOLIDATED = re.compile(r"\bconsolidated\b", re.IGNORECASE)
@@ -260,7 +268,8 @@ def read_question(
     common = dict(terms=terms, scope=scope, companies=tuple(companies),
                   periods=tuple(asked_periods(question, periods)), years=_years(question),
                   diluted=bool(_DILUTED.search(question)))
-    narrative = bool(_NARRATIVE.search(question)) and not _FIGURE_WORDS.search(question)
+    narrative = bool(_NARRATIVE.search(question)) and not _FIGURE_WORDS.search(question) or (
+        bool(_EXPLANATION.search(question)) and not _HOW_LARGE.search(question))
     ratio = next((r for r in RATIOS if r.asked.search(question)), None) or _share_of_revenue(question)
     if ratio is not None and ratio.kind == "percent" and _AMOUNT.search(question) and not narrative:
         # "gross margin in dollars": US statements print the amount under the ratio's name.

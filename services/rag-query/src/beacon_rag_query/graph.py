@@ -54,6 +54,7 @@ from beacon_rag_query.grading import (
     rewrite_request,
 )
 from beacon_rag_query.metrics import NODE_SECONDS
+from beacon_rag_query.pages import answers, pages_to_read, read_whole_pages, used_pages
 from beacon_rag_query.periods import period_from_label
 from beacon_rag_query.relevance import relevance
 from beacon_rag_query.sources import CompanyCatalogue, FundamentalsSource, PassageSearch
@@ -238,6 +239,7 @@ def build_graph(deps: Deps) -> CompiledStateGraph:
         question = read_question(reading.question, reading.companies, reading.periods,
                                  entity_words=_entity_words(reading, names, matcher))
         figures: FigureAnswer | None = None
+        pages: list[tuple[int, int]] = []
         stream = ctx.stream and not reading.sensitive
         if reading.route is Route.OUT_OF_SCOPE:
             answer, evidence = OUT_OF_SCOPE, []
@@ -247,6 +249,12 @@ def build_graph(deps: Deps) -> CompiledStateGraph:
             await _say(answer, ctx, stream)
         else:
             figures = _figures(question, evidence, names)
+            if question.is_figure and not answers(figures):
+                pages = pages_to_read(evidence, reading.companies)
+                extra = await _read_pages(deps.search, reading.question, evidence, pages)
+                if extra:
+                    figures = _figures(question, [*evidence, *extra], names)
+                    evidence = [*evidence, *used_pages(figures, extra)]
             focus = [v for p in reading.periods for v in p.text_variants()]
             prompt = answer_prompt(reading.question, evidence, focus, question_terms(reading),
                                    figures=figures, names=names,
@@ -257,7 +265,8 @@ def build_graph(deps: Deps) -> CompiledStateGraph:
             "figures": figures, "names": names,
             "retrieval_score": retrieval_score(state.get("relevant", [])),
         }, {"generation_attempts": ctx.trace.generation_attempts,
-            "figures_found": len(figures.figures) + len(figures.computations) if figures else 0}
+            "figures_found": len(figures.figures) + len(figures.computations) if figures else 0,
+            "pages_read": len(pages)}
 
     async def fact_check_node(state: QueryState, ctx: RunContext):
         reading, answer = state["understanding"], state["answer"]
@@ -413,6 +422,18 @@ def _answer_passages(state: QueryState, reading: Understanding) -> list[Passage]
               if p.key not in chosen and p.grade > 0
               and (not wanted or p.hit.company_symbol in wanted)]
     return relevant + others
+
+
+async def _read_pages(search: PassageSearch, query: str, evidence: Sequence[Evidence],
+                      pages: Sequence[tuple[int, int]]) -> list[Evidence]:
+    """Best effort: without the rest of the pages the figure is read from the ranked chunks."""
+    if not pages:
+        return []
+    try:
+        return await read_whole_pages(search, query, evidence, pages)
+    except DependencyUnavailable:
+        log.warning("rag.pages_unavailable", pages=len(pages))
+        return []
 
 
 def _names(reading: Understanding, matcher: CompanyMatcher) -> dict[str, str]:

@@ -136,7 +136,9 @@ class InMemoryFundamentals(FundamentalsSource):
 
 
 class InMemoryPassageSearch(PassageSearch):
-    """BM25 (k1=1.2, b=0.75) over a fixed list of passages, honouring the request's filters."""
+    """BM25 (k1=1.2, b=0.75) over a fixed list of passages, honouring the request's filters.
+    A request restricted to pages is a fetch: their passages come back even with no shared
+    word, as the dense half of ingestion's hybrid search returns them."""
 
     def __init__(self, passages: Iterable[SearchHit], *, k1: float = 1.2, b: float = 0.75) -> None:
         self._passages = list(passages)
@@ -160,7 +162,7 @@ class InMemoryPassageSearch(PassageSearch):
             if not _passes(passage, request):
                 continue
             score = self._score(i, query)
-            if score > 0:
+            if score > 0 or request.page_numbers:
                 scored.append((score, i))
         scored.sort(key=lambda item: (-item[0], item[1]))
         return [
@@ -185,5 +187,9 @@ def _passes(passage: SearchHit, request: SearchRequest) -> bool:
     if request.fiscal_periods and passage.fiscal_period not in request.fiscal_periods:
         return False
     if request.doc_types and passage.doc_type not in request.doc_types:
+        return False
+    if request.document_ids and passage.document_id not in request.document_ids:
+        return False
+    if request.page_numbers and passage.page_number not in request.page_numbers:
         return False
     return True

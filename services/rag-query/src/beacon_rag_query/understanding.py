@@ -172,7 +172,9 @@ _FINANCE = re.compile(
     r"assets?|liabilit\w*|cash|capex|expenditure|guidance|outlook|growth|segment|subsidiar\w*|"
     r"employees|headcount|risk|strategy|acquisition|merger|board|director|ceo|chairman|auditor|"
     r"filing|annual\s+report|quarter\w*|results?|fiscal|financial|shares?|stock|capital|"
-    r"borrowing|order\s+book|deposits?|loans?|npa|provisions?|tax|fy\d*)\b",
+    r"borrowing|order\s+book|deposits?|loans?|npa|provisions?|tax|fy\d*|compan(?:y|ies)|"
+    # a quarter or half as filers label it ("Q3 2024", "3Q24", "H1 2024"): a reporting period
+    r"[QH][1-4]\s*(?:fy)?\s*['’]?\d{2,4}|[1-4]Q\s*['’]?\d{2,4})\b",
     re.IGNORECASE,
 )
 

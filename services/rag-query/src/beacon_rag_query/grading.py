@@ -12,7 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from beacon_contracts.search import SearchHit, SearchRequest
+from beacon_rag_query.asked import FigureQuestion
 from beacon_rag_query.domain import Passage
+from beacon_rag_query.lineitems import BY_KEY
 from beacon_rag_query.periods import period_from_label
 from beacon_rag_query.text import content_terms
 from beacon_rag_query.vocabulary import coverage, phrases_for
@@ -97,6 +99,29 @@ def first_request(understanding: Understanding, limit: int) -> SearchRequest:
         doc_types=list(understanding.document_types),
         limit=limit,
     )
+
+
+# How filings title the statement a line item is printed on (US, IFRS and Ind AS wording).
+_STATEMENT_WORDS = {
+    "income": "statement of operations income statement profit and loss",
+    "balance": "balance sheet statement of financial position",
+    "cash": "statement of cash flows",
+}
+_CASH_ITEMS = frozenset({"operating_cash_flow", "investing_cash_flow", "financing_cash_flow", "capex",
+                         "dividends_paid", "free_cash_flow"})
+
+
+def statement_request(understanding: Understanding, question: FigureQuestion, limit: int) -> SearchRequest | None:
+    """For a figure question, a second search aimed at the statement that prints the figure:
+    the question's words plus the statement's title. A statement page is rows and figures,
+    which share few words with a question and lose to the discussion that repeats them; the
+    title is on every chunk of a statement page, so this search reaches it."""
+    item = question.item or (BY_KEY.get(question.ratio.numerator) if question.ratio else None)
+    if not question.is_figure or item is None:
+        return None
+    kind = "cash" if item.key in _CASH_ITEMS else "balance" if item.point else "income"
+    first = first_request(understanding, limit)
+    return first.model_copy(update={"query": f"{first.query} {_STATEMENT_WORDS[kind]}"})
 
 
 def rewrite_request(understanding: Understanding, attempt: int, limit: int) -> SearchRequest:

@@ -52,6 +52,7 @@ from beacon_rag_query.grading import (
     question_terms,
     retrieval_score,
     rewrite_request,
+    statement_request,
 )
 from beacon_rag_query.metrics import NODE_SECONDS
 from beacon_rag_query.pages import answers, pages_to_read, read_whole_pages, used_pages
@@ -208,8 +209,16 @@ def build_graph(deps: Deps) -> CompiledStateGraph:
 
     async def retrieve(state: QueryState, ctx: RunContext):
         reading = state["understanding"]
-        request = state.get("request") or first_request(reading, cfg.retrieve_limit)
-        hits = await _search(deps.search, request)
+        request = state.get("request")
+        if request is None:  # the first search: the question, and its statement for a figure
+            matcher = await deps.matcher()
+            question = read_question(reading.question, reading.companies, reading.periods,
+                                     entity_words=_entity_words(reading, _names(reading, matcher), matcher))
+            requests = [first_request(reading, cfg.retrieve_limit),
+                        statement_request(reading, question, cfg.retrieve_limit)]
+            hits = merge_hits(*await asyncio.gather(*(_search(deps.search, r) for r in requests if r is not None)))
+        else:
+            hits = await _search(deps.search, request)
         return {"hits": merge_hits(state.get("hits", []), hits), "request": None}, {
             "documents_found": len(hits)
         }

@@ -250,3 +250,16 @@ async def test_a_well_supported_figure_answer_is_completed_not_reviewed(harness)
     assert record.status is QueryStatus.COMPLETED and record.review_reason is None
     assert record.response == "Reliance Industries' revenue from operations in FY2024 was ₹9,74,864 crore [1]."
     assert record.metrics["relevance_score"] == 1.0
+
+
+@pytest.mark.parametrize("question", [
+    "How much did Reliance earn in net profit in FY2024?",
+    "How much did TCS spend on its headcount in FY24? Give the number of employees.",
+    "What was Reliance's revenue in rupees in FY2024?",
+])
+async def test_the_words_that_ask_for_a_figure_need_not_be_repeated(harness, question):
+    """"earn", "spend", "in rupees" ask for the figure; the answer states it and is confident."""
+    run = await harness.ask(question)
+    record = await harness.repository.get(run.query_id)
+    assert not record.response.startswith(NOT_CONFIDENT), record.response
+    assert record.metrics["relevance_score"] >= 0.5

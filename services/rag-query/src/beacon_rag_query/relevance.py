@@ -33,6 +33,14 @@ _ASKING = frozenset(content_terms(
     "details summary summarise summarize overview much many value figure number amount know "
     "find look according list name compare comparison versus vs"
 ))
+# Words with which a figure question asks for its figure ("How much did it spend on R&D",
+# "How fast did revenue grow", "in dollars"): an answer that states the figure has answered
+# them, though it does not repeat them.
+_ASKING_FOR_A_FIGURE = frozenset(content_terms(
+    "earn earned earning spend spent spending pay paid incur incurred dollars dollar rupees "
+    "rupee change changed compared same percent percentage fast grow grew growth rise fall "
+    "increase decrease minus less plus latest"
+))
 
 
 def relevance(
@@ -50,7 +58,7 @@ def relevance(
     states_figure = any(c.supported_numbers for c in fact.claims if c.supported)
     wanted = {t for t in question.terms if t not in _ASKING}
     if question.is_figure and states_figure:
-        wanted -= set(question.named)
+        wanted -= set(question.named) | _ASKING_FOR_A_FIGURE
     topic = coverage(wanted, answer_terms) if wanted else 1.0
     if question.is_figure:
         form = 1.0 if states_figure else 0.4

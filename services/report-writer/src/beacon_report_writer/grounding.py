@@ -218,6 +218,8 @@ def joined_sentence(passage: Passage, following: Passage) -> str | None:
     quotable sentence."""
     if passage.chunk is None or following.key != (passage.document_id, passage.chunk + 1):
         return None
+    if not _unfinished(passage.text.rstrip()):
+        return None  # most chunks end a sentence: said without segmenting both texts
     tail, head = sentences(passage.text), sentences(following.text)
     if not tail or not head or not _unfinished(tail[-1]):
         return None
@@ -289,9 +291,15 @@ HINT_WEIGHT = 0.3  # a hint word ("incident" for audit) is weaker evidence than 
 def fit(sentence: str, topic_terms: set[str], name_terms: set[str]) -> float:
     """How well a sentence matches a topic: its shared terms, the topic's own words at full
     weight and its hint words at HINT_WEIGHT, over sqrt(the sentence's terms)."""
-    shared = sentence_terms(sentence) & topic_terms
-    weight = sum(1.0 if term in name_terms else HINT_WEIGHT for term in shared)
-    return weight / math.sqrt(len(terms(sentence)) or 1)
+    matched, size = _profile(sentence)
+    weight = sum(1.0 if term in name_terms else HINT_WEIGHT for term in matched & topic_terms)
+    return weight / math.sqrt(size or 1)
+
+
+@lru_cache(maxsize=8192)
+def _profile(sentence: str) -> tuple[frozenset[str], int]:
+    """(sentence_terms, how many own terms): read for every topic of a section, so once."""
+    return frozenset(sentence_terms(sentence)), len(terms(sentence))
 
 
 def assign_sentences(topics: list[tuple[set[str], list[Passage]]], taken: list[str], *,
@@ -342,7 +350,8 @@ def assign_sentences(topics: list[tuple[set[str], list[Passage]]], taken: list[s
 
 def _coverage(sentence: str, topic_terms: set[str]) -> float:
     """Shared terms (`sentence_terms`) over sqrt(the sentence's own `terms`)."""
-    return len(sentence_terms(sentence) & topic_terms) / math.sqrt(len(terms(sentence)) or 1)
+    matched, size = _profile(sentence)
+    return len(matched & topic_terms) / math.sqrt(size or 1)
 
 
 def _key(sentence: str) -> str:

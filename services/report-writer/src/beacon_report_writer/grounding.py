@@ -239,7 +239,10 @@ def candidates(topic_terms: set[str], passages: list[Passage],
                neighbours: list[Passage] | None = None, *, floor: float = MIN_COVERAGE) -> list[Pick]:
     """Every quotable sentence of `passages` that covers the topic, scored; a sentence cut
     at the end of a passage is joined with the next chunk when that chunk is among
-    `neighbours` (the section's passages) and cites both. (Counting a term common in the
+    `neighbours` (the section's passages) and cites both, and one that opens a passage
+    inside a sentence with the chunk before. `floor`: the coverage below which a sentence is
+    left out (assign_sentences takes every sentence and applies it to the topic a sentence is
+    filed under). (Counting a term common in the
     material at half weight was tried: bench/results/report.md, fewer sentences and fewer
     filed right.)"""
     by_key = {p.key: p for p in (neighbours or passages) if p.chunk is not None}

@@ -321,6 +321,16 @@ async def test_chunks_replace(repo):
     assert await repo.chunks(doc.id) == chunks[:2]
 
 
+async def test_chunks_at_reads_the_chunks_at_the_places_asked(repo):
+    doc = await repo.create_document(new_doc())
+    other = await repo.create_document(new_doc())
+    chunks = [Chunk(str(uuid.uuid4()), doc.id, i, i + 1, i + 1, None, f"text {i}") for i in range(5)]
+    await repo.replace_chunks(doc.id, chunks)
+    await repo.replace_chunks(other.id, [Chunk(str(uuid.uuid4()), other.id, 1, 1, 1, None, "other")])
+    assert await repo.chunks_at(doc.id, {1, 3, 9}) == [chunks[1], chunks[3]]
+    assert await repo.chunks_at(doc.id, set()) == []
+
+
 async def test_ingestion_stats(repo):
     await seed(repo)
     since = datetime.now(UTC) - timedelta(hours=24)

@@ -201,3 +201,28 @@ async def test_retention_expires_old_material(tmp_path):
         listed = (await h.client.get("/internal/material/documents", headers=OWNER_A)).json()["documents"]
         assert [d["document_id"] for d in listed] == [new]
         assert await h.vectors.count(h.settings.material_collection, {"document_id": old}) == 0
+
+
+async def test_search_with_neighbours_returns_the_chunks_around_each_hit(h):
+    # Three pages, one chunk each: the sentence on page 1 runs on to page 2.
+    text = (b"Tenders close on 1 March 2027. The gateway must encrypt card data with\f"
+            b"TLS 1.2 or higher at every hop. Settlement of payments runs daily.\f"
+            b"The helpdesk answers within four hours on working days.")
+    document_id = (await upload(h, text, "rfp.txt", customer_id="acme")).json()["document_id"]
+    await h.drain()
+    plain = (await search(h, OWNER_A, "acme", "settlement of payments runs daily"))["results"][0]["hits"]
+    assert plain[0]["page_number"] == 2
+    assert plain[0]["previous"] is None and plain[0]["next"] is None  # only when asked
+    hits = (await search(h, OWNER_A, "acme", "settlement of payments runs daily",
+                         neighbours=True))["results"][0]["hits"]
+    by_page = {hit["page_number"]: hit for hit in hits}
+    middle = by_page[2]
+    assert middle["previous"]["page_number"] == 1 and middle["previous"]["text"].endswith("card data with")
+    assert middle["previous"]["chunk_index"] == middle["chunk_index"] - 1
+    assert middle["next"]["page_number"] == 3 and middle["next"]["text"].startswith("The helpdesk")
+    assert all(hit["document_id"] == document_id for hit in hits)
+    first, last = by_page.get(1), by_page.get(3)
+    if first is not None:
+        assert first["previous"] is None  # no chunk before the first
+    if last is not None:
+        assert last["next"] is None

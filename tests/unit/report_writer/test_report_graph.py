@@ -7,10 +7,18 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
+from beacon_contracts.material import (
+    MaterialHit,
+    MaterialNeighbour,
+    MaterialResults,
+    MaterialSearchRequest,
+    MaterialSearchResponse,
+)
 from beacon_contracts.report_api import GenerateRequest, RefineRequest
 from beacon_report_writer.drafter import OFFLINE_LABEL, OfflineDrafter
 from beacon_report_writer.graph import build_graph
 from beacon_report_writer.repository import InMemorySessionDrafts, SavedSection, SessionDrafts
+from beacon_report_writer.sources import MaterialSource
 from beacon_runtime.llm.port import ChatModel, Completion, LLMError, LLMTimeout, Prompt
 
 BASE = {"type": "Feasibility_report", "customer_id": "ACME", "opportunity_id": "OPP-1"}
@@ -210,3 +218,38 @@ async def test_a_figure_contradicting_an_earlier_section_of_the_session_is_flagg
     # Another session of the same owner has no earlier section to disagree with.
     other = await _run(graph, "generate", session_id="s2", section_title="Risk Assessment")
     assert other["result"].get("flags") is None
+
+
+class OneHitSource(MaterialSource):
+    """Every query finds the same chunk (page 5), whose neighbours the search returns."""
+
+    def __init__(self) -> None:
+        self.requests: list[MaterialSearchRequest] = []
+
+    async def search(self, owner, request):
+        self.requests.append(request)
+        previous = MaterialNeighbour(chunk_id="c7", chunk_index=7, page_number=4,
+                                     text="Tenders close on 1 March. The gateway must encrypt card data with")
+        following = MaterialNeighbour(chunk_id="c9", chunk_index=9, page_number=6,
+                                      text="Settlement runs daily at midnight for every merchant.")
+        hit = MaterialHit(chunk_id="c8", document_id=3, document_title="RFP", page_number=5,
+                          text="TLS 1.2 or higher at every hop. Card data encryption keys rotate yearly.",
+                          score=1.0, offer=False, chunk_index=8, previous=previous if request.neighbours else None,
+                          next=following if request.neighbours else None)
+        return MaterialSearchResponse(documents=1, results=[
+            MaterialResults(query=q, hits=[hit]) for q in request.queries])
+
+
+async def test_a_hit_opening_inside_a_sentence_is_joined_with_the_chunk_before_and_cites_both():
+    source = OneHitSource()
+    graph = build_graph(OfflineDrafter(), InMemorySessionDrafts(), source)
+    state = await _run(graph, "generate", section_title="Security & Compliance", type="Technical_scope")
+    assert source.requests[0].neighbours is True
+    # The chunk before completes a cut sentence and is sent; the one after completes
+    # nothing (the hit ends with a whole sentence) and is not.
+    assert sorted(p["page_number"] for p in state["grounding"]["passages"]) == [4, 5]
+    markdown = _decode(state, "generated_section_b64")
+    line = next(l for l in markdown.splitlines() if "The gateway must encrypt card data with TLS 1.2" in l)
+    cited = {c["index"]: c["page_number"] for c in state["result"]["citations"]}
+    assert line.endswith("at every hop.[^1][^2]") and (cited[1], cited[2]) == (4, 5)
+    assert "Tenders close" not in markdown  # the rest of the chunk before was not retrieved

@@ -10,6 +10,7 @@ from beacon_report_writer.grounding import (
     figure_conflicts,
     is_statement,
     pick_sentences,
+    sentence_terms,
     sentences,
     settle_footnotes,
     terms,
@@ -68,6 +69,49 @@ def test_sentences_lose_list_enumerators_and_glued_headings():
         "The bidder shall train 20 staff;",
         "The bidder shall provide manuals.",
     ]
+
+
+def test_symbol_font_bullets_are_list_items_not_part_of_a_sentence():
+    # Wingdings' bullet (U+F0B7) as PDF text extraction keeps it, leading and mid-paragraph.
+    text = ("The system shall:\n\uf0b7 Identify products with a high export potential. \uf0b7 Provide "
+            "monthly reports to every department head.\n\u27a2 Archive closed cases after two years.")
+    assert sentences(text) == [
+        "The system shall:",
+        "Identify products with a high export potential.",
+        "Provide monthly reports to every department head.",
+        "Archive closed cases after two years.",
+    ]
+    assert sentences("Range -5 to 5 is accepted by the gauge. -5 degrees is the lowest reading.")[1].startswith("-5")
+
+
+def test_a_hyphenated_word_counts_for_its_parts():
+    sentence = "PGSP shall provide access to transaction information via a password-protected site."
+    assert "password" in sentence_terms(sentence) and "password" not in terms(sentence)
+    assert "sign" not in terms("single sign-on")  # a topic's compound stays whole
+    picks = pick_sentences(terms("identity password"), [Passage(1, 5, "RFP", 19, sentence)], [])
+    assert [p.sentence for p in picks] == [sentence]
+
+
+def test_a_sentence_is_filed_under_the_topic_it_matches_not_the_one_that_found_it():
+    found_by_audit = Passage(1, 5, "RFP", 18, "Card data must be encrypted with AES-256 at rest and in transit. "
+                             "Audit trails of every refund are kept for the whole contract.")
+    nothing = Passage(2, 5, "RFP", 2, "The canteen opens at eight every working day of the week.")
+    data = terms("Data protection encryption encrypted personal data privacy")
+    audit = terms("Audit and monitoring audit log logging monitoring trail")
+    names = ["Data protection", "Audit and monitoring"]
+    picks = assign_sentences([(data, [nothing]), (audit, [found_by_audit])], [], names=names)
+    assert [[p.sentence[:10] for p in topic] for topic in picks] == [["Card data "], ["Audit trai"]]
+    assert picks[0][0].passage.page_number == 18  # still cited where it stands
+
+
+def test_the_topics_own_word_outweighs_another_topics_hint_word():
+    page = Passage(1, 5, "RFP", 3, "Audit logs of every stock movement must be retained for years.")
+    regulations = terms("Regulations and standards compliance iso certification audit")
+    audit = terms("Audit and monitoring trail incident")
+    # Regulations' search ranks the page first; "audit" is only a hint word there.
+    topics = [(regulations, [page]), (audit, [Passage(2, 5, "RFP", 1, "Nothing here."), page])]
+    filed = assign_sentences(topics, [], names=["Regulations and standards", "Audit and monitoring"])
+    assert [len(p) for p in filed] == [0, 1]
 
 
 def test_only_whole_sentences_are_quoted():

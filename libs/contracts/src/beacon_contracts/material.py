@@ -64,6 +64,20 @@ class MaterialSearchRequest(BaseModel):
     opportunity_id: Tag | None = None
     queries: list[Annotated[str, Field(min_length=1, max_length=1000)]] = Field(min_length=1, max_length=40)
     limit: int = Field(default=6, ge=1, le=30)
+    neighbours: bool = Field(
+        default=False, description="Also return, with each hit, the chunks just before and after it "
+        "in its document (`previous`, `next`): a sentence a chunk boundary cut in two is whole "
+        "only with them")
+
+
+class MaterialNeighbour(BaseModel):
+    """The chunk just before or after a hit in the same document (same page or not)."""
+
+    chunk_id: str
+    chunk_index: int
+    page_number: int
+    section: str | None = None
+    text: str
 
 
 class MaterialHit(BaseModel):
@@ -78,6 +92,8 @@ class MaterialHit(BaseModel):
     chunk_index: int | None = Field(
         default=None, description="The chunk's place in its document: a sentence cut at the end "
         "of one hit goes on in the hit with the next index")
+    previous: MaterialNeighbour | None = Field(default=None, description="Asked with `neighbours`")
+    next: MaterialNeighbour | None = Field(default=None, description="Asked with `neighbours`")
 
 
 class MaterialResults(BaseModel):

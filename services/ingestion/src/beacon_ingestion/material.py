@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from beacon_contracts.material import (
     MaterialHit,
+    MaterialNeighbour,
     MaterialResults,
     MaterialSearchRequest,
     MaterialSearchResponse,
@@ -168,4 +169,26 @@ class MaterialService:
                 offer=p.payload.get("audience") == OFFER, chunk_index=p.payload.get("chunk_index"))
                 for p in points if int(p.payload["document_id"]) in live]
             results.append(MaterialResults(query=query, hits=hits))
+        if request.neighbours:
+            results = await self._with_neighbours(results)
         return MaterialSearchResponse(documents=len(documents), results=results)
+
+    async def _with_neighbours(self, results: list[MaterialResults]) -> list[MaterialResults]:
+        """Each hit with the chunks just before and after it in its document: a sentence that
+        a chunk boundary cut in two is whole only with them. One read per document."""
+        wanted: dict[int, set[int]] = {}
+        for result in results:
+            for hit in result.hits:
+                if hit.chunk_index is not None:
+                    wanted.setdefault(hit.document_id, set()).update({hit.chunk_index - 1, hit.chunk_index + 1})
+        found = {}
+        for document_id, indexes in wanted.items():
+            for chunk in await self._repo.chunks_at(document_id, {i for i in indexes if i >= 0}):
+                found[(document_id, chunk.chunk_index)] = MaterialNeighbour(
+                    chunk_id=chunk.id, chunk_index=chunk.chunk_index, page_number=chunk.page_start,
+                    section=chunk.section, text=chunk.text)
+        return [MaterialResults(query=result.query, hits=[
+            hit if hit.chunk_index is None else hit.model_copy(update={
+                "previous": found.get((hit.document_id, hit.chunk_index - 1)),
+                "next": found.get((hit.document_id, hit.chunk_index + 1))})
+            for hit in result.hits]) for result in results]

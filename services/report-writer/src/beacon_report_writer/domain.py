@@ -287,7 +287,7 @@ TOPIC_HINTS: dict[str, str] = {
     "Interfaces and protocols": "api rest soap sftp protocol interface",
     "Data flows": "data flow exchange synchronise import export",
     "Ownership and error handling": "owner responsibility error failure retry",
-    "Identity and access": "authentication single sign-on sso mfa multi-factor role access control password",
+    "Identity and access": "authentication sign-on sso mfa multi-factor two-factor otp login password credentials role-based user-id",
     "Data protection": "encryption encrypted personal data privacy gdpr residency protection",
     "Regulations and standards": "compliance iso 27001 soc gdpr regulation standard certification audit",
     "Audit and monitoring": "audit log logging monitoring trail incident",

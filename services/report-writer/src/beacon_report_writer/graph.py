@@ -43,6 +43,7 @@ from beacon_report_writer.grounding import (
     Passage,
     figure_conflicts,
     footnote_refs,
+    joined_sentence,
     markers,
     sentences,
     settle_footnotes,
@@ -228,22 +229,44 @@ async def _generate_grounding(material: MaterialSource, owner: str, request: Gen
     queries = [topic_query(topic) for topic in guide.covers]
     found = await material.search(owner, MaterialSearchRequest(
         customer_id=request.customer_id, opportunity_id=request.opportunity_id,
-        queries=queries, limit=limit))
+        queries=queries, limit=limit, neighbours=True))
     numbering = _Numbering()
     topics = []
+    hits = []
     for topic, query, results in zip(guide.covers, queries, found.results or [None] * len(queries), strict=False):
         numbers = []
         for hit in (results.hits if results else []):
-            numbers.append(numbering.add(hit.chunk_id, lambda n, h=hit, t=topic: Passage(
-                n=n, document_id=h.document_id, document_title=h.document_title,
-                page_number=h.page_number, text=_without_section(h), topic=t, offer=h.offer,
-                chunk=h.chunk_index)))
+            numbers.append(numbering.add(hit.chunk_id, lambda n, h=hit, t=topic: _passage(n, h, h, t)))
+            hits.append(hit)
         topics.append({"topic": topic, "terms": sorted(terms(query)), "passages": numbers})
+    _add_neighbours(numbering, hits)
     summary = []
     if request.section_title == SUMMARY and found.documents:
         summary = _summary_points(request, earlier, numbering)
     return {"material": {"documents": found.documents}, "topics": topics, "summary_points": summary,
             "passages": [p.as_task() for p in numbering.passages]}
+
+
+def _passage(n: int, hit, chunk, topic: str) -> Passage:
+    """`chunk`: the hit itself, or its neighbour (same document and title)."""
+    return Passage(n=n, document_id=hit.document_id, document_title=hit.document_title,
+                   page_number=chunk.page_number, text=_without_section(chunk), topic=topic,
+                   offer=hit.offer, chunk=chunk.chunk_index)
+
+
+def _add_neighbours(numbering: _Numbering, hits: list) -> None:
+    """The chunk before or after a hit, numbered after every hit, when it completes a
+    sentence the chunk boundary cut (the drafter joins the two and cites both); other
+    neighbours are left out, so the passages a model reads stay the ones retrieved."""
+    for hit in hits:
+        here = _passage(0, hit, hit, "")
+        for neighbour, first, second in ((hit.previous, True, False), (hit.next, False, True)):
+            if neighbour is None:
+                continue
+            other = _passage(0, hit, neighbour, "")
+            pair = (other, here) if first else (here, other)
+            if joined_sentence(*pair):
+                numbering.add(neighbour.chunk_id, lambda n, h=hit, c=neighbour: _passage(n, h, c, ""))
 
 
 def _without_section(hit) -> str:

@@ -71,6 +71,15 @@ def terms(text: str) -> set[str]:
     return out
 
 
+def sentence_terms(text: str) -> set[str]:
+    """A sentence's terms and the parts of its hyphenated words: "password-protected" is
+    about passwords. (Topic terms keep their compounds whole: "sign-on" is not "sign".)"""
+    out = terms(text)
+    for word in [w for w in out if "-" in w]:
+        out |= terms(word.replace("-", " "))
+    return out
+
+
 _NUMBERED_HEADING = re.compile(r"^(\d+(\.\d+)*\.?|[A-Z]\.|[IVX]+\.)\s+\S")
 
 
@@ -113,18 +122,26 @@ def _segmenter() -> pysbd.Segmenter:
 
 # List enumerators that PDF text keeps inline: "iv.", "(b)", "9.", "2.1", "A." and bullets.
 _ENUMERATOR = r"\(?(?:[ivxlc]{1,5}|[a-zA-Z]|\d{1,2}(?:\.\d{1,2})*)[.)]"
-_LEADING_ENUMERATOR = re.compile(rf"^(?:[-*•▪◦●]\s+|{_ENUMERATOR}\s+|\d{{1,2}}(?:\.\d{{1,2}})+\s+(?=[A-Z]))")
+# Bullets: the usual ones, and the private-use glyphs of symbol fonts (Wingdings' bullet is
+# U+F0B7, its arrows and boxes U+F0A7, U+F0D8 ...) that PDF text extraction keeps.
+_BULLET = "•▪◦●■□►▶➢➤✓✔❖\ue000-\uf8ff"  # and "-" or "*" followed by a space
+_GLYPH_BULLET = re.compile(r"\s*[\ue000-\uf8ff]+\s*")
+_LEADING_ENUMERATOR = re.compile(rf"^(?:[-*]\s+|[{_BULLET}]\s*|{_ENUMERATOR}\s+|\d{{1,2}}(?:\.\d{{1,2}})+\s+(?=[A-Z]))")
 _TRAILING_ENUMERATOR = re.compile(rf"(?<=[.;:!?])\s+{_ENUMERATOR}$")
 _INNER_ENUMERATOR = re.compile(rf"(?<=[.;:])\s+(?:{_ENUMERATOR}|\d{{1,2}}(?:\.\d{{1,2}})+)\s+(?=[A-Z(])")
-_ONLY_ENUMERATOR = re.compile(rf"{_ENUMERATOR}|[-*•▪◦●]")
+_ONLY_ENUMERATOR = re.compile(rf"{_ENUMERATOR}|[-*{_BULLET}]+")
 _CAPS_HEADING = re.compile(r"^(?:[A-Z][A-Z&/,-]+\s+){2,}(?=[A-Z][a-z])")  # "SCOPE OF WORK The ..."
 
 
 @lru_cache(maxsize=4096)
 def _cached_sentences(text: str) -> tuple[str, ...]:
     out: list[str] = []
-    for paragraph in _paragraphs(text):
+    # A symbol-font bullet inside a paragraph starts a list item: the items are apart.
+    items = [item for paragraph in _paragraphs(text) for item in _GLYPH_BULLET.split(paragraph)]
+    for paragraph in items:
         flat = " ".join(paragraph.split())
+        if not flat:
+            continue
         # Our own Markdown (a draft being refined) has regular sentence ends, and pysbd
         # would cut a footnote marker off the sentence it belongs to.
         pieces = _SENTENCE_END.split(flat) if _MARKER.search(flat) else _segmenter().segment(flat)
@@ -201,6 +218,8 @@ def joined_sentence(passage: Passage, following: Passage) -> str | None:
     quotable sentence."""
     if passage.chunk is None or following.key != (passage.document_id, passage.chunk + 1):
         return None
+    if not _unfinished(passage.text.rstrip()):
+        return None  # most chunks end a sentence: said without segmenting both texts
     tail, head = sentences(passage.text), sentences(following.text)
     if not tail or not head or not _unfinished(tail[-1]):
         return None
@@ -217,30 +236,36 @@ MIN_COVERAGE = 0.28  # shared topic terms / sqrt(the sentence's terms): one word
 
 
 def candidates(topic_terms: set[str], passages: list[Passage],
-               neighbours: list[Passage] | None = None) -> list[Pick]:
+               neighbours: list[Passage] | None = None, *, floor: float = MIN_COVERAGE) -> list[Pick]:
     """Every quotable sentence of `passages` that covers the topic, scored; a sentence cut
     at the end of a passage is joined with the next chunk when that chunk is among
-    `neighbours` (the section's passages) and cites both. (Counting a term common in the
+    `neighbours` (the section's passages) and cites both, and one that opens a passage
+    inside a sentence with the chunk before. `floor`: the coverage below which a sentence is
+    left out (assign_sentences takes every sentence and applies it to the topic a sentence is
+    filed under). (Counting a term common in the
     material at half weight was tried: bench/results/report.md, fewer sentences and fewer
     filed right.)"""
     by_key = {p.key: p for p in (neighbours or passages) if p.chunk is not None}
     found = []
     for rank, passage in enumerate(passages):
-        pieces = [(s, None) for s in sentences(passage.text)]
+        pieces: list[tuple[str, Passage, Passage | None]] = [(s, passage, None) for s in sentences(passage.text)]
         following = by_key.get((passage.document_id, passage.chunk + 1)) if passage.chunk is not None else None
-        if following is not None and (joined := joined_sentence(passage, following)):
-            pieces[-1] = (joined, following)
-        for position, (sentence, also) in enumerate(pieces):
+        if pieces and following is not None and (joined := joined_sentence(passage, following)):
+            pieces[-1] = (joined, passage, following)
+        # A passage that opens inside a sentence: the sentence starts in the chunk before.
+        before = by_key.get((passage.document_id, passage.chunk - 1)) if passage.chunk is not None else None
+        if pieces and before is not None and (joined := joined_sentence(before, passage)):
+            pieces[0] = (joined, before, passage)
+        for position, (sentence, cited, also) in enumerate(pieces):
             if not is_statement(sentence):
                 continue
-            words = terms(sentence)
-            coverage = len(words & topic_terms) / math.sqrt(len(words) or 1)
+            coverage = _coverage(sentence, topic_terms)
             # One topic word lost in a long sentence ("... beyond the provider's control"
             # under identity and access) is chance, not coverage.
-            if coverage < MIN_COVERAGE:
+            if coverage < floor:
                 continue
             score = coverage + 0.3 / (rank + 1)
-            found.append(Pick(sentence, passage, position, score, also))
+            found.append(Pick(sentence, cited, position, score, also))
     return found
 
 
@@ -263,30 +288,73 @@ def pick_sentences(topic_terms: set[str], passages: list[Passage], taken: list[s
     return _choose(candidates(topic_terms, passages), taken, limit)
 
 
+HINT_WEIGHT = 0.3  # a hint word ("incident" for audit) is weaker evidence than the topic's own
+
+
+def fit(sentence: str, topic_terms: set[str], name_terms: set[str]) -> float:
+    """How well a sentence matches a topic: its shared terms, the topic's own words at full
+    weight and its hint words at HINT_WEIGHT, over sqrt(the sentence's terms)."""
+    matched, size = _profile(sentence)
+    weight = sum(1.0 if term in name_terms else HINT_WEIGHT for term in matched & topic_terms)
+    return weight / math.sqrt(size or 1)
+
+
+@lru_cache(maxsize=8192)
+def _profile(sentence: str) -> tuple[frozenset[str], int]:
+    """(sentence_terms, how many own terms): read for every topic of a section, so once."""
+    return frozenset(sentence_terms(sentence)), len(terms(sentence))
+
+
 def assign_sentences(topics: list[tuple[set[str], list[Passage]]], taken: list[str], *,
                      limit: int = 4, names: list[str] | None = None,
                      neighbours: list[Passage] | None = None) -> list[list[Pick]]:
-    """Sentences for several topics at once: each sentence goes to the topic it covers
-    best (not the first that wants it), then each topic keeps its best `limit`; a topic
-    left empty may take back a sentence that uses a word of its `names` entry. A sentence
-    cut at a passage's end goes on in the next chunk among `neighbours` (default: every
-    topic's passages)."""
+    """Sentences for several topics at once: each sentence any topic retrieved is filed
+    under the topic of the section it matches best (`fit`, by the topic's words and hints),
+    not under the topic whose search found it; then each topic keeps its best `limit`; a
+    topic left empty may take back a sentence that uses a word of its `names` entry. A
+    sentence cut at a passage's end goes on in the next chunk among `neighbours` (default:
+    every topic's passages)."""
     section = neighbours or list({p.n: p for _, passages in topics for p in passages}.values())
-    per_topic = [candidates(words, passages, section) for words, passages in topics]
-    best: dict[str, tuple[float, int]] = {}
+    # Every quotable sentence of the section's passages, whichever topic's search found it:
+    # the floor is applied to the topic it is filed under.
+    per_topic = [candidates(words, passages, section, floor=0.0) for words, passages in topics]
+    name_terms = [terms(name) for name in names] if names else [words for words, _ in topics]
+    # Each sentence once, with the best retrieval it had (the rank bonus of its best topic).
+    pool: dict[str, tuple[Pick, int]] = {}
     for index, picks in enumerate(per_topic):
         for pick in picks:
-            key = " ".join(pick.sentence.lower().split())
-            if key not in best or pick.score > best[key][0]:
-                best[key] = (pick.score, index)
+            key = _key(pick.sentence)
+            if key not in pool or pick.score > pool[key][0].score:
+                pool[key] = (pick, index)
+    by_topic = [{_key(p.sentence): p for p in picks} for picks in per_topic]
+    filed: list[list[Pick]] = [[] for _ in topics]
+    for pick, found_by in pool.values():
+        fits = [fit(pick.sentence, topic_words, name_terms[i]) for i, (topic_words, _) in enumerate(topics)]
+        # Ties go to the topic that retrieved it.
+        home = max(range(len(topics)), key=lambda i: (fits[i], i == found_by))
+        if _coverage(pick.sentence, topics[home][0]) < MIN_COVERAGE:
+            continue
+        # The rank bonus of the home topic's own search, when it found the sentence too.
+        retrieved = by_topic[home].get(_key(pick.sentence))
+        bonus = (retrieved.score - _coverage(pick.sentence, topics[home][0])) if retrieved else 0.0
+        filed[home].append(Pick(pick.sentence, pick.passage, pick.position, fits[home] + bonus, pick.also))
     chosen: list[list[Pick]] = []
     used = list(taken)
-    for index, picks in enumerate(per_topic):
-        mine = [p for p in picks if best[" ".join(p.sentence.lower().split())][1] == index]
+    for mine in filed:
         selected = _choose(mine, used, limit)
         used.extend(p.sentence for p in selected)
         chosen.append(selected)
-    return _fill_empty_topics(per_topic, chosen, names) if names else chosen
+    if not names:
+        return chosen
+    covering = [[p for p in picks if _coverage(p.sentence, topics[i][0]) >= MIN_COVERAGE]
+                for i, picks in enumerate(per_topic)]
+    return _fill_empty_topics(covering, chosen, names)
+
+
+def _coverage(sentence: str, topic_terms: set[str]) -> float:
+    """Shared terms (`sentence_terms`) over sqrt(the sentence's own `terms`)."""
+    matched, size = _profile(sentence)
+    return len(matched & topic_terms) / math.sqrt(size or 1)
 
 
 def _key(sentence: str) -> str:

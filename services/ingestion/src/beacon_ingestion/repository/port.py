@@ -176,6 +176,11 @@ class IngestionRepository(ABC):
     @abstractmethod
     async def chunks(self, document_id: int) -> list[Chunk]: ...
 
+    async def chunks_at(self, document_id: int, indexes: set[int]) -> list[Chunk]:
+        """The document's chunks at these places (a search hit's neighbours); every chunk
+        is read unless a backend answers the few directly."""
+        return [c for c in await self.chunks(document_id) if c.chunk_index in indexes]
+
     @abstractmethod
     async def ingestion_stats(self, since: datetime) -> dict[str, Any]:
         """Counts for GET /admin/stats/ingestion (customer material not included); `since`

@@ -440,6 +440,17 @@ class PostgresIngestionRepository(PostgresStore, IngestionRepository):
                           page_start=row.page_start, page_end=row.page_end, section=row.section,
                           text=row.text) for row in rows]
 
+    async def chunks_at(self, document_id, indexes):
+        if not indexes:
+            return []
+        c = t.chunks
+        async with self.transaction() as conn:
+            rows = await conn.execute(sa.select(c).where(
+                c.c.document_id == document_id, c.c.chunk_index.in_(sorted(indexes))).order_by(c.c.chunk_index))
+            return [Chunk(id=row.point_id, document_id=row.document_id, chunk_index=row.chunk_index,
+                          page_start=row.page_start, page_end=row.page_end, section=row.section,
+                          text=row.text) for row in rows]
+
     async def ingestion_stats(self, since):
         d = t.documents
         completed = d.c.status == DocumentStatus.COMPLETED.value

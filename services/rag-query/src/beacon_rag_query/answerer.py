@@ -195,7 +195,11 @@ def is_prose(sentence: str) -> bool:
     if lower / len(words) < 0.35:
         return False  # Title Case or CAPITALS: a heading
     numbers = len(re.findall(r"\d[\d,.]*", sentence))
-    return numbers <= len(words)  # a run of figures with a label is a table row
+    if numbers > len(words):
+        return False  # a run of figures with a label is a table row
+    # A flattened table ("Research and development $ 7,442 $ 6,797 $ 22,608 ..."): a sentence
+    # states one or two figures per clause, a table a figure every few words.
+    return not (numbers >= 6 and numbers * 3 > len(words))
 
 
 # ---- composing a figure answer --------------------------------------------------------------

@@ -323,3 +323,17 @@ def test_a_breakdown_row_and_a_stated_change():
     assert checked.faithfulness_score == 1.0
     _, _, text, _ = ask("Acme EPS FY2023", evidence, ("ACME.NS",))
     assert text == "Acme's consolidated EPS in FY2023 was ₹57.63 [2]."
+
+
+def test_a_figure_named_in_the_questions_own_words_is_called_by_those_words():
+    """Not by the clause around them: ", we incurred office space charges totaling"."""
+    text = ("For the three months ended September 30, 2023 and 2024, Alphabet-level activities included "
+            "the charges related to our office space optimization efforts. During the quarter ended "
+            "September 30, 2024, we incurred office space charges totaling $607 million.")
+    evidence = [Evidence(1, text, 7, "Alphabet Q3 2024 earnings release", 2, "GOOGL", "Q3FY24", 0.8)]
+    question = "What office space charges did Alphabet incur in the quarter ended September 30, 2024?"
+    asked = read_question(question, ["GOOGL"], parse_periods(question, date(2026, 1, 1)),
+                          entity_words=["Alphabet"])
+    found = find_figures(asked, evidence, {"GOOGL": "Alphabet"})
+    assert [f.item for f in found.figures] == ["office space charges"]
+    assert compose(found, {"GOOGL": "Alphabet"}).startswith("Alphabet's office space charges in the quarter")

@@ -338,7 +338,8 @@ def find_item(lookup: Lookup, rows: Sequence[Sourced]) -> Figure | None:
         )
         clean = " ".join(row.label.split()[len(row.label[:start].split()):]) or row.label
         item = lookup.item
-        name = item.name if item is not None and squashed else answer_name(clean)
+        name = (item.name if item is not None and squashed else answer_name(clean) if item is not None
+                else _terms_name(lookup.terms, clean))
         if item is not None and item.key == "eps" and _BARE_EPS.fullmatch(clean):
             # "Earnings per share: Basic ... Diluted ...": the row says only which one.
             name = f"{clean.strip(' $()').lower()} earnings per share"
@@ -496,7 +497,8 @@ def find_in_prose(lookup: Lookup, evidence: Sequence[Evidence], *, percent: bool
                 if percent and _DECLINE.search(sentence[mention[0]:at]):
                     value = -value
                 number = re.search(r"\d[\d,]*(?:\.\d+)?", amount.text)
-                name = answer_name(sentence[mention[0]:mention[1]])
+                name = (answer_name(sentence[mention[0]:mention[1]]) if lookup.item is not None
+                        else _terms_name(lookup.terms, sentence[mention[0]:mention[1]]))
                 figure = Figure(
                     company=lookup.company or e.company_symbol, item=name, label=name, value=value,
                     text=amount.text, number=number.group(0) if number else amount.text,
@@ -555,6 +557,22 @@ def _mention(lookup: Lookup, sentence: str) -> tuple[int, int] | None:
     if not spans:
         return None
     return max(spans, key=lambda s: (s[1] - s[0], -s[0]))
+
+
+# Verbs a sentence states a figure with ("we incurred charges totaling $607 million"): not
+# part of what the figure is called.
+_STATING_VERBS = frozenset(content_terms(
+    "incur incurred spend spent pay paid earn earned record recorded report reported recognise "
+    "recognised recognize recognized total totaled totalled totaling totalling amount amounted"
+))
+
+
+def _terms_name(terms: frozenset[str], span: str) -> str:
+    """What a figure named by the question's own words is called: those words as the sentence
+    writes them, in its order ("office space charges"), without the verb that states it."""
+    words = [w for w in re.findall(r"[A-Za-z][A-Za-z'’-]*", span)
+             if (found := content_terms(w)) & terms and not found & _STATING_VERBS]
+    return answer_name(" ".join(words)) if words else answer_name(span)
 
 
 def _label_of(text: str) -> str | None:

@@ -314,3 +314,23 @@ def test_the_same_quarter_a_year_before_ends_on_the_52_week_calendars_date():
     text, _ = ask("By how much did Apple's total net sales change in the quarter ended July 1, 2023 compared "
                   "with the same quarter of 2022, in percent?", apple())
     assert "fell 1.4%" in text and "(81,797 − 82,959) / 82,959" in text
+
+
+# ---- reader misses on real pages: footnote marks, years in prose, segment rows and columns ----
+
+NVDA_EPS_NOTE = """Particulars: (In millions, except per share data)
+Particulars: Numerator:
+Net income | 2023: 9,243 | 2022: 680 | 2023: 17,475 | 2022: 2,954
+Particulars: Denominator:
+Basic weighted average shares | 2023: 2,468 | 2022: 2,483 | 2023: 2,470 | 2022: 2,495
+Diluted weighted average shares | 2023: 2,494 | 2022: 2,499 | 2023: 2,494 | 2022: 2,517
+Particulars: Net income per share:
+Basic (1) | 2023: 3.75 | 2022: 0.27 | 2023: 7.07 | 2022: 1.18
+Diluted (2) | 2023: 3.71 | 2022: 0.27 | 2023: 7.01 | 2022: 1.17"""
+
+
+def test_a_footnote_mark_does_not_hide_the_diluted_row():
+    # NVIDIA's Note 5 page 12: "Diluted (2)" is the diluted row; "(2)" is a footnote mark.
+    evidence = _page("NVDA", "Q3FY24", "NVIDIA 10-Q", (NVDA_EPS_NOTE, "Three Months Ended Nine Months Ended"))
+    text, _ = ask("What was NVIDIA's diluted net income per share in the third quarter of fiscal 2024?", evidence)
+    assert text == "NVIDIA's diluted earnings per share in Q3FY24 was 3.71 [1]."

@@ -179,7 +179,8 @@ _BREAKDOWN_WORDS = frozenset(content_terms("segment segments business businesses
 
 
 def clean_label(label: str) -> str:
-    text = re.sub(r"\((?:[a-z]|[ivx]+|refer[^)]*|note[^)]*|net|\$|₹|rs\.?)\)", " ", label, flags=re.I)
+    # "(a)", "(ii)", "(1)": footnote marks ("Diluted (2)" is the diluted row), not words
+    text = re.sub(r"\((?:[a-z]|[ivx]+|\d{1,2}|refer[^)]*|note[^)]*|net|\$|₹|rs\.?)\)", " ", label, flags=re.I)
     text = re.sub(r"(?<!\w)[$₹€£](?!\w)", " ", text)
     return " ".join(text.lower().replace("’", "'").split()).strip(" :-")
 
@@ -187,7 +188,7 @@ def clean_label(label: str) -> str:
 def answer_name(label: str) -> str:
     """A row label as a sentence names it: "Basic EPS ($)" -> "basic EPS",
     "PROFIT FOR THE PERIOD" -> "profit for the period"."""
-    text = re.sub(r"\((?:[a-z]|[ivx]+|refer[^)]*|note[^)]*|\$|₹|rs\.?|in [^)]*)\)", " ", label, flags=re.I)
+    text = re.sub(r"\((?:[a-z]|[ivx]+|\d{1,2}|refer[^)]*|note[^)]*|\$|₹|rs\.?|in [^)]*)\)", " ", label, flags=re.I)
     text = re.sub(r"(?<!\w)[$₹€£](?!\w)", " ", text)
     shouting = sum(1 for w in text.split() if w.isupper()) >= 2
     words = []
@@ -294,6 +295,7 @@ class Lookup:
 
 
 _QUALIFIERS = frozenset(content_terms("basic diluted"))  # which EPS, not a part of a total
+_FOOTNOTE = re.compile(r"\s*\(\d{1,2}\)")  # "Diluted (2)"
 _BARE_EPS = re.compile(r"\s*(basic|diluted|basic and diluted)\s*(\(\s*[$₹]\s*\)|[$₹])?\s*", re.IGNORECASE)
 
 
@@ -339,9 +341,10 @@ def find_item(lookup: Lookup, rows: Sequence[Sourced]) -> Figure | None:
         clean = " ".join(row.label.split()[len(row.label[:start].split()):]) or row.label
         item = lookup.item
         name = item.name if item is not None and squashed else answer_name(clean)
-        if item is not None and item.key == "eps" and _BARE_EPS.fullmatch(clean):
+        bare = _FOOTNOTE.sub("", clean).strip()
+        if item is not None and item.key == "eps" and _BARE_EPS.fullmatch(bare):
             # "Earnings per share: Basic ... Diluted ...": the row says only which one.
-            name = f"{clean.strip(' $()').lower()} earnings per share"
+            name = f"{bare.strip(' $()').lower()} earnings per share"
             row = replace(row, per_share=True)
         if breakdown and item is not None:
             kind = next((w for w in ("segment", "business", "division", "region") if w in lookup.terms), "")

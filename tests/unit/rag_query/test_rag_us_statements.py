@@ -334,3 +334,23 @@ def test_a_footnote_mark_does_not_hide_the_diluted_row():
     evidence = _page("NVDA", "Q3FY24", "NVIDIA 10-Q", (NVDA_EPS_NOTE, "Three Months Ended Nine Months Ended"))
     text, _ = ask("What was NVIDIA's diluted net income per share in the third quarter of fiscal 2024?", evidence)
     assert text == "NVIDIA's diluted earnings per share in Q3FY24 was 3.71 [1]."
+
+
+NVDA_LIQUIDITY = (
+    "As of October 29, 2023, we had $18.28 billion in cash, cash equivalents, and marketable securities, an "
+    "increase of $4.99 billion from the end of fiscal year 2023. Cash provided by operating activities increased in the first nine months of fiscal year 2024 compared "
+    "to the first nine months of fiscal year 2023, due to growth in revenue, partially offset by higher "
+    "accounts receivable balance and taxes paid. Accounts receivable balance in the third quarter of fiscal "
+    "year 2024 reflected approximately $570 million from customer payments received ahead of the invoice "
+    "due date.")
+
+
+def test_a_year_in_a_sentence_is_not_an_amount():
+    # NVIDIA's MD&A page 33: "fiscal year 2024" was read as a row "... fiscal year" of $2024.
+    rows = read_rows(NVDA_LIQUIDITY, section="Nine Months Ended", filing_period="Q3FY24")
+    assert not any(cell.text == "2024" for row in rows for cell in row.cells)
+    balance = NVDA_SECTION.replace("STATEMENTS OF INCOME", "BALANCE SHEETS") + (
+        "\nAccounts receivable | October 29, 2023: 8,309 | January 29, 2023: 3,827")
+    evidence = _page("NVDA", "Q3FY24", "NVIDIA 10-Q", (NVDA_LIQUIDITY, "Nine Months Ended"), (balance, NVDA_SECTION))
+    text, _ = ask("What was NVIDIA's accounts receivable at the end of October 2023?", evidence)
+    assert "8,309" in text and "2024" not in text

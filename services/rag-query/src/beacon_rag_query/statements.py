@@ -760,6 +760,11 @@ def _flat_rows(text: str, offset: int, context: _Context, filing_period: str | N
             header.append(marks_at[at])
             continue
         if kind == "number":
+            if _is_year(word) and label and _YEAR_CONTEXT.fullmatch(label[-1][1].strip(",.;:(")):
+                # "in the third quarter of fiscal year 2024 reflected ...": a sentence's year,
+                # not a figure (statements print amounts of four digits with a comma)
+                label.append((at, word))
+                continue
             if header and not label and _is_year(word):
                 # a bare year under a header's kind ("Year ended 2024 2023")
                 header.append(_Mark(at, "year", int(word), word))
@@ -777,6 +782,12 @@ def _flat_rows(text: str, offset: int, context: _Context, filing_period: str | N
     if label and numbers:
         rows.extend(_flat_row(label, numbers, context, filing_period, currency))
     return rows
+
+
+_YEAR_CONTEXT = re.compile(
+    rf"year|fiscal|calendar|fy|in|of|since|during|through|until|ended|ending|from|to|by|before|after|"
+    rf"early|late|mid|{_MON}",
+    re.IGNORECASE)
 
 
 def _is_year(word: str) -> bool:

@@ -354,3 +354,19 @@ def test_a_year_in_a_sentence_is_not_an_amount():
     evidence = _page("NVDA", "Q3FY24", "NVIDIA 10-Q", (NVDA_LIQUIDITY, "Nine Months Ended"), (balance, NVDA_SECTION))
     text, _ = ask("What was NVIDIA's accounts receivable at the end of October 2023?", evidence)
     assert "8,309" in text and "2024" not in text
+
+
+APPLE_SEGMENTS = (
+    "Three Months Ended Nine Months Ended July 1, June 25, July 1, June 25, Segment operating income $ 32,090 "
+    "$ 31,583 $ 114,983 $ 119,455 Research and development expense (7,442) (6,797) (22,608) (19,490) Other "
+    "corporate expenses, net (1,650) (1,710) (5,043) (5,422) Total operating income $ 22,998 $ 23,076 "
+    "$ 87,332 $ 94,543")
+
+
+def test_the_segments_sum_is_not_the_companys_operating_income():
+    # Apple's Note 13 page 16: the reconciliation of segment operating income to the total.
+    evidence = _page("AAPL", "Q3FY23", "Apple 10-Q", (APPLE_SEGMENTS, APPLE_SECTION))
+    text, _ = ask("What was Apple's operating income for the three months ended July 1, 2023?", evidence)
+    assert "22,998" in text and "32,090" not in text
+    text, _ = ask("What was Apple's segment operating income for the three months ended July 1, 2023?", evidence)
+    assert "32,090" in text

@@ -174,6 +174,8 @@ _GROUP_ORDER = {"q": 0, "h": 1, "n": 2, "t": 3, "y": 4, "p": 5}
 _ACRONYMS = frozenset("EPS EBITDA EBIT PAT PBT OCI GST CSR FCF ROE ROA NPA CASA NIM IT US USD INR "
                       "IFRS GAAP TCV".split())
 _DILUTED = re.compile(r"\bdiluted\b", re.IGNORECASE)
+_SEGMENT = re.compile(r"\bsegments?\b", re.IGNORECASE)
+_SEGMENT_TERMS = frozenset(content_terms("segment segments"))
 _BREAKDOWN_WORDS = frozenset(content_terms("segment segments business businesses division vertical "
                                            "unit geography region market"))
 
@@ -394,6 +396,10 @@ def _row_match(lookup: Lookup, leftover: frozenset[str], row: Row,
         return None
     score, start, squashed = matched
     if item.key == "eps" and lookup.diluted != bool(_DILUTED.search(row.label)):
+        score *= 0.5
+    if _SEGMENT.search(row.label) and not lookup.terms & _SEGMENT_TERMS:
+        # "Segment operating income" sums the segments before corporate costs; the total
+        # ("Total operating income") is the company's figure unless a segment is asked.
         score *= 0.5
     return score, start, False, squashed
 

@@ -370,3 +370,35 @@ def test_the_segments_sum_is_not_the_companys_operating_income():
     assert "22,998" in text and "32,090" not in text
     text, _ = ask("What was Apple's segment operating income for the three months ended July 1, 2023?", evidence)
     assert "32,090" in text
+
+
+AMZN_SEGMENTS = AMZN_SECTION + """
+Particulars: North America
+Net sales | 2022: 78,843 | 2023: 87,887 | 2022: 222,517 | 2023: 247,314
+Operating income (loss) | 2022: (412) | 2023: 4,307 | 2022: (2,607) | 2023: 8,416
+Particulars: International
+Net sales | 2022: 27,720 | 2023: 32,137 | 2022: 83,544 | 2023: 90,957
+Operating loss | 2022: (2,466) | 2023: (95) | 2022: (5,518) | 2023: (2,237)
+Particulars: AWS
+Net sales | 2022: 20,538 | 2023: 23,059 | 2022: 58,718 | 2023: 66,553
+Operating income | 2022: 5,403 | 2023: 6,976 | 2022: 17,636 | 2023: 17,464
+Particulars: Consolidated
+Net sales | 2022: 127,101 | 2023: 143,083 | 2022: 364,779 | 2023: 404,824
+Operating income | 2022: 2,525 | 2023: 11,188 | 2022: 9,511 | 2023: 23,643"""
+
+
+@pytest.mark.parametrize(
+    ("question", "expected", "wrong"),
+    [
+        ("What were Amazon's total net sales in the third quarter of 2023?", "143,083", "87,887"),
+        ("What were Amazon's AWS net sales in the third quarter of 2023?", "23,059", "87,887"),
+    ],
+)
+def test_a_label_repeated_under_group_headings_is_the_asked_groups(question, expected, wrong):
+    # Amazon's Note 10 page 19: "Net sales" under each segment's heading, then "Consolidated";
+    # the statement of operations ranked with it says "Total net sales" once.
+    statement = "\n".join(line for line in AMZN_ROWS.splitlines() if not line.startswith("Total net sales"))
+    evidence = _page("AMZN", "Q3FY23", "Amazon 10-Q", (AMZN_QUARTER, AMZN_SECTION), (AMZN_NINE, AMZN_SECTION),
+                     (AMZN_SEGMENTS, "Nine Months Ended"), (statement, AMZN_SECTION))
+    text, _ = ask(question, evidence)
+    assert expected in text and wrong not in text

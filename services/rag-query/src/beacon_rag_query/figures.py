@@ -115,6 +115,11 @@ def evidence_rows(evidence: Sequence[Evidence]) -> list[Sourced]:
 _HEADING = re.compile(r"([A-Za-z][A-Za-z ,()/&'’-]{2,60}):(?=\s|$)")
 
 
+# Ingestion writes a table's group heading as a row without figures under the label column's
+# own heading: "Particulars: North America", "Particulars: Operating expenses:".
+_GROUP_LINE = re.compile(r"^[^|:\n]{1,40}:[ \t]+([^|:\n\d]{2,80}?):?[ \t]*$", re.MULTILINE)
+
+
 def _row_headings(text: str, rows: Sequence[Row]) -> list[str]:
     """The last heading ("Net sales:", "Particulars: Operating income (loss):") before each
     row in the passage: US statements list a total's parts under it ("Net sales: Products ...
@@ -129,8 +134,10 @@ def _row_headings(text: str, rows: Sequence[Row]) -> list[str]:
             continue
         # the row's own label may begin with its heading ("Net sales: Products")
         end = at + len(row.label) if text.startswith(row.label, at) else at
-        found = [m.group(1).strip() for m in _HEADING.finditer(text, 0, end)]
-        out.append(found[-1] if found else "")
+        found = [(m.start(1), m.group(1).strip()) for m in _HEADING.finditer(text, 0, end)]
+        # a group's own line ("Particulars: North America"): the group, not the column's name
+        found += [(m.start(1), m.group(1).strip()) for m in _GROUP_LINE.finditer(text, 0, end)]
+        out.append(max(found)[1] if found else "")
         cursor = at + 1
     return out
 
@@ -305,6 +312,7 @@ def find_item(lookup: Lookup, rows: Sequence[Sourced]) -> Figure | None:
     """The best statement row and column for the lookup, or None."""
     best: tuple[float, Figure] | None = None
     leftover = lookup.terms - lookup.named - _BREAKDOWN_WORDS - _QUALIFIERS
+    groups = _label_groups(rows)
     for sourced in rows:
         row, e = sourced.row, sourced.evidence
         if lookup.company is not None and e.company_symbol not in (None, lookup.company):
@@ -320,6 +328,8 @@ def find_item(lookup: Lookup, rows: Sequence[Sourced]) -> Figure | None:
         if matched is None:
             continue
         score_label, start, breakdown, squashed = matched
+        if not breakdown and not _group_asked(sourced, groups, leftover):
+            score_label *= 0.5
         by_column = breakdown and not _heading_names(lookup.item, sourced.heading or e.section or "")
         index = _change_column(row) if lookup.change else column_for(row, lookup, e, by_column)
         if index is None or (lookup.change and lookup.period is not None
@@ -362,6 +372,35 @@ def find_item(lookup: Lookup, rows: Sequence[Sourced]) -> Figure | None:
         if best is None or score > best[0]:
             best = (score, figure)
     return best[1] if best else None
+
+
+def _label_groups(rows: Sequence[Sourced]) -> dict[tuple[int, str], set[str]]:
+    """The headings each row label of a passage sits under."""
+    groups: dict[tuple[int, str], set[str]] = {}
+    for sourced in rows:
+        groups.setdefault((sourced.evidence.index, clean_label(sourced.row.label)), set()).add(
+            clean_label(sourced.heading))
+    return groups
+
+
+_WHOLE_GROUP = re.compile(r"\b(consolidated|total)\b", re.IGNORECASE)
+
+
+def _group_asked(sourced: Sourced, groups: dict[tuple[int, str], set[str]], leftover: frozenset[str]) -> bool:
+    """A label the passage repeats under several group headings ("North America: Net sales",
+    "AWS: Net sales", "Consolidated: Net sales") is each group's figure: the asked group's
+    when the question names one, else the consolidated (total) group's. A label printed
+    under one heading, or under headings none of which is asked or the total, is not told
+    apart here."""
+    headings = groups.get((sourced.evidence.index, clean_label(sourced.row.label)), set())
+    if len(headings) < 2:
+        return True
+    heading = clean_label(sourced.heading)
+    named = {h for h in headings if content_terms(h) & leftover}
+    if named:
+        return heading in named
+    whole = {h for h in headings if _WHOLE_GROUP.search(h)}
+    return heading in whole if whole else True
 
 
 def _heading_names(item: LineItem | None, heading: str) -> bool:

@@ -402,3 +402,27 @@ def test_a_label_repeated_under_group_headings_is_the_asked_groups(question, exp
                      (AMZN_SEGMENTS, "Nine Months Ended"), (statement, AMZN_SECTION))
     text, _ = ask(question, evidence)
     assert expected in text and wrong not in text
+
+
+NVDA_SEGMENT_SECTION = "Networking Graphics All Other Consolidated"
+NVDA_SEGMENTS = (
+    "Networking Graphics All Other Consolidated (In millions) Three Months Ended October 29, 2023 Revenue "
+    "$ 14,645 $ 3,475 $ — $ 18,120 Operating income (loss) $ 10,262 $ 1,493 $ (1,338) $ 10,417 Three Months "
+    "Ended October 30, 2022 Revenue $ 3,816 $ 2,115 $ — $ 5,931 Operating income (loss) $ 1,086 $ 606 "
+    "$ (1,091) $ 601 Nine Months Ended October 29, 2023 Revenue $ 29,507 $ 9,312 $ — $ 38,819 Operating "
+    "income (loss) $ 19,149 $ 3,751 $ (3,542) $ 19,358 Nine Months Ended October 30, 2022 Revenue $ 11,395 "
+    "$ 9,528 $ — $ 20,923 Operating income (loss) $ 3,509 $ 3,739 $ (4,280) $ 2,968")
+
+
+@pytest.mark.parametrize(
+    ("question", "expected", "wrong"),
+    [
+        ("What was NVIDIA's operating income for the first nine months of fiscal 2024?", "19,358", "19,149"),
+        ("What was NVIDIA's revenue for the nine months ended October 29, 2023?", "38,819", "29,507"),
+    ],
+)
+def test_columns_of_one_period_are_parts_and_their_total_last(question, expected, wrong):
+    # NVIDIA's Note 16 page 23: the segments side by side under each period's heading.
+    evidence = _page("NVDA", "Q3FY24", "NVIDIA 10-Q", (NVDA_SEGMENTS, NVDA_SEGMENT_SECTION))
+    text, _ = ask(question, evidence)
+    assert expected in text and wrong not in text

@@ -464,6 +464,10 @@ def column_for(row: Row, lookup: Lookup, e: Evidence, breakdown: bool = False) -
     matches = [i for i in candidates if period.matches(row.columns[i])]
     if len(matches) > 1 and item is not None:
         matches = [i for i in matches if column_names(item, row.columns[i])] or matches
+    if len(matches) > 1 and not breakdown and _one_period(row, matches):
+        # Every cell one period ("Networking Graphics All Other Consolidated" over "Nine Months
+        # Ended October 29, 2023"): the columns are the parts and, printed last, their total.
+        return matches[-1]
     if matches:
         # Two columns ending the same month with no stated length: quarter columns come first
         # in Indian result formats, year-to-date ones after them.
@@ -473,6 +477,14 @@ def column_for(row: Row, lookup: Lookup, e: Evidence, breakdown: bool = False) -
         if filed is not None and filed == period.fiscal:
             return candidates[0]  # an unlabelled current-period column of this period's own filing
     return None
+
+
+def _one_period(row: Row, indexes: Sequence[int]) -> bool:
+    """The columns are one period whose length (or balance date) the header states."""
+    columns = [row.columns[i] for i in indexes]
+    stated = [c for c in columns if c is not None and not c.assumed and c.end is not None
+              and (c.months is not None or c.point)]
+    return len(stated) == len(columns) and len({(c.end, c.months, c.point) for c in stated}) == 1
 
 
 def _relative_column(row: Row, candidates: Sequence[int], period: Asked, e: Evidence) -> int | None:
@@ -497,8 +509,11 @@ def _relative_column(row: Row, candidates: Sequence[int], period: Asked, e: Evid
              and not row.columns[i].assumed and row.columns[i].months == months]
     if not dated:
         return None
-    dated.sort(key=lambda i: row.columns[i].end, reverse=True)  # type: ignore[arg-type, return-value]
-    return dated[back] if back < len(dated) else None
+    ends = sorted({row.columns[i].end for i in dated}, reverse=True)  # type: ignore[union-attr]
+    if back >= len(ends):
+        return None
+    # Of columns of that one period (the parts and, printed last, their total), the total.
+    return [i for i in dated if row.columns[i].end == ends[back]][-1]  # type: ignore[union-attr]
 
 
 # ---- one figure from a sentence -------------------------------------------------------------

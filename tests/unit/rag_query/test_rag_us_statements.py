@@ -442,3 +442,15 @@ def test_a_balance_sheet_chunk_cut_inside_its_header_shows_its_last_column():
                           entity_words=["Alphabet"])
     text = compose(find_figures(asked, _page("GOOGL", "Q3FY24", "Alphabet release", (chunk, "As of")), names), names)
     assert "430,266" in text and "402,392" not in text
+
+
+def test_a_duration_header_at_a_chunks_start_is_not_read_as_cut():
+    # NVIDIA's MD&A page 27: three periods and two change columns under one header; its dates
+    # are not the last columns'.
+    chunk = ("Three Months Ended October 29, 2023 July 30, 2023 October 30, Quarter-over-Quarter Change "
+             "Year-over-Year Change ($ in millions, except per share data) Revenue $ 18,120 $ 13,507 $ 5,931 "
+             "34 % 206 % Operating income $ 10,417 $ 6,800 $ 601 53 % 1,633 %")
+    income = next(r for r in read_rows(chunk, section="Three Months Ended", filing_period="Q3FY24")
+                  if r.label == "Operating income")
+    assert [c.text for c in income.cells][3] == "53%"
+    assert income.columns[3] is None or income.columns[3].end != date(2023, 10, 29)

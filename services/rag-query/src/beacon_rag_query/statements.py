@@ -865,9 +865,13 @@ def _cut_header_columns(marks: Sequence[_Mark], count: int) -> list[Column | Non
     """A passage that begins inside a header ("As of September 30, 2024 (unaudited) Assets
     ..." over two columns, "As of December 31, 2023" the end of the chunk before): the
     chunk boundary cut the header's first columns away, so the dates it shows, years and
-    all, are the last columns; the first are not known. None unless the passage starts
-    with the header and shows only full dates, fewer than the row's figures."""
+    all, are the last columns; the first are not known. Only balance dates ("As of"): a
+    duration header also heads change columns ("Three Months Ended October 29, 2023 July 30,
+    2023 ... Year-over-Year Change") it does not date. None unless the passage starts with
+    the header and shows only full dates, fewer than the row's figures."""
     if not marks or marks[0].at != 0 or any(m.kind in ("year", "daymonth", "fiscal") for m in marks):
+        return None
+    if any(m.kind == "label" and m.value != "p" for m in marks) or marks[0].kind != "label":
         return None
     dates = [m for m in marks if m.kind == "date"]
     if not dates or len(dates) >= count:

@@ -314,3 +314,143 @@ def test_the_same_quarter_a_year_before_ends_on_the_52_week_calendars_date():
     text, _ = ask("By how much did Apple's total net sales change in the quarter ended July 1, 2023 compared "
                   "with the same quarter of 2022, in percent?", apple())
     assert "fell 1.4%" in text and "(81,797 − 82,959) / 82,959" in text
+
+
+# ---- reader misses on real pages: footnote marks, years in prose, segment rows and columns ----
+
+NVDA_EPS_NOTE = """Particulars: (In millions, except per share data)
+Particulars: Numerator:
+Net income | 2023: 9,243 | 2022: 680 | 2023: 17,475 | 2022: 2,954
+Particulars: Denominator:
+Basic weighted average shares | 2023: 2,468 | 2022: 2,483 | 2023: 2,470 | 2022: 2,495
+Diluted weighted average shares | 2023: 2,494 | 2022: 2,499 | 2023: 2,494 | 2022: 2,517
+Particulars: Net income per share:
+Basic (1) | 2023: 3.75 | 2022: 0.27 | 2023: 7.07 | 2022: 1.18
+Diluted (2) | 2023: 3.71 | 2022: 0.27 | 2023: 7.01 | 2022: 1.17"""
+
+
+def test_a_footnote_mark_does_not_hide_the_diluted_row():
+    # NVIDIA's Note 5 page 12: "Diluted (2)" is the diluted row; "(2)" is a footnote mark.
+    evidence = _page("NVDA", "Q3FY24", "NVIDIA 10-Q", (NVDA_EPS_NOTE, "Three Months Ended Nine Months Ended"))
+    text, _ = ask("What was NVIDIA's diluted net income per share in the third quarter of fiscal 2024?", evidence)
+    assert text == "NVIDIA's diluted earnings per share in Q3FY24 was 3.71 [1]."
+
+
+NVDA_LIQUIDITY = (
+    "As of October 29, 2023, we had $18.28 billion in cash, cash equivalents, and marketable securities, an "
+    "increase of $4.99 billion from the end of fiscal year 2023. Cash provided by operating activities increased in the first nine months of fiscal year 2024 compared "
+    "to the first nine months of fiscal year 2023, due to growth in revenue, partially offset by higher "
+    "accounts receivable balance and taxes paid. Accounts receivable balance in the third quarter of fiscal "
+    "year 2024 reflected approximately $570 million from customer payments received ahead of the invoice "
+    "due date.")
+
+
+def test_a_year_in_a_sentence_is_not_an_amount():
+    # NVIDIA's MD&A page 33: "fiscal year 2024" was read as a row "... fiscal year" of $2024.
+    rows = read_rows(NVDA_LIQUIDITY, section="Nine Months Ended", filing_period="Q3FY24")
+    assert not any(cell.text == "2024" for row in rows for cell in row.cells)
+    balance = NVDA_SECTION.replace("STATEMENTS OF INCOME", "BALANCE SHEETS") + (
+        "\nAccounts receivable | October 29, 2023: 8,309 | January 29, 2023: 3,827")
+    evidence = _page("NVDA", "Q3FY24", "NVIDIA 10-Q", (NVDA_LIQUIDITY, "Nine Months Ended"), (balance, NVDA_SECTION))
+    text, _ = ask("What was NVIDIA's accounts receivable at the end of October 2023?", evidence)
+    assert "8,309" in text and "2024" not in text
+
+
+APPLE_SEGMENTS = (
+    "Three Months Ended Nine Months Ended July 1, June 25, July 1, June 25, Segment operating income $ 32,090 "
+    "$ 31,583 $ 114,983 $ 119,455 Research and development expense (7,442) (6,797) (22,608) (19,490) Other "
+    "corporate expenses, net (1,650) (1,710) (5,043) (5,422) Total operating income $ 22,998 $ 23,076 "
+    "$ 87,332 $ 94,543")
+
+
+def test_the_segments_sum_is_not_the_companys_operating_income():
+    # Apple's Note 13 page 16: the reconciliation of segment operating income to the total.
+    evidence = _page("AAPL", "Q3FY23", "Apple 10-Q", (APPLE_SEGMENTS, APPLE_SECTION))
+    text, _ = ask("What was Apple's operating income for the three months ended July 1, 2023?", evidence)
+    assert "22,998" in text and "32,090" not in text
+    text, _ = ask("What was Apple's segment operating income for the three months ended July 1, 2023?", evidence)
+    assert "32,090" in text
+
+
+AMZN_SEGMENTS = AMZN_SECTION + """
+Particulars: North America
+Net sales | 2022: 78,843 | 2023: 87,887 | 2022: 222,517 | 2023: 247,314
+Operating income (loss) | 2022: (412) | 2023: 4,307 | 2022: (2,607) | 2023: 8,416
+Particulars: International
+Net sales | 2022: 27,720 | 2023: 32,137 | 2022: 83,544 | 2023: 90,957
+Operating loss | 2022: (2,466) | 2023: (95) | 2022: (5,518) | 2023: (2,237)
+Particulars: AWS
+Net sales | 2022: 20,538 | 2023: 23,059 | 2022: 58,718 | 2023: 66,553
+Operating income | 2022: 5,403 | 2023: 6,976 | 2022: 17,636 | 2023: 17,464
+Particulars: Consolidated
+Net sales | 2022: 127,101 | 2023: 143,083 | 2022: 364,779 | 2023: 404,824
+Operating income | 2022: 2,525 | 2023: 11,188 | 2022: 9,511 | 2023: 23,643"""
+
+
+@pytest.mark.parametrize(
+    ("question", "expected", "wrong"),
+    [
+        ("What were Amazon's total net sales in the third quarter of 2023?", "143,083", "87,887"),
+        ("What were Amazon's AWS net sales in the third quarter of 2023?", "23,059", "87,887"),
+    ],
+)
+def test_a_label_repeated_under_group_headings_is_the_asked_groups(question, expected, wrong):
+    # Amazon's Note 10 page 19: "Net sales" under each segment's heading, then "Consolidated";
+    # the statement of operations ranked with it says "Total net sales" once.
+    statement = "\n".join(line for line in AMZN_ROWS.splitlines() if not line.startswith("Total net sales"))
+    evidence = _page("AMZN", "Q3FY23", "Amazon 10-Q", (AMZN_QUARTER, AMZN_SECTION), (AMZN_NINE, AMZN_SECTION),
+                     (AMZN_SEGMENTS, "Nine Months Ended"), (statement, AMZN_SECTION))
+    text, _ = ask(question, evidence)
+    assert expected in text and wrong not in text
+
+
+NVDA_SEGMENT_SECTION = "Networking Graphics All Other Consolidated"
+NVDA_SEGMENTS = (
+    "Networking Graphics All Other Consolidated (In millions) Three Months Ended October 29, 2023 Revenue "
+    "$ 14,645 $ 3,475 $ — $ 18,120 Operating income (loss) $ 10,262 $ 1,493 $ (1,338) $ 10,417 Three Months "
+    "Ended October 30, 2022 Revenue $ 3,816 $ 2,115 $ — $ 5,931 Operating income (loss) $ 1,086 $ 606 "
+    "$ (1,091) $ 601 Nine Months Ended October 29, 2023 Revenue $ 29,507 $ 9,312 $ — $ 38,819 Operating "
+    "income (loss) $ 19,149 $ 3,751 $ (3,542) $ 19,358 Nine Months Ended October 30, 2022 Revenue $ 11,395 "
+    "$ 9,528 $ — $ 20,923 Operating income (loss) $ 3,509 $ 3,739 $ (4,280) $ 2,968")
+
+
+@pytest.mark.parametrize(
+    ("question", "expected", "wrong"),
+    [
+        ("What was NVIDIA's operating income for the first nine months of fiscal 2024?", "19,358", "19,149"),
+        ("What was NVIDIA's revenue for the nine months ended October 29, 2023?", "38,819", "29,507"),
+    ],
+)
+def test_columns_of_one_period_are_parts_and_their_total_last(question, expected, wrong):
+    # NVIDIA's Note 16 page 23: the segments side by side under each period's heading.
+    evidence = _page("NVDA", "Q3FY24", "NVIDIA 10-Q", (NVDA_SEGMENTS, NVDA_SEGMENT_SECTION))
+    text, _ = ask(question, evidence)
+    assert expected in text and wrong not in text
+
+
+def test_a_balance_sheet_chunk_cut_inside_its_header_shows_its_last_column():
+    # Alphabet's release page 4: the chunk before ends "As of December 31, 2023"; this one
+    # starts with the second column's header. Its date is not the first column's.
+    chunk = ("As of September 30, 2024 (unaudited) Assets Current assets: Cash and cash equivalents $ 24,048 "
+             "$ 19,959 Total current assets 171,530 157,541 Total assets $ 402,392 $ 430,266")
+    rows = read_rows(chunk, section="As of", filing_period="Q3FY24")
+    total = next(r for r in rows if r.label == "Total assets")
+    assert [(cell.text, column.end if column else None) for cell, column in zip(total.cells, total.columns, strict=True)
+            ] == [("402,392", None), ("430,266", date(2024, 9, 30))]
+    names = {**NAMES, "GOOGL": "Alphabet"}
+    asked = read_question("What were Alphabet's total assets as of September 30, 2024?", ["GOOGL"],
+                          entity_words=["Alphabet"])
+    text = compose(find_figures(asked, _page("GOOGL", "Q3FY24", "Alphabet release", (chunk, "As of")), names), names)
+    assert "430,266" in text and "402,392" not in text
+
+
+def test_a_duration_header_at_a_chunks_start_is_not_read_as_cut():
+    # NVIDIA's MD&A page 27: three periods and two change columns under one header; its dates
+    # are not the last columns'.
+    chunk = ("Three Months Ended October 29, 2023 July 30, 2023 October 30, Quarter-over-Quarter Change "
+             "Year-over-Year Change ($ in millions, except per share data) Revenue $ 18,120 $ 13,507 $ 5,931 "
+             "34 % 206 % Operating income $ 10,417 $ 6,800 $ 601 53 % 1,633 %")
+    income = next(r for r in read_rows(chunk, section="Three Months Ended", filing_period="Q3FY24")
+                  if r.label == "Operating income")
+    assert [c.text for c in income.cells][3] == "53%"
+    assert income.columns[3] is None or income.columns[3].end != date(2023, 10, 29)

@@ -115,6 +115,11 @@ def evidence_rows(evidence: Sequence[Evidence]) -> list[Sourced]:
 _HEADING = re.compile(r"([A-Za-z][A-Za-z ,()/&'’-]{2,60}):(?=\s|$)")
 
 
+# Ingestion writes a table's group heading as a row without figures under the label column's
+# own heading: "Particulars: North America", "Particulars: Operating expenses:".
+_GROUP_LINE = re.compile(r"^[^|:\n]{1,40}:[ \t]+([^|:\n\d]{2,80}?):?[ \t]*$", re.MULTILINE)
+
+
 def _row_headings(text: str, rows: Sequence[Row]) -> list[str]:
     """The last heading ("Net sales:", "Particulars: Operating income (loss):") before each
     row in the passage: US statements list a total's parts under it ("Net sales: Products ...
@@ -129,8 +134,10 @@ def _row_headings(text: str, rows: Sequence[Row]) -> list[str]:
             continue
         # the row's own label may begin with its heading ("Net sales: Products")
         end = at + len(row.label) if text.startswith(row.label, at) else at
-        found = [m.group(1).strip() for m in _HEADING.finditer(text, 0, end)]
-        out.append(found[-1] if found else "")
+        found = [(m.start(1), m.group(1).strip()) for m in _HEADING.finditer(text, 0, end)]
+        # a group's own line ("Particulars: North America"): the group, not the column's name
+        found += [(m.start(1), m.group(1).strip()) for m in _GROUP_LINE.finditer(text, 0, end)]
+        out.append(max(found)[1] if found else "")
         cursor = at + 1
     return out
 
@@ -174,12 +181,15 @@ _GROUP_ORDER = {"q": 0, "h": 1, "n": 2, "t": 3, "y": 4, "p": 5}
 _ACRONYMS = frozenset("EPS EBITDA EBIT PAT PBT OCI GST CSR FCF ROE ROA NPA CASA NIM IT US USD INR "
                       "IFRS GAAP TCV".split())
 _DILUTED = re.compile(r"\bdiluted\b", re.IGNORECASE)
+_SEGMENT = re.compile(r"\bsegments?\b", re.IGNORECASE)
+_SEGMENT_TERMS = frozenset(content_terms("segment segments"))
 _BREAKDOWN_WORDS = frozenset(content_terms("segment segments business businesses division vertical "
                                            "unit geography region market"))
 
 
 def clean_label(label: str) -> str:
-    text = re.sub(r"\((?:[a-z]|[ivx]+|refer[^)]*|note[^)]*|net|\$|₹|rs\.?)\)", " ", label, flags=re.I)
+    # "(a)", "(ii)", "(1)": footnote marks ("Diluted (2)" is the diluted row), not words
+    text = re.sub(r"\((?:[a-z]|[ivx]+|\d{1,2}|refer[^)]*|note[^)]*|net|\$|₹|rs\.?)\)", " ", label, flags=re.I)
     text = re.sub(r"(?<!\w)[$₹€£](?!\w)", " ", text)
     return " ".join(text.lower().replace("’", "'").split()).strip(" :-")
 
@@ -187,7 +197,7 @@ def clean_label(label: str) -> str:
 def answer_name(label: str) -> str:
     """A row label as a sentence names it: "Basic EPS ($)" -> "basic EPS",
     "PROFIT FOR THE PERIOD" -> "profit for the period"."""
-    text = re.sub(r"\((?:[a-z]|[ivx]+|refer[^)]*|note[^)]*|\$|₹|rs\.?|in [^)]*)\)", " ", label, flags=re.I)
+    text = re.sub(r"\((?:[a-z]|[ivx]+|\d{1,2}|refer[^)]*|note[^)]*|\$|₹|rs\.?|in [^)]*)\)", " ", label, flags=re.I)
     text = re.sub(r"(?<!\w)[$₹€£](?!\w)", " ", text)
     shouting = sum(1 for w in text.split() if w.isupper()) >= 2
     words = []
@@ -294,6 +304,7 @@ class Lookup:
 
 
 _QUALIFIERS = frozenset(content_terms("basic diluted"))  # which EPS, not a part of a total
+_FOOTNOTE = re.compile(r"\s*\(\d{1,2}\)")  # "Diluted (2)"
 _BARE_EPS = re.compile(r"\s*(basic|diluted|basic and diluted)\s*(\(\s*[$₹]\s*\)|[$₹])?\s*", re.IGNORECASE)
 
 
@@ -301,6 +312,7 @@ def find_item(lookup: Lookup, rows: Sequence[Sourced]) -> Figure | None:
     """The best statement row and column for the lookup, or None."""
     best: tuple[float, Figure] | None = None
     leftover = lookup.terms - lookup.named - _BREAKDOWN_WORDS - _QUALIFIERS
+    groups = _label_groups(rows)
     for sourced in rows:
         row, e = sourced.row, sourced.evidence
         if lookup.company is not None and e.company_symbol not in (None, lookup.company):
@@ -316,6 +328,8 @@ def find_item(lookup: Lookup, rows: Sequence[Sourced]) -> Figure | None:
         if matched is None:
             continue
         score_label, start, breakdown, squashed = matched
+        if not breakdown and not _group_asked(sourced, groups, leftover):
+            score_label *= 0.5
         by_column = breakdown and not _heading_names(lookup.item, sourced.heading or e.section or "")
         index = _change_column(row) if lookup.change else column_for(row, lookup, e, by_column)
         if index is None or (lookup.change and lookup.period is not None
@@ -340,9 +354,10 @@ def find_item(lookup: Lookup, rows: Sequence[Sourced]) -> Figure | None:
         item = lookup.item
         name = (item.name if item is not None and squashed else answer_name(clean) if item is not None
                 else _terms_name(lookup.terms, clean))
-        if item is not None and item.key == "eps" and _BARE_EPS.fullmatch(clean):
+        bare = _FOOTNOTE.sub("", clean).strip()
+        if item is not None and item.key == "eps" and _BARE_EPS.fullmatch(bare):
             # "Earnings per share: Basic ... Diluted ...": the row says only which one.
-            name = f"{clean.strip(' $()').lower()} earnings per share"
+            name = f"{bare.strip(' $()').lower()} earnings per share"
             row = replace(row, per_share=True)
         if breakdown and item is not None:
             kind = next((w for w in ("segment", "business", "division", "region") if w in lookup.terms), "")
@@ -358,6 +373,35 @@ def find_item(lookup: Lookup, rows: Sequence[Sourced]) -> Figure | None:
         if best is None or score > best[0]:
             best = (score, figure)
     return best[1] if best else None
+
+
+def _label_groups(rows: Sequence[Sourced]) -> dict[tuple[int, str], set[str]]:
+    """The headings each row label of a passage sits under."""
+    groups: dict[tuple[int, str], set[str]] = {}
+    for sourced in rows:
+        groups.setdefault((sourced.evidence.index, clean_label(sourced.row.label)), set()).add(
+            clean_label(sourced.heading))
+    return groups
+
+
+_WHOLE_GROUP = re.compile(r"\b(consolidated|total)\b", re.IGNORECASE)
+
+
+def _group_asked(sourced: Sourced, groups: dict[tuple[int, str], set[str]], leftover: frozenset[str]) -> bool:
+    """A label the passage repeats under several group headings ("North America: Net sales",
+    "AWS: Net sales", "Consolidated: Net sales") is each group's figure: the asked group's
+    when the question names one, else the consolidated (total) group's. A label printed
+    under one heading, or under headings none of which is asked or the total, is not told
+    apart here."""
+    headings = groups.get((sourced.evidence.index, clean_label(sourced.row.label)), set())
+    if len(headings) < 2:
+        return True
+    heading = clean_label(sourced.heading)
+    named = {h for h in headings if content_terms(h) & leftover}
+    if named:
+        return heading in named
+    whole = {h for h in headings if _WHOLE_GROUP.search(h)}
+    return heading in whole if whole else True
 
 
 def _heading_names(item: LineItem | None, heading: str) -> bool:
@@ -393,6 +437,10 @@ def _row_match(lookup: Lookup, leftover: frozenset[str], row: Row,
     score, start, squashed = matched
     if item.key == "eps" and lookup.diluted != bool(_DILUTED.search(row.label)):
         score *= 0.5
+    if _SEGMENT.search(row.label) and not lookup.terms & _SEGMENT_TERMS:
+        # "Segment operating income" sums the segments before corporate costs; the total
+        # ("Total operating income") is the company's figure unless a segment is asked.
+        score *= 0.5
     return score, start, False, squashed
 
 
@@ -417,6 +465,10 @@ def column_for(row: Row, lookup: Lookup, e: Evidence, breakdown: bool = False) -
     matches = [i for i in candidates if period.matches(row.columns[i])]
     if len(matches) > 1 and item is not None:
         matches = [i for i in matches if column_names(item, row.columns[i])] or matches
+    if len(matches) > 1 and not breakdown and _one_period(row, matches):
+        # Every cell one period ("Networking Graphics All Other Consolidated" over "Nine Months
+        # Ended October 29, 2023"): the columns are the parts and, printed last, their total.
+        return matches[-1]
     if matches:
         # Two columns ending the same month with no stated length: quarter columns come first
         # in Indian result formats, year-to-date ones after them.
@@ -426,6 +478,14 @@ def column_for(row: Row, lookup: Lookup, e: Evidence, breakdown: bool = False) -
         if filed is not None and filed == period.fiscal:
             return candidates[0]  # an unlabelled current-period column of this period's own filing
     return None
+
+
+def _one_period(row: Row, indexes: Sequence[int]) -> bool:
+    """The columns are one period whose length (or balance date) the header states."""
+    columns = [row.columns[i] for i in indexes]
+    stated = [c for c in columns if c is not None and not c.assumed and c.end is not None
+              and (c.months is not None or c.point)]
+    return len(stated) == len(columns) and len({(c.end, c.months, c.point) for c in stated}) == 1
 
 
 def _relative_column(row: Row, candidates: Sequence[int], period: Asked, e: Evidence) -> int | None:
@@ -450,8 +510,11 @@ def _relative_column(row: Row, candidates: Sequence[int], period: Asked, e: Evid
              and not row.columns[i].assumed and row.columns[i].months == months]
     if not dated:
         return None
-    dated.sort(key=lambda i: row.columns[i].end, reverse=True)  # type: ignore[arg-type, return-value]
-    return dated[back] if back < len(dated) else None
+    ends = sorted({row.columns[i].end for i in dated}, reverse=True)  # type: ignore[union-attr]
+    if back >= len(ends):
+        return None
+    # Of columns of that one period (the parts and, printed last, their total), the total.
+    return [i for i in dated if row.columns[i].end == ends[back]][-1]  # type: ignore[union-attr]
 
 
 # ---- one figure from a sentence -------------------------------------------------------------

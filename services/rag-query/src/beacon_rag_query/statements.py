@@ -760,6 +760,11 @@ def _flat_rows(text: str, offset: int, context: _Context, filing_period: str | N
             header.append(marks_at[at])
             continue
         if kind == "number":
+            if _is_year(word) and label and _YEAR_CONTEXT.fullmatch(label[-1][1].strip(",.;:(")):
+                # "in the third quarter of fiscal year 2024 reflected ...": a sentence's year,
+                # not a figure (statements print amounts of four digits with a comma)
+                label.append((at, word))
+                continue
             if header and not label and _is_year(word):
                 # a bare year under a header's kind ("Year ended 2024 2023")
                 header.append(_Mark(at, "year", int(word), word))
@@ -777,6 +782,12 @@ def _flat_rows(text: str, offset: int, context: _Context, filing_period: str | N
     if label and numbers:
         rows.extend(_flat_row(label, numbers, context, filing_period, currency))
     return rows
+
+
+_YEAR_CONTEXT = re.compile(
+    rf"year|fiscal|calendar|fy|in|of|since|during|through|until|ended|ending|from|to|by|before|after|"
+    rf"early|late|mid|{_MON}",
+    re.IGNORECASE)
 
 
 def _is_year(word: str) -> bool:
@@ -828,24 +839,47 @@ def _flat_row(label: list[tuple[int, str]], numbers: list[str], context: _Contex
     if len(values) >= 3 and _note_like(values[-1]) and _shorter(values[-1], values[:-1]):
         values = values[:-1]
     columns: list[Column | None] | None = None
-    fitted = fit_columns(marks, len(values)) if marks else None
+    fitted: Sequence[Column | None] | None = fit_columns(marks, len(values)) if marks else None
     if fitted is None and marks and context.page_header:
         # "As of December 31, 2023" in a chunk of its own, "As of September 30, 2024" above
         # the rows: the page's header columns come first.
         fitted = fit_columns([*context.page_header, *marks], len(values))
+    if fitted is None and marks:
+        fitted = _cut_header_columns(marks, len(values))
     if fitted is None and marks:
         fitted = grid_columns(marks, len(values), filing_period=filing_period, known=context.known)
     if fitted is None and not marks and context.page_header:
         fitted = fit_columns(context.page_header, len(values)) or grid_columns(
             context.page_header, len(values), filing_period=filing_period, known=context.known)
     if fitted is not None:
-        columns = list(_complete(fitted, filing_period))
+        columns = list(_complete(fitted, filing_period)) if all(fitted) else list(fitted)  # type: ignore[arg-type]
     else:
         assumed = assumed_columns(filing_period, len(values))
         columns = list(assumed) if assumed else [None] * len(values)
     if len(values) < 2 and fitted is None:
         return []
     return [_make_row(text, values, columns, at, context, currency)]
+
+
+def _cut_header_columns(marks: Sequence[_Mark], count: int) -> list[Column | None] | None:
+    """A passage that begins inside a header ("As of September 30, 2024 (unaudited) Assets
+    ..." over two columns, "As of December 31, 2023" the end of the chunk before): the
+    chunk boundary cut the header's first columns away, so the dates it shows, years and
+    all, are the last columns; the first are not known. Only balance dates ("As of"): a
+    duration header also heads change columns ("Three Months Ended October 29, 2023 July 30,
+    2023 ... Year-over-Year Change") it does not date. None unless the passage starts with
+    the header and shows only full dates, fewer than the row's figures."""
+    if not marks or marks[0].at != 0 or any(m.kind in ("year", "daymonth", "fiscal") for m in marks):
+        return None
+    if any(m.kind == "label" and m.value != "p" for m in marks) or marks[0].kind != "label":
+        return None
+    dates = [m for m in marks if m.kind == "date"]
+    if not dates or len(dates) >= count:
+        return None
+    shown = fit_columns(marks, len(dates))
+    if shown is None:
+        return None
+    return [*([None] * (count - len(shown))), *shown]
 
 
 def _shorter(value: str, others: Sequence[str]) -> bool:

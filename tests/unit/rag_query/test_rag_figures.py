@@ -336,4 +336,8 @@ def test_a_figure_named_in_the_questions_own_words_is_called_by_those_words():
                           entity_words=["Alphabet"])
     found = find_figures(asked, evidence, {"GOOGL": "Alphabet"})
     assert [f.item for f in found.figures] == ["office space charges"]
-    assert compose(found, {"GOOGL": "Alphabet"}).startswith("Alphabet's office space charges in the quarter")
+    # a sentence's "$607 million" is read with its scale (not as a statement row's "$607")
+    assert [f.text for f in found.figures] == ["$607 million"]
+    answer = compose(found, {"GOOGL": "Alphabet"})
+    assert answer.startswith("Alphabet's office space charges in the")
+    assert fact_check(answer, evidence, company_names={"GOOGL": "Alphabet"}).faithfulness_score == 1.0

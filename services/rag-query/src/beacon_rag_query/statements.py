@@ -775,7 +775,10 @@ def _flat_rows(text: str, offset: int, context: _Context, filing_period: str | N
             numbers.append(word)
             continue
         if numbers:
-            rows.extend(_flat_row(label, numbers, context, filing_period, currency))
+            if not _SCALE_WORD.fullmatch(word.strip(".,;:")):
+                rows.extend(_flat_row(label, numbers, context, filing_period, currency))
+            # else "charges totaling $607 million": a sentence's amount (a statement prints
+            # its scale once, above the figures), which the prose reader takes with its unit
             numbers, label, currency = [], [], None
         label.append((at, word))
     close_header()
@@ -788,6 +791,10 @@ _YEAR_CONTEXT = re.compile(
     rf"year|fiscal|calendar|fy|in|of|since|during|through|until|ended|ending|from|to|by|before|after|"
     rf"early|late|mid|{_MON}",
     re.IGNORECASE)
+
+
+_SCALE_WORD = re.compile(r"million|millions|billion|billions|crores?|lakhs?|thousands?|mn|bn|cr",
+                         re.IGNORECASE)
 
 
 def _is_year(word: str) -> bool:

@@ -319,6 +319,12 @@ TOPIC_HINTS: dict[str, str] = {
     "Pricing model": "price pricing fixed rate fee model",
     "Price breakdown": "price cost rate fee day total",
     "Payment schedule": "payment invoice milestone instalment",
+    # Topics without hints match only their own words, exactly ("invoicing", not "invoice").
+    "Invoicing": "invoice invoices invoiced billing bill",
+    "Currency and taxes": "currency tax taxes gst vat duty duties",
+    "Late payment": "late delay delayed overdue interest penalty",
+    "Expected benefits": "benefit benefits saving savings efficiency improvement value",
+    "Payback and return": "payback return investment roi saving savings",
     "Stated requirements": "must shall required requirement",
     "Context": "background context objective",
     "Budget": "budget cost price",

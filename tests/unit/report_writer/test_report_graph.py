@@ -253,3 +253,39 @@ async def test_a_hit_opening_inside_a_sentence_is_joined_with_the_chunk_before_a
     cited = {c["index"]: c["page_number"] for c in state["result"]["citations"]}
     assert line.endswith("at every hop.[^1][^2]") and (cited[1], cited[2]) == (4, 5)
     assert "Tenders close" not in markdown  # the rest of the chunk before was not retrieved
+
+
+class RankedSource(MaterialSource):
+    """Hits ranked per query: the hinted query and the plain topic each find their own."""
+
+    def __init__(self) -> None:
+        self.requests: list[MaterialSearchRequest] = []
+
+    async def search(self, owner, request):
+        self.requests.append(request)
+
+        def hit(n: int) -> MaterialHit:
+            return MaterialHit(chunk_id=f"c{n}", document_id=3, document_title="RFP", page_number=n,
+                               text=f"Statement {n} of the tender is here.", score=1.0, offer=False, chunk_index=n)
+
+        ranked = {True: [hit(1), hit(2), hit(3)], False: [hit(4), hit(2), hit(5)]}
+        return MaterialSearchResponse(documents=1, results=[
+            MaterialResults(query=q, hits=ranked[" " in q.removeprefix("Identity and access")])
+            for q in request.queries])
+
+
+async def test_each_topic_is_searched_with_and_without_its_hints_and_the_hits_fused():
+    source = RankedSource()
+    graph = build_graph(OfflineDrafter(), InMemorySessionDrafts(), source, passages_per_topic=3)
+    state = await _run(graph, "generate", section_title="Security & Compliance", type="Technical_scope")
+    queries = source.requests[0].queries
+    assert "Identity and access" in queries  # the topic's own words alone
+    assert any(q.startswith("Identity and access ") and "authentication" in q for q in queries)
+    assert len(queries) == 8  # four topics, two queries each
+    identity = state["grounding"]["topics"][0]
+    assert identity["topic"] == "Identity and access"
+    pages = {p["n"]: p["page_number"] for p in state["grounding"]["passages"]}
+    # Page 2 is second for both queries: it leads; then the two firsts, before the thirds.
+    assert [pages[n] for n in identity["passages"]][0] == 2
+    assert sorted(pages[n] for n in identity["passages"]) == [1, 2, 4]
+    assert "authentication" in identity["terms"]  # the hints still choose its sentences

@@ -162,14 +162,39 @@ def test_a_topic_left_empty_takes_back_a_sentence_that_names_it():
     regulations = terms("Regulations and standards compliance iso certification audit")
     audit = terms("Audit and monitoring trail incident")
     tooling = terms("Tooling and operations monitoring support")
-    # Page 3 ranks first for regulations, so both its sentences score best there.
+    # Without names, "Audit logs ..." fits regulations and audit alike and both searches
+    # found it: it is placed nowhere; the certification sentence is regulations' alone.
     topics = [(regulations, [page]), (audit, [Passage(2, 5, "RFP", 1, "Nothing here."), page]),
               (tooling, [page])]
     plain = assign_sentences(topics, [])
-    assert [len(p) for p in plain] == [2, 0, 0]
+    assert [[p.sentence[:10] for p in picks] for picks in plain] == [["The suppli"], [], []]
     filled = assign_sentences(topics, [], names=["Regulations and standards", "Audit and monitoring",
                                                  "Tooling and operations"])
     assert [[p.sentence[:10] for p in picks] for picks in filled] == [["The suppli"], ["Audit logs"], []]
+
+
+def test_a_sentence_fitting_two_topics_alike_goes_where_only_one_search_found_it():
+    both = "The platform must audit every payment that the merchants make."
+    page = Passage(1, 5, "RFP", 4, both)
+    elsewhere = Passage(2, 5, "RFP", 9, "Nothing here.")
+    payments = terms("Payment schedule payment refund")
+    audit = terms("Audit and monitoring log monitor")
+    names = ["Payment schedule", "Audit and monitoring"]
+    # One name word of each topic: the words cannot place it.
+    only_audit = assign_sentences([(payments, [elsewhere]), (audit, [page])], [], names=names)
+    assert [len(p) for p in only_audit] == [0, 1]
+    # Found by both searches: placed nowhere (without names: no empty topic takes it back).
+    found_by_both = assign_sentences([(payments, [page]), (audit, [page])], [])
+    assert [len(p) for p in found_by_both] == [0, 0]
+
+
+def test_a_sentence_clearly_nearer_one_topic_is_filed_there_though_both_found_it():
+    page = Passage(1, 5, "RFP", 4, "Every refund is logged, monitored and kept in an audit trail.")
+    payments = terms("Payment schedule payment refund")
+    audit = terms("Audit and monitoring log monitored audit trail")
+    filed = assign_sentences([(payments, [page]), (audit, [page])], [],
+                             names=["Payment schedule", "Audit and monitoring"])
+    assert [len(p) for p in filed] == [0, 1]
 
 
 def test_conflicting_figures_across_sections_are_found():

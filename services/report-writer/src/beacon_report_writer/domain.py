@@ -275,7 +275,9 @@ TOPIC_HINTS: dict[str, str] = {
     "Current systems and data": "existing current legacy system database data",
     "Pain points": "problem issue challenge pain slow manual error limitation",
     "Constraints to respect": "constraint must not restriction limit budget",
-    "Functional requirements": "functionality feature capability user support provide integrate scanning process",
+    # Not "user": non-functional requirements are about users too ("500 concurrent users"),
+    # and a hint both topics share cannot tell them apart.
+    "Functional requirements": "functionality feature capability support provide integrate scanning process",
     "Non-functional requirements": "availability uptime performance response scalability latency concurrent users",
     "Data requirements": "data migration records retention volume storage database",
     "Priorities": "priority mandatory essential critical phase first optional",
@@ -317,6 +319,12 @@ TOPIC_HINTS: dict[str, str] = {
     "Pricing model": "price pricing fixed rate fee model",
     "Price breakdown": "price cost rate fee day total",
     "Payment schedule": "payment invoice milestone instalment",
+    # Topics without hints match only their own words, exactly ("invoicing", not "invoice").
+    "Invoicing": "invoice invoices invoiced billing bill",
+    "Currency and taxes": "currency tax taxes gst vat duty duties",
+    "Late payment": "late delay delayed overdue interest penalty",
+    "Expected benefits": "benefit benefits saving savings efficiency improvement value",
+    "Payback and return": "payback return investment roi saving savings",
     "Stated requirements": "must shall required requirement",
     "Context": "background context objective",
     "Budget": "budget cost price",
@@ -327,6 +335,14 @@ def topic_query(topic: str) -> str:
     """The search query for one topic of a section guide."""
     hints = TOPIC_HINTS.get(topic)
     return f"{topic} {hints}" if hints else topic
+
+
+def topic_queries(topic: str) -> list[str]:
+    """The search queries for one topic, whose hits the caller fuses: the topic with its
+    hints (the words the customer's documents use: the sparse half of the search finds
+    them) and, when it has hints, the topic's own words alone (a long bag of hint words
+    blurs the dense half; the plain phrase keeps what the topic means)."""
+    return list(dict.fromkeys([topic_query(topic), topic]))
 
 
 def section_guide(report_type: ReportType, section_title: str) -> SectionGuide:

@@ -6,8 +6,9 @@
 
 - prepare: the request (a typed command's, checked by the runtime's dispatcher, or raw
   params, checked here), its owner and session, the session's earlier sections.
-- retrieve: the customer's passages for each topic of the section guide (one search query
-  per topic, widened by its hints); for an Executive Summary after other sections, their
+- retrieve: the customer's passages for each topic of the section guide (two search
+  queries per topic, its words with its hints and its words alone, fused by reciprocal
+  rank); for an Executive Summary after other sections, their
   first cited sentences; for a refinement, the passages its footnotes cite and, when asked to
   add a topic, the passages about it.
 - draft: the model (or the offline drafter) writes from the numbered passages.
@@ -36,6 +37,7 @@ from beacon_report_writer.domain import (
     normalize_section,
     section_guide,
     section_order,
+    topic_queries,
     topic_query,
 )
 from beacon_report_writer.drafter import REVISION_NOTES, instruction_addition
@@ -86,7 +88,7 @@ class SectionState(TypedDict, total=False):
 
 
 def build_graph(chat_model: ChatModel, drafts: SessionDrafts, material: MaterialSource | None = None, *,
-                passages_per_topic: int = 4) -> CompiledStateGraph:
+                passages_per_topic: int = 8) -> CompiledStateGraph:
     material = material or NoMaterialSource()
 
     async def prepare(state: SectionState) -> SectionState:
@@ -226,25 +228,46 @@ class _Numbering:
 async def _generate_grounding(material: MaterialSource, owner: str, request: GenerateRequest,
                               earlier: dict[str, SavedSection], limit: int) -> dict[str, Any]:
     guide = section_guide(request.type, request.section_title)
-    queries = [topic_query(topic) for topic in guide.covers]
+    per_topic = [topic_queries(topic) for topic in guide.covers]
+    flat = [query for queries in per_topic for query in queries]
     found = await material.search(owner, MaterialSearchRequest(
         customer_id=request.customer_id, opportunity_id=request.opportunity_id,
-        queries=queries, limit=limit, neighbours=True))
+        queries=flat, limit=limit, neighbours=True))
+    results = list(found.results or [])
     numbering = _Numbering()
     topics = []
     hits = []
-    for topic, query, results in zip(guide.covers, queries, found.results or [None] * len(queries), strict=False):
+    start = 0
+    for topic, queries in zip(guide.covers, per_topic, strict=True):
+        lists = [r.hits for r in results[start:start + len(queries)]]
+        start += len(queries)
         numbers = []
-        for hit in (results.hits if results else []):
+        for hit in fused(lists, limit):
             numbers.append(numbering.add(hit.chunk_id, lambda n, h=hit, t=topic: _passage(n, h, h, t)))
             hits.append(hit)
-        topics.append({"topic": topic, "terms": sorted(terms(query)), "passages": numbers})
+        topics.append({"topic": topic, "terms": sorted(terms(topic_query(topic))), "passages": numbers})
     _add_neighbours(numbering, hits)
     summary = []
     if request.section_title == SUMMARY and found.documents:
         summary = _summary_points(request, earlier, numbering)
     return {"material": {"documents": found.documents}, "topics": topics, "summary_points": summary,
             "passages": [p.as_task() for p in numbering.passages]}
+
+
+RRF_K = 60  # the usual constant: a hit's place matters, not which list found it first
+
+
+def fused(lists: list[list], limit: int) -> list:
+    """The hits of several queries for one topic, by reciprocal rank fusion (a chunk found
+    high by several queries first), the best `limit`."""
+    scores: dict[str, float] = {}
+    first: dict[str, Any] = {}
+    for hits in lists:
+        for rank, hit in enumerate(hits):
+            scores[hit.chunk_id] = scores.get(hit.chunk_id, 0.0) + 1.0 / (RRF_K + rank + 1)
+            first.setdefault(hit.chunk_id, hit)
+    ranked = sorted(first, key=lambda chunk_id: -scores[chunk_id])
+    return [first[chunk_id] for chunk_id in ranked[:limit]]
 
 
 def _passage(n: int, hit, chunk, topic: str) -> Passage:

@@ -288,6 +288,7 @@ def pick_sentences(topic_terms: set[str], passages: list[Passage], taken: list[s
     return _choose(candidates(topic_terms, passages), taken, limit)
 
 
+FILING_MARGIN = 1.25  # a sentence's best topic must beat the next by this factor
 HINT_WEIGHT = 0.3  # a hint word ("incident" for audit) is weaker evidence than the topic's own
 
 
@@ -310,8 +311,11 @@ def assign_sentences(topics: list[tuple[set[str], list[Passage]]], taken: list[s
                      neighbours: list[Passage] | None = None) -> list[list[Pick]]:
     """Sentences for several topics at once: each sentence any topic retrieved is filed
     under the topic of the section it matches best (`fit`, by the topic's words and hints),
-    not under the topic whose search found it; then each topic keeps its best `limit`; a
-    topic left empty may take back a sentence that uses a word of its `names` entry. A
+    not under the topic whose search found it. When other topics fit it almost as well
+    (the best below FILING_MARGIN times theirs) the words cannot place it: it goes to the
+    one of those topics whose own search found it, and is left out when several or none
+    did. Then each topic keeps its best `limit`; a topic left empty may take back a
+    sentence that uses a word of its `names` entry. A
     sentence cut at a passage's end goes on in the next chunk among `neighbours` (default:
     every topic's passages)."""
     section = neighbours or list({p.n: p for _, passages in topics for p in passages}.values())
@@ -334,9 +338,22 @@ def assign_sentences(topics: list[tuple[set[str], list[Passage]]], taken: list[s
         home = max(range(len(topics)), key=lambda i: (fits[i], i == found_by))
         if _coverage(pick.sentence, topics[home][0]) < MIN_COVERAGE:
             continue
+        key = _key(pick.sentence)
+        # Sentences that fit two topics about as well were filed right barely a third of the
+        # time (bench/results/report.md): the words cannot place them. When only one of
+        # those topics' own searches found the sentence, that search placed it; otherwise
+        # it stays out (a topic it names may still take it back, _fill_empty_topics).
+        close = [i for i, f in enumerate(fits) if f > 0 and f * FILING_MARGIN > fits[home]]
+        if len(close) > 1:
+            found = [i for i in close if key in by_topic[i]]
+            if len(found) != 1:
+                continue
+            home = found[0]
+            if _coverage(pick.sentence, topics[home][0]) < MIN_COVERAGE:
+                continue
         # The rank bonus of the home topic's own search, when it found the sentence too.
-        retrieved = by_topic[home].get(_key(pick.sentence))
-        bonus = (retrieved.score - _coverage(pick.sentence, topics[home][0])) if retrieved else 0.0
+        retrieved = by_topic[home].get(key)
+        bonus = _rank_bonus(retrieved, topics[home][0]) if retrieved else 0.0
         filed[home].append(Pick(pick.sentence, pick.passage, pick.position, fits[home] + bonus, pick.also))
     chosen: list[list[Pick]] = []
     used = list(taken)
@@ -349,6 +366,11 @@ def assign_sentences(topics: list[tuple[set[str], list[Passage]]], taken: list[s
     covering = [[p for p in picks if _coverage(p.sentence, topics[i][0]) >= MIN_COVERAGE]
                 for i, picks in enumerate(per_topic)]
     return _fill_empty_topics(covering, chosen, names)
+
+
+def _rank_bonus(pick: Pick, topic_terms: set[str]) -> float:
+    """What a pick's score owes to the rank of its passage in its topic's search."""
+    return pick.score - _coverage(pick.sentence, topic_terms)
 
 
 def _coverage(sentence: str, topic_terms: set[str]) -> float:
@@ -364,7 +386,8 @@ def _key(sentence: str) -> str:
 def _fill_empty_topics(per_topic: list[list[Pick]], chosen: list[list[Pick]],
                        names: list[str]) -> list[list[Pick]]:
     """A topic left with nothing takes back its best sentence naming it ("Audit logs ..."
-    for audit and monitoring) from a topic that has others: a section must not say the
+    for audit and monitoring) from a topic that has others, or that no topic quotes (left
+    out as fitting two topics about as well): a section must not say the
     material is silent on a topic while it quotes the material on it under another heading.
     A sentence sharing only a hint word ("support" for tooling) is no such sentence."""
     for index, picks in enumerate(chosen):
@@ -374,11 +397,14 @@ def _fill_empty_topics(per_topic: list[list[Pick]], chosen: list[list[Pick]],
         for candidate in sorted(per_topic[index], key=lambda p: -p.score):
             if not terms(candidate.sentence) & named:
                 continue
-            owner = next((i for i, other in enumerate(chosen)
-                          if i != index and len(other) > 1 and any(_key(p.sentence) == _key(candidate.sentence)
-                                                                    for p in other)), None)
+            key = _key(candidate.sentence)
+            holders = [i for i, other in enumerate(chosen) if any(_key(p.sentence) == key for p in other)]
+            if not holders:  # left out as ambiguous between topics: this one it names
+                chosen[index] = [candidate]
+                break
+            owner = next((i for i in holders if i != index and len(chosen[i]) > 1), None)
             if owner is not None:
-                chosen[owner] = [p for p in chosen[owner] if _key(p.sentence) != _key(candidate.sentence)]
+                chosen[owner] = [p for p in chosen[owner] if _key(p.sentence) != key]
                 chosen[index] = [candidate]
                 break
     return chosen

@@ -22,4 +22,6 @@ class ReportWriterSettings(ServiceSettings):
     # no material can be reached (embedded mode passes ingestion's app instead).
     ingestion_url: str | None = None
     ingestion_timeout_s: float = Field(default=30.0, gt=0)
-    passages_per_topic: int = Field(default=4, ge=1, le=30)
+    # Per topic, after fusing its two queries; sentences are then filed by topic, so more
+    # passages mean more to choose from, not more off-topic text (bench/results/report.md).
+    passages_per_topic: int = Field(default=8, ge=1, le=30)

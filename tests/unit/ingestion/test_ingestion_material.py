@@ -226,3 +226,28 @@ async def test_search_with_neighbours_returns_the_chunks_around_each_hit(h):
         assert first["previous"] is None  # no chunk before the first
     if last is not None:
         assert last["next"] is None
+
+
+async def test_a_listed_customers_public_filings_are_sources_too(h):
+    """Material uploaded with the customer's `company_symbol` brings that company's public
+    filings into the search, flagged `public`, after the material; never another company's,
+    and never for a customer whose material names no company."""
+    for symbol, company in (("RELIANCE.NS", "Reliance Industries"), ("TCS.NS", "Tata Consultancy")):
+        filing = await h.client.post(
+            "/api/v1/documents/upload", headers=ADMIN, files={"file": ("ar.pdf", make_pdf(2, company=company))},
+            data={"company_symbol": symbol, "doc_type": "annual_report", "fiscal_period": "FY2024"})
+        assert filing.status_code == 202, filing.text
+    listed = await upload(h, b"Our retail stores need a new point of sale system by 2027.", "rfp.txt",
+                          customer_id="ril", company_symbol="RELIANCE.NS")
+    assert listed.status_code == 202, listed.text
+    await upload(h, b"Our retail stores need a new point of sale system by 2027.", "rfp.txt",
+                 customer_id="shop")
+    await h.drain()
+
+    hits = (await search(h, OWNER_A, "ril", "retail digital services businesses"))["results"][0]["hits"]
+    public = [hit for hit in hits if hit["public"]]
+    assert public and all("Reliance Industries" in hit["text"] for hit in public)
+    assert not any("Tata Consultancy" in hit["text"] for hit in hits)
+    assert not hits[0]["public"]  # the customer's own material first
+    unlisted = (await search(h, OWNER_A, "shop", "retail digital services businesses"))["results"][0]["hits"]
+    assert unlisted and not any(hit["public"] for hit in unlisted)

@@ -89,6 +89,8 @@ class MaterialHit(BaseModel):
     text: str
     score: float
     offer: bool = Field(description="The owner's offer material rather than the customer's")
+    public: bool = Field(default=False, description="A public filing of the customer's listed company "
+                         "(the material was uploaded with its `company_symbol`), not the owner's material")
     chunk_index: int | None = Field(
         default=None, description="The chunk's place in its document: a sentence cut at the end "
         "of one hit goes on in the hit with the next index")

@@ -62,6 +62,7 @@ def build(
     search = ChunkSearch(embedder, Bm25SparseEncoder(), vectors, settings.qdrant_collection)
     material = MaterialService(repo, files, bus, vectors, embedder, Bm25SparseEncoder(),
                                collection=settings.material_collection,
+                               filings_collection=settings.qdrant_collection,
                                retention_days=settings.material_retention_days)
 
     subscribe(bus, CONSUMER, {

@@ -61,9 +61,13 @@ class Upload:
     company_symbol: str | None = None
 
 
+PUBLIC_SHARE = 3  # a third of a query's hits may come from the company's public filings
+
+
 class MaterialService:
     def __init__(self, repo: IngestionRepository, files: FileStore, bus: EventBus, vectors: VectorStore,
                  embedder: Embedder, sparse: SparseEncoder, *, collection: str,
+                 filings_collection: str | None = None,
                  retention_days: float | None = None, clock: Callable[[], datetime] = utcnow) -> None:
         self._repo = repo
         self._files = files
@@ -72,6 +76,7 @@ class MaterialService:
         self._embedder = embedder
         self._sparse = sparse
         self._collection = collection
+        self._filings_collection = filings_collection
         self._retention = timedelta(days=retention_days) if retention_days else None
         self._clock = clock
 
@@ -156,6 +161,10 @@ class MaterialService:
         live = {d.id for d in documents}
         scopes = [ANY_OPPORTUNITY] + ([request.opportunity_id] if request.opportunity_id else [])
         filters = {"owner": owner, "audience": [request.customer_id, OFFER], "opportunity_scope": scopes}
+        # The customer's listed company (its material names it): its public filings are
+        # sources too, after the customer's own material.
+        symbols = sorted({d.company_symbol for d in documents
+                          if d.company_symbol and d.customer_id == request.customer_id})
         results = []
         for query in request.queries:
             points = await self._vectors.hybrid_search(
@@ -168,10 +177,25 @@ class MaterialService:
                 text=p.payload.get("text") or "", score=p.score,
                 offer=p.payload.get("audience") == OFFER, chunk_index=p.payload.get("chunk_index"))
                 for p in points if int(p.payload["document_id"]) in live]
+            hits += await self._public_hits(query, symbols, request.limit)
             results.append(MaterialResults(query=query, hits=hits))
         if request.neighbours:
             results = await self._with_neighbours(results)
         return MaterialSearchResponse(documents=len(documents), results=results)
+
+    async def _public_hits(self, query: str, symbols: list[str], limit: int) -> list[MaterialHit]:
+        if not symbols or self._filings_collection is None:
+            return []
+        points = await self._vectors.hybrid_search(
+            self._filings_collection, await self._embedder.embed_query(query),
+            self._sparse.encode_query(query), filters={"company_symbol": symbols},
+            limit=max(1, limit // PUBLIC_SHARE))
+        return [MaterialHit(
+            chunk_id=p.id, document_id=int(p.payload["document_id"]),
+            document_title=p.payload.get("document_title") or "",
+            page_number=int(p.payload.get("page_number") or 1), section=p.payload.get("section"),
+            text=p.payload.get("text") or "", score=p.score, offer=False, public=True)
+            for p in points]
 
     async def _with_neighbours(self, results: list[MaterialResults]) -> list[MaterialResults]:
         """Each hit with the chunks just before and after it in its document: a sentence that

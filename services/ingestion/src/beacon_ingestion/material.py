@@ -170,13 +170,8 @@ class MaterialService:
             points = await self._vectors.hybrid_search(
                 self._collection, await self._embedder.embed_query(query),
                 self._sparse.encode_query(query), filters=filters, limit=request.limit)
-            hits = [MaterialHit(
-                chunk_id=p.id, document_id=int(p.payload["document_id"]),
-                document_title=p.payload.get("document_title") or "",
-                page_number=int(p.payload.get("page_number") or 1), section=p.payload.get("section"),
-                text=p.payload.get("text") or "", score=p.score,
-                offer=p.payload.get("audience") == OFFER, chunk_index=p.payload.get("chunk_index"))
-                for p in points if int(p.payload["document_id"]) in live]
+            hits = [_hit(p, offer=p.payload.get("audience") == OFFER, chunk_index=p.payload.get("chunk_index"))
+                    for p in points if int(p.payload["document_id"]) in live]
             hits += await self._public_hits(query, symbols, request.limit)
             results.append(MaterialResults(query=query, hits=hits))
         if request.neighbours:
@@ -190,12 +185,7 @@ class MaterialService:
             self._filings_collection, await self._embedder.embed_query(query),
             self._sparse.encode_query(query), filters={"company_symbol": symbols},
             limit=max(1, limit // PUBLIC_SHARE))
-        return [MaterialHit(
-            chunk_id=p.id, document_id=int(p.payload["document_id"]),
-            document_title=p.payload.get("document_title") or "",
-            page_number=int(p.payload.get("page_number") or 1), section=p.payload.get("section"),
-            text=p.payload.get("text") or "", score=p.score, offer=False, public=True)
-            for p in points]
+        return [_hit(p, offer=False, public=True) for p in points]
 
     async def _with_neighbours(self, results: list[MaterialResults]) -> list[MaterialResults]:
         """Each hit with the chunks just before and after it in its document: a sentence that
@@ -216,3 +206,12 @@ class MaterialService:
                 "previous": found.get((hit.document_id, hit.chunk_index - 1)),
                 "next": found.get((hit.document_id, hit.chunk_index + 1))})
             for hit in result.hits]) for result in results]
+
+
+def _hit(point, **flags) -> MaterialHit:
+    payload = point.payload
+    return MaterialHit(
+        chunk_id=point.id, document_id=int(payload["document_id"]),
+        document_title=payload.get("document_title") or "",
+        page_number=int(payload.get("page_number") or 1), section=payload.get("section"),
+        text=payload.get("text") or "", score=point.score, **flags)

@@ -198,9 +198,11 @@ def build_graph(deps: Deps) -> CompiledStateGraph:
         )
         log.info("rag.understood", route=reading.route.value, companies=list(reading.companies),
                  periods=[p.label for p in reading.periods], sensitive=list(reading.sensitive))
-        return {"understanding": reading, "rewrite_count": 0, "hits": []}, {
-            "route": reading.route.value
-        }
+        names = _names(reading, matcher)
+        question = read_question(reading.question, reading.companies, reading.periods,
+                                 entity_words=_entity_words(reading, names, matcher))
+        return {"understanding": reading, "figure_question": question, "names": names,
+                "rewrite_count": 0, "hits": []}, {"route": reading.route.value}
 
     async def company_data(state: QueryState, ctx: RunContext):
         reading = state["understanding"]
@@ -211,11 +213,8 @@ def build_graph(deps: Deps) -> CompiledStateGraph:
         reading = state["understanding"]
         request = state.get("request")
         if request is None:  # the first search: the question, and its statement for a figure
-            matcher = await deps.matcher()
-            question = read_question(reading.question, reading.companies, reading.periods,
-                                     entity_words=_entity_words(reading, _names(reading, matcher), matcher))
             requests = [first_request(reading, cfg.retrieve_limit),
-                        statement_request(reading, question, cfg.retrieve_limit)]
+                        statement_request(reading, state["figure_question"], cfg.retrieve_limit)]
             hits = merge_hits(*await asyncio.gather(*(_search(deps.search, r) for r in requests if r is not None)))
         else:
             hits = await _search(deps.search, request)
@@ -243,10 +242,7 @@ def build_graph(deps: Deps) -> CompiledStateGraph:
         evidence = state.get("evidence") or _passage_evidence(
             _answer_passages(state, reading), cfg.max_context_passages
         )
-        matcher = await deps.matcher()
-        names = _names(reading, matcher)
-        question = read_question(reading.question, reading.companies, reading.periods,
-                                 entity_words=_entity_words(reading, names, matcher))
+        names, question = state["names"], state["figure_question"]
         figures: FigureAnswer | None = None
         pages: list[tuple[int, int]] = []
         stream = ctx.stream and not reading.sensitive
@@ -270,8 +266,7 @@ def build_graph(deps: Deps) -> CompiledStateGraph:
                                    not_found=_not_found(reading))
             answer = await _generate(deps, ctx, prompt, stream, cfg)
         return {
-            "answer": answer, "evidence": evidence, "figure_question": question,
-            "figures": figures, "names": names,
+            "answer": answer, "evidence": evidence, "figures": figures,
             "retrieval_score": retrieval_score(state.get("relevant", [])),
         }, {"generation_attempts": ctx.trace.generation_attempts,
             "figures_found": len(figures.figures) + len(figures.computations) if figures else 0,
@@ -289,7 +284,7 @@ def build_graph(deps: Deps) -> CompiledStateGraph:
             response = UNSUPPORTED
         by_index = {e.index: e for e in state["evidence"]}
         cited = [by_index[i] for i in fact.support if i in by_index]
-        question = state.get("figure_question") or read_question(reading.question)
+        question = state["figure_question"]
         score = relevance(question, fact, cited,
                           company_names=list((state.get("names") or {}).values()))
         confident = score is None or score >= cfg.relevance_threshold

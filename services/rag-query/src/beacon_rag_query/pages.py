@@ -14,7 +14,9 @@ line item the ranked rows already state.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
+
 from beacon_contracts.search import SearchRequest
 from beacon_rag_query.derived import FigureAnswer
 from beacon_rag_query.domain import Evidence
@@ -64,9 +66,10 @@ async def read_whole_pages(search: PassageSearch, query: str, evidence: Sequence
         grade[key] = max(grade.get(key, 0.0), e.score)
     extra: list[Evidence] = []
     next_index = max((e.index for e in evidence), default=0) + 1
-    for document_id, page in pages:
-        hits = await search.search(SearchRequest(
-            query=query, document_ids=[document_id], page_numbers=[page], limit=CHUNKS_PER_PAGE))
+    fetched = await asyncio.gather(*(search.search(SearchRequest(
+        query=query, document_ids=[document_id], page_numbers=[page], limit=CHUNKS_PER_PAGE))
+        for document_id, page in pages))
+    for (document_id, page), hits in zip(pages, fetched, strict=True):
         for hit in hits:
             key = (hit.document_id, hit.page_number, " ".join(hit.text.split()))
             if key[:2] != (document_id, page) or key in held:

@@ -141,7 +141,9 @@ def main() -> int:
 
     configure_logging("figure-diag", "WARNING", json=False)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--split", choices=["all", "tune", "heldout", "mixed"], default="tune")
+    # annual_tune only: annual_heldout is a blind check, not a split to diagnose answers on.
+    parser.add_argument("--split", choices=["all", "tune", "heldout", "mixed", "annual_tune"],
+                        default="tune")
     parser.add_argument("--embedder", choices=["minilm", "hashing"], default="hashing")
     parser.add_argument("--filings")
     parser.add_argument("--ids", help="comma list of question ids")

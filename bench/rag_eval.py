@@ -4,6 +4,7 @@ plain BM25 and the dense model alone on the same pages, in the same run.
     uv run python bench/rag_eval.py                    # every question (bench/eval/questions.json)
     uv run python bench/rag_eval.py --split tune       # only the tuning filings
     uv run python bench/rag_eval.py --split unseen     # the annual report added after tuning (never tuned on)
+    uv run python bench/rag_eval.py --split annual_tune  # annual reports (annual_heldout: blind check)
     uv run python bench/rag_eval.py --embedder hashing # the lexical hashing embedder instead
     uv run python bench/rag_eval.py --sweep 0:1,1:3,1:1,3:1,1:0   # fusion weights (dense:sparse)
     uv run python bench/rag_eval.py --smoke            # the committed subset (tests/data/eval)
@@ -49,6 +50,7 @@ HERE = Path(__file__).parent
 EVAL = HERE / "eval"
 SMOKE_DIR = HERE.parent / "tests" / "data" / "eval"
 K, MRR_DEPTH = 5, 10
+SPLITS = ["all", "tune", "heldout", "mixed", "unseen", "annual_tune", "annual_heldout"]
 ADMIN = {"X-User-Id": "bench-admin", "X-User-Role": "admin"}
 
 
@@ -183,7 +185,9 @@ async def ingest(system, manifest: dict, filings_dir: Path, wanted: set[str]) ->
     await system["repo"].refresh_companies([
         Company(symbol=f"{d['company']['symbol']}.NS", name=d["company"]["name"],
                 nse_symbol=d["company"]["symbol"], sector=d["company"].get("sector"),
-                aliases=d["company"].get("aliases", []))
+                aliases=d["company"].get("aliases", []),
+                # Entries without one keep the catalogue's default (March, the Indian year end).
+                fiscal_year_end_month=d["company"].get("fiscal_year_end_month", 3))
         for d in {d["company"]["symbol"]: d for d in manifest["documents"]}.values()])
     ids = {}
     client = system["ingestion_client"]
@@ -419,7 +423,7 @@ def main(argv: list[str] | None = None) -> int:
 
     configure_logging("rag-eval", "WARNING", json=False)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--split", choices=["all", "tune", "heldout", "mixed", "unseen"], default="all")
+    parser.add_argument("--split", choices=SPLITS, default="all")
     parser.add_argument("--embedder", choices=["minilm", "hashing"], default="minilm")
     parser.add_argument("--dense-weight", type=float)
     parser.add_argument("--sparse-weight", type=float)

@@ -103,7 +103,7 @@ def first_request(understanding: Understanding, limit: int) -> SearchRequest:
 
 # How filings title the statement a line item is printed on (US, IFRS and Ind AS wording).
 _STATEMENT_WORDS = {
-    "income": "statement of operations income statement profit and loss profit or loss comprehensive income",
+    "income": "statement of operations income statement profit and loss",
     "balance": "balance sheet statement of financial position",
     "cash": "statement of cash flows",
 }

@@ -296,6 +296,10 @@ def _stacked_header(lines: list[str], start: int) -> tuple[_Header, str | None, 
     units = [w for p in pieces for w in p.split() if _UNIT_HEADING.match(w)]
     words = [w for p in pieces for w in p.split() if not _UNIT_HEADING.match(w)]
     notes = any(_NOTE.fullmatch(w) for w in words)
+    if not notes and not any(u.strip("()$€£ACUSacus") for u in units):
+        # Dates (and a bare "$") on short lines are a US header's own layout, read elsewhere;
+        # an IFRS grid names a notes column or a scaled unit ("€000").
+        return None
     joined = " ".join(w for w in words if not _NOTE.fullmatch(w))
     header = _header(("Notes " if notes else "Particulars ") + joined)
     if header is None or len(list(_PERIOD.finditer(joined))) < 2:
@@ -354,7 +358,8 @@ def statement_title(blocks: list[dict[str, Any]]) -> str | None:
         return None
     keep = [line for i, line in enumerate(top)
             if i == named[0] or (abs(i - named[0]) <= 2 and _SCOPE_OR_UNIT.search(line) and len(line) <= 160)
-            or (0 < i - named[0] <= 2 and _TITLE_PERIOD.match(line) and len(line) <= 80)
+            or (0 < i - named[0] <= 2 and _TITLE_PERIOD.match(line) and len(line) <= 80
+                and re.search(r"(?:19|20)\d{2}", line))  # "for the year ended 30 June 2022"
             or (i > named[0] and _UNIT_HEADING.match(line))]  # "€000" set above the columns
     return " - ".join(keep)
 

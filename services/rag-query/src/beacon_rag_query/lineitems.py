@@ -175,7 +175,7 @@ LINE_ITEMS: tuple[LineItem, ...] = (
     LineItem(
         "cash", "cash and cash equivalents", _re(r"\bcash( and cash equivalents| balance|\b)"),
         (_re(r"^cash and cash equivalents\b"), _re(r"cash and cash equivalents$")),
-        _re(r"flows?|net (increase|decrease)|generated|used|beginning|end of"), point=True,
+        _re(r"flows?|\b(increase|decrease)|generated|used|beginning|end of"), point=True,
     ),
     LineItem("receivables", "trade receivables", _re(r"\b(trade |accounts? )?receivables?\b|debtors"),
              (_re(r"^trade receivables\b"), _re(r"^(accounts|sundry) receivables?|^sundry debtors")),

@@ -149,17 +149,21 @@ _UNIT = re.compile(
     r"(?P<cur>₹|`|\brs\.?|\binr\b|us\$|\$|\busd\b|\bdollars?\b|\brupees?\b)\s*(?:in\s+)?"
     r"(?P<scale>crores?|cr\b|lakhs?|lacs?|millions?|mn\b|billions?|bn\b|thousands?|'000)"
     r"|\bin\s+(?P<cur2>₹|`|rs\.?|inr|us\$|\$|usd|dollars?|rupees?)?\s*(?P<scale2>crores?|lakhs?|lacs?|millions?|billions?|thousands?)\b"
-    r"|\(\s*(?P<scale3>crores?|lakhs?|lacs?|millions?|billions?)\s*\)",  # "( crore)": a rupee glyph lost
+    r"|\(\s*(?P<scale3>crores?|lakhs?|lacs?|millions?|billions?)\s*\)"  # "( crore)": a rupee glyph lost
+    # A column's unit as IFRS reports print it: "€000", "£'000", "$'000", "€m", "US$m".
+    r"|(?<![\w$€£])(?P<cur4>(?:US|A|C)?[$€£])\s?(?P<scale4>['’]?000|m|bn)(?![\w'’])",
     re.IGNORECASE,
 )
 _SCALES = {"crore": "crore", "crores": "crore", "cr": "crore", "lakh": "lakh", "lakhs": "lakh",
            "lac": "lakh", "lacs": "lakh", "million": "million", "millions": "million",
            "mn": "million", "billion": "billion", "billions": "billion", "bn": "billion",
-           "thousand": "thousand", "thousands": "thousand", "'000": "thousand"}
+           "thousand": "thousand", "thousands": "thousand", "'000": "thousand", "000": "thousand",
+           "m": "million"}
 _SCOPE = re.compile(r"\b(consolidated|standalone|stand-alone|stand alone)\b", re.IGNORECASE)
 _STATEMENT = re.compile(
     r"statement\s+of\s+(?:consolidated\s+|standalone\s+)?profit\s+and\s+loss|"
     r"statement\s+of\s+(?:consolidated\s+|standalone\s+)?(?:comprehensive\s+)?income|"
+    r"statement\s+of\s+(?:consolidated\s+)?(?:profit\s+or\s+loss|financial\s+position)|"
     r"income\s+statement|balance\s+sheet|cash\s+flows?\s+statement|statement\s+of\s+cash\s+flows?|"
     r"financial\s+results|statement\s+of\s+changes\s+in\s+equity",
     re.IGNORECASE,
@@ -649,10 +653,12 @@ def _runs(parts: list[tuple[int, str]]) -> list[tuple[int, str]]:
 
 def _scan_context(text: str, offset: int, context: _Context) -> None:
     for m in _UNIT.finditer(text):
-        currency = (m.group("cur") or m.group("cur2") or "").lower().rstrip(".")
-        scale = _SCALES.get((m.group("scale") or m.group("scale2") or m.group("scale3") or "").lower())
+        currency = (m.group("cur") or m.group("cur2") or m.group("cur4") or "").lower().rstrip(".")
+        scale = _SCALES.get((m.group("scale") or m.group("scale2") or m.group("scale3")
+                             or m.group("scale4") or "").lower().lstrip("'’"))
         symbol = {"₹": "₹", "`": "₹", "rs": "₹", "inr": "₹", "rupee": "₹", "rupees": "₹", "$": "$",
-                  "us$": "$", "usd": "$", "dollar": "$", "dollars": "$"}.get(currency)
+                  "us$": "$", "usd": "$", "dollar": "$", "dollars": "$", "€": "€", "£": "£",
+                  "a$": "A$", "c$": "C$"}.get(currency)
         if symbol is None and scale in ("crore", "lakh"):
             symbol = "₹"  # crore and lakh are rupee scales
         context.units.append((offset + m.start(), Unit(symbol, scale)))
@@ -683,6 +689,10 @@ def _labelled_row(line: str, at: int, context: _Context, section: str | None,
     values = [c.rsplit(": ", 1)[1].strip() for c in cells_text]
     if not all(_NUMBER.fullmatch(v) for v in values):
         return []
+    # "2022 (€000)": ingestion writes a column's unit heading into its header.
+    units = [m.group(1) for h in headers if (m := _HEADER_UNIT.search(h))]
+    headers = [_HEADER_UNIT.sub("", h) for h in headers]
+    unit = declared(units[0])[0] if units else None
     section_kinds = [m for m in period_marks(section or "") if m.kind == "label"]
     per_cell = [period_marks(h) for h in headers]
     own_kinds = [m for marks in per_cell for m in marks if m.kind == "label"]
@@ -700,7 +710,7 @@ def _labelled_row(line: str, at: int, context: _Context, section: str | None,
     for i, header in enumerate(headers):
         if columns[i] is None and _CHANGE.search(header):
             columns[i] = Column(text=header.strip(), change=True)
-    years = [int(h.strip()) for h in headers if _is_year(h.strip())]
+    years = [int(y) for h in headers if (y := _header_year(h))]
     if not dated and years and len(years) == len(values):
         # "Revenue | 2023: 18,120 | 2022: 5,931 | ...": the months, days and durations are
         # in the header lines above (or the chunk's section).
@@ -715,7 +725,10 @@ def _labelled_row(line: str, at: int, context: _Context, section: str | None,
         fitted = fit_columns(found[0], len(values)) if found else None
         if fitted:
             columns = list(_complete(fitted, filing_period))
-    return [_make_row(label, values, columns, at, context)]
+    row = _make_row(label, values, columns, at, context)
+    if unit is not None and (unit.scale or row.unit is None):
+        row = replace(row, unit=unit)
+    return [row]
 
 
 def _flat_rows(text: str, offset: int, context: _Context, filing_period: str | None) -> list[Row]:
@@ -797,6 +810,16 @@ _SCALE_WORD = re.compile(r"million|millions|billion|billions|crores?|lakhs?|thou
                          re.IGNORECASE)
 
 
+_HEADER_UNIT = re.compile(r"\s*\(((?:US|A|C)?[$€£]\s?(?:['’]?000|m|bn)?)\)\s*$", re.IGNORECASE)
+_YEAR_HEADER = re.compile(r"(?:(?:consolidated|group|restated)\s+)?((?:19|20)\d{2})(?:\s+restated)?", re.IGNORECASE)
+
+
+def _header_year(header: str) -> str | None:
+    """The year a column header names alone ("2023", "Consolidated 2023", "Group 2022")."""
+    m = _YEAR_HEADER.fullmatch(header.strip())
+    return m.group(1) if m and _is_year(m.group(1)) else None
+
+
 def _is_year(word: str) -> bool:
     return word.isdigit() and 1990 <= int(word) <= 2100
 
@@ -814,7 +837,9 @@ def _tokens(text: str, offset: int) -> list[tuple[int, str, str]]:
         word = m.group(0)
         at = offset + m.start()
         attached = re.fullmatch(r"(\(?)([$₹€£])(.+)", word)
-        if attached and _NUMBER.fullmatch(attached.group(1) + attached.group(3)):
+        if attached and re.fullmatch(r"['’]?000\)?", attached.group(3)):
+            out.append((at, "word", word))  # "€000": the column's unit, not a figure
+        elif attached and _NUMBER.fullmatch(attached.group(1) + attached.group(3)):
             out.append((at, "currency", attached.group(2)))
             out.append((at + 1, "number", attached.group(1) + attached.group(3)))
         elif _CURRENCY_TOKEN.fullmatch(word):

@@ -164,6 +164,8 @@ def amounts(text: str, *, skip_years: bool = True) -> list[Amount]:
     found = []
     for m in _NUMBER.finditer(clean):
         digits = m.group("digits")
+        if digits == "000":
+            continue  # "€000", "£'000": a column's unit (thousands), never a figure
         raw = float(digits.replace(",", ""))
         decimals = len(digits.split(".")[1]) if "." in digits else 0
         unit = (m.group("unit") or "").lower()

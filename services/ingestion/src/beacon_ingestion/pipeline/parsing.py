@@ -64,10 +64,24 @@ _STATEMENT = re.compile(
     r"balance\s+sheet|statements?\s+of\s+(?:consolidated\s+|standalone\s+)?(?:profit\s+(?:and|&)\s+loss"
     r"|financial\s+position|(?:comprehensive\s+)?income|operations|cash\s+flows?|changes\s+in\s+equity)"
     r"|(?:profit\s+(?:and|&)\s+loss|income|cash\s+flow)\s+statement"
+    r"|statements?\s+of\s+(?:consolidated\s+)?profit\s+or\s+loss"  # IFRS wording
     r"|(?:audited|unaudited)?\s*(?:consolidated|standalone)?\s*financial\s+results",
     re.IGNORECASE)
-_SCOPE_OR_UNIT = re.compile(r"^(consolidated|standalone)\b|\bin\s+(crore|lakh|million|billion|thousand)s?\b",
+# A column's unit printed as a heading of its own: "€000", "£'000", "$'000", "€m", "US$m", "$".
+_UNIT_HEADING = re.compile(r"^(?:US|A|C)?[$€£]\s?(?:['’]?000|m|bn)?$|^\((?:US|A|C)?[$€£]\s?['’]?000\)$",
+                           re.IGNORECASE)
+_SCOPE_OR_UNIT = re.compile(r"^(consolidated|standalone)\b|\bin\s+(crore|lakh|million|billion|thousand)s?\b"
+                            r"|^\(?(?:US|A|C)?[$€£]\s?['’]?000\)?$|^\(?(?:US|A|C)?[$€£]m\)?$",
                             re.IGNORECASE)
+_TITLE_PERIOD = re.compile(r"^(?:for\s+the\s+)?(?:years?|periods?|quarters?|half[\s-]years?|"
+                           r"(?:three|six|nine|twelve)\s+months)\s+ended\b|^as\s+(?:at|of|on)\b", re.IGNORECASE)
+# The pieces of a column heading set one per line ("As at", "31 December", "2022", "€000").
+_STACKED_PIECE = re.compile(
+    rf"^(?:(?:as\s+(?:at|of|on)|at|(?:for\s+the\s+)?(?:years?|periods?)\s+ended|notes?|restated|audited|"
+    rf"unaudited|group|company|consolidated|parent|{_MONTH}|\d{{1,2}}(?:st|nd|rd|th)?|(?:19|20)\d{{2}}|"
+    r"(?:US|A|C)?[$€£](?:['’]?000|m|bn)?|['’]?000)[\s,]*)+$",
+    re.IGNORECASE)
+_STACKED_MAX = 12  # lines a stacked heading may span
 
 
 class ParseError(PermanentStageError):
@@ -197,6 +211,9 @@ def _table(lines: list[str], start: int, header: _Header) -> tuple[dict[str, Any
     group = ""
     end = start + 1
     i = start + 1
+    if i < len(lines) and (unit := _unit_line(lines[i])):
+        header = _with_unit(header, unit)
+        i += 1
     while i < len(lines):
         line = lines[i]
         if _header(line):
@@ -249,6 +266,47 @@ def _layout_table(rows: list[list[str]], start: int) -> tuple[dict[str, Any], in
     return None
 
 
+def _with_unit(header: _Header, unit: str | None) -> _Header:
+    """Each column says its unit ("2022 (€000)"): a chunk of rows cut below the heading that
+    printed it still knows its figures are thousands of euros."""
+    if not unit:
+        return header
+    return _Header(header.first, [f"{c} ({unit.strip('()')})" for c in header.columns], header.notes)
+
+
+def _unit_line(line: str) -> str | None:
+    """A line of unit headings only, one per column ("£'000 £'000"): their unit."""
+    words = line.split()
+    return words[0] if words and all(_UNIT_HEADING.match(w) for w in words) and words[0] != "$" else None
+
+
+def _stacked_header(lines: list[str], start: int) -> tuple[_Header, str | None, int] | None:
+    """Column headings PDFium gives one piece per line, as a grid sets them in IFRS annual
+    reports ("Notes", "2022", "€000", "2021", "€000"): joined back into one header line. Returns
+    the header, the unit heading ("€000") if one was printed, and the index after the pieces."""
+    if _TITLE_PERIOD.match(lines[start]) and re.search(r"(?:19|20)\d{2}", lines[start]):
+        return None  # "As at 30 June 2022": the statement's own date under its title
+    end = start
+    while end < len(lines) and end - start < _STACKED_MAX and len(lines[end]) <= 30 \
+            and _STACKED_PIECE.match(lines[end]):
+        end += 1
+    pieces = lines[start:end]
+    if len(pieces) < 3:
+        return None
+    units = [w for p in pieces for w in p.split() if _UNIT_HEADING.match(w)]
+    words = [w for p in pieces for w in p.split() if not _UNIT_HEADING.match(w)]
+    notes = any(_NOTE.fullmatch(w) for w in words)
+    if not notes and not any(u.strip("()$€£ACUSacus") for u in units):
+        # Dates (and a bare "$") on short lines are a US header's own layout, read elsewhere;
+        # an IFRS grid names a notes column or a scaled unit ("€000").
+        return None
+    joined = " ".join(w for w in words if not _NOTE.fullmatch(w))
+    header = _header(("Notes " if notes else "Particulars ") + joined)
+    if header is None or len(list(_PERIOD.finditer(joined))) < 2:
+        return None
+    return header, (units[0] if units else None), end
+
+
 def blocks_from_lines(text: str) -> list[dict[str, Any]]:
     lines = [_SPACES.sub(" ", raw).strip() if not _CELL_SPLIT.search(raw.strip()) else raw.strip()
              for raw in text.splitlines() if raw.strip()]
@@ -261,6 +319,13 @@ def blocks_from_lines(text: str) -> list[dict[str, Any]]:
         if found is None:
             header = _header(flat[i])
             found = _table(flat, i, header) if header else None
+        if found is None and (stacked := _stacked_header(flat, i)) is not None:
+            header, unit, after = stacked
+            table = _table([flat[i], *flat[after:]], 0, _with_unit(header, unit))
+            if table is not None:
+                if unit:  # also in the page's text, where a statement's title picks it up
+                    blocks.append({"kind": "text", "lines": [unit]})
+                found = (table[0], after + table[1] - 1)
         if found is not None:
             blocks.append(found[0])
             i = found[1]
@@ -292,7 +357,10 @@ def statement_title(blocks: list[dict[str, Any]]) -> str | None:
     if not named:
         return None
     keep = [line for i, line in enumerate(top)
-            if i == named[0] or (abs(i - named[0]) <= 2 and _SCOPE_OR_UNIT.search(line) and len(line) <= 160)]
+            if i == named[0] or (abs(i - named[0]) <= 2 and _SCOPE_OR_UNIT.search(line) and len(line) <= 160)
+            or (0 < i - named[0] <= 2 and _TITLE_PERIOD.match(line) and len(line) <= 80
+                and re.search(r"(?:19|20)\d{2}", line))  # "for the year ended 30 June 2022"
+            or (i > named[0] and _UNIT_HEADING.match(line))]  # "€000" set above the columns
     return " - ".join(keep)
 
 

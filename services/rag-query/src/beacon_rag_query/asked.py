@@ -100,7 +100,7 @@ class Asked:
     def year_ago(self) -> Asked:
         if self.fiscal is not None:
             p = self.fiscal
-            return Asked.of(previous(p) if p.kind == "FY" else FiscalPeriod(p.fiscal_year - 1, p.kind, p.number))
+            return Asked.of(previous(p) if p.kind == "FY" else replace(p, fiscal_year=p.fiscal_year - 1))
         label = self.label.replace(str(self.end_year), str(self.end_year - 1))
         to_date = self.to_date - 1 if self.to_date else None
         return replace(self, label=label, end_year=self.end_year - 1, to_date=to_date)
@@ -108,7 +108,7 @@ class Asked:
     def years_before(self, years: int) -> Asked:
         if self.fiscal is not None:
             p = self.fiscal
-            return Asked.of(FiscalPeriod(p.fiscal_year - years, p.kind, p.number))
+            return Asked.of(replace(p, fiscal_year=p.fiscal_year - years))
         label = self.label.replace(str(self.end_year), str(self.end_year - years))
         return replace(self, label=label, end_year=self.end_year - years)
 
@@ -155,6 +155,7 @@ _MONTH_NUMBER = {m: i for i, m in enumerate(
 def asked_periods(question: str, periods: Sequence[FiscalPeriod]) -> list[Asked]:
     """The question's own dated spans first (they are exact), then the fiscal periods query
     understanding found that those spans do not already cover."""
+    end_month = periods[0].end_month if periods else 3  # the company's calendar, set by understanding
     dated: list[Asked] = []
     for m in _DATED.finditer(question):
         when = date_in(m.group("rest"))
@@ -173,11 +174,11 @@ def asked_periods(question: str, periods: Sequence[FiscalPeriod]) -> list[Asked]
         number = _ORDINAL[m.group("which").lower()]
         if kind == "H" and number > 2:
             number = 2
-        dated.append(Asked.of(FiscalPeriod(year, kind, number)))
+        dated.append(Asked.of(FiscalPeriod(year, kind, number, end_month)))
     for m in _QUARTER_OF_YEAR.finditer(question):
         number = int(m.group("q") or m.group("qn") or _ORDINAL[m.group("which").lower()])
         year = _full_year(m.group("year"))
-        asked = Asked.of(FiscalPeriod(year, "Q", number))
+        asked = Asked.of(FiscalPeriod(year, "Q", number, end_month))
         if not any(_same(asked, d) for d in dated):
             dated.append(asked)
     to_date = []

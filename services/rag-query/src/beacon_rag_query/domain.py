@@ -62,6 +62,7 @@ class Company:
     nse_symbol: str | None = None
     sector: str | None = None
     aliases: tuple[str, ...] = ()
+    fiscal_year_end_month: int = 3  # March: the Indian fiscal year; a December filer says 12
 
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> Company:
@@ -71,6 +72,7 @@ class Company:
             nse_symbol=data.get("nse_symbol"),
             sector=data.get("sector"),
             aliases=tuple(data.get("aliases") or ()),
+            fiscal_year_end_month=data.get("fiscal_year_end_month") or 3,
         )
 
 

@@ -338,6 +338,8 @@ def find_item(lookup: Lookup, rows: Sequence[Sourced]) -> Figure | None:
         cell = row.cells[index]
         if cell.value is None:
             continue
+        if cell.text.endswith("%") and not (lookup.change or lookup.percent or row.percent):
+            continue  # "(3)%", a change column the header did not name, is not an amount
         column = row.columns[index]
         exact = lookup.period is not None and (lookup.change or lookup.period.matches(column))
         period_text, period_label = describe(None if lookup.change else (column if exact or lookup.period is None else None),

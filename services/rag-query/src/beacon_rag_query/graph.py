@@ -55,7 +55,7 @@ from beacon_rag_query.grading import (
     statement_request,
 )
 from beacon_rag_query.metrics import NODE_SECONDS
-from beacon_rag_query.pages import answers, pages_to_read, read_whole_pages, used_pages
+from beacon_rag_query.pages import answers, pages_to_read, read_whole_pages, statement_backed, used_pages
 from beacon_rag_query.periods import period_from_label
 from beacon_rag_query.relevance import relevance
 from beacon_rag_query.sources import CompanyCatalogue, FundamentalsSource, PassageSearch
@@ -254,7 +254,9 @@ def build_graph(deps: Deps) -> CompiledStateGraph:
             await _say(answer, ctx, stream)
         else:
             figures = _figures(question, evidence, names)
-            if question.is_figure and not answers(figures):
+            # A figure read off a sentence or a note is checked against the statement pages
+            # ranked: the discussion rounds ("€3.3 million") what the statement prints.
+            if question.is_figure and (not answers(figures) or not statement_backed(figures, evidence)):
                 pages = pages_to_read(evidence, reading.companies)
                 extra = await _read_pages(deps.search, reading.question, evidence, pages)
                 if extra:

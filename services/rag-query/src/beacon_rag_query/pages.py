@@ -15,6 +15,7 @@ line item the ranked rows already state.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Sequence
 
 from beacon_contracts.search import SearchRequest
@@ -25,6 +26,11 @@ from beacon_rag_query.sources import PassageSearch
 
 PAGES_READ_WHOLE = 3  # the top pages with rows: a figure is on one of them or not found
 CHUNKS_PER_PAGE = 20  # a dense statement page is about a dozen chunks
+# The titles ingestion puts on every chunk of a statement page (US, IFRS and Ind AS wording).
+STATEMENT = re.compile(
+    r"statements?\s+of\s+(?:(?:consolidated|condensed|standalone)\s+)*(?:profit|income|operations|earnings|"
+    r"financial\s+position|cash\s+flows?|comprehensive)|balance\s+sheets?|financial\s+results",
+    re.IGNORECASE)
 
 
 def answers(figures: FigureAnswer | None) -> bool:
@@ -37,22 +43,37 @@ def answers(figures: FigureAnswer | None) -> bool:
     return bool(figures.computations)
 
 
+def on_statement(e: Evidence) -> bool:
+    """The passage is on a financial statement page: ingestion titles every chunk of one."""
+    return bool(STATEMENT.search(e.section or "") or STATEMENT.search(e.text[:200]))
+
+
+def statement_backed(figures: FigureAnswer | None, evidence: Sequence[Evidence]) -> bool:
+    """Every figure of the answer was read off a statement page, not a sentence or a note."""
+    if figures is None or not figures.figures:
+        return False
+    by_index = {e.index: e for e in evidence}
+    return all(f.evidence in by_index and on_statement(by_index[f.evidence]) for f in figures.figures)
+
+
 def pages_to_read(evidence: Sequence[Evidence], companies: Sequence[str],
                   limit: int = PAGES_READ_WHOLE) -> list[tuple[int, int]]:
-    """(document, page) of the first `limit` passages, in rank order, that hold statement
-    rows and belong to an asked company (any company when none is asked)."""
+    """(document, page) of the first `limit` ranked passages that hold statement rows and
+    belong to an asked company (any company when none is asked): statement pages first,
+    because a line item is printed there (a note or the discussion repeats it, rounded)."""
     pages: list[tuple[int, int]] = []
+    statement: set[tuple[int, int]] = set()
     for e in evidence:
-        if len(pages) >= limit:
-            break
         if e.document_id is None or e.page_number is None:
             continue
         if companies and e.company_symbol not in companies:
             continue
         key = (e.document_id, e.page_number)
+        if on_statement(e):
+            statement.add(key)
         if key not in pages and evidence_rows([e]):
             pages.append(key)
-    return pages
+    return sorted(pages, key=lambda k: k not in statement)[:limit]
 
 
 async def read_whole_pages(search: PassageSearch, query: str, evidence: Sequence[Evidence],

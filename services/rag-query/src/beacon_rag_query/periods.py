@@ -1,13 +1,16 @@
-"""Indian fiscal periods (April to March) as questions name them.
+"""Fiscal periods as questions name them, on the company's own fiscal calendar.
 
-FY2024 runs 2023-04-01 .. 2024-03-31; Q1 is April-June, Q4 January-March; H1 is April-September.
-Canonical labels match the ingestion service's: `FY2024`, `Q3FY25`, `H1FY24`.
+A fiscal year is named by the calendar year it ends in and ends with `end_month`: the Indian
+year (the default, March) FY2024 runs 2023-04-01 .. 2024-03-31, Q1 April-June, H1
+April-September; a December filer's FY2024 is calendar 2024; NVIDIA's (January) FY2024 runs
+2023-02-01 .. 2024-01-31. Canonical labels match the ingestion service's: `FY2024`, `Q3FY25`,
+`H1FY24`; the calendar does not change a label, only the dates it stands for.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 
@@ -16,6 +19,7 @@ class FiscalPeriod:
     fiscal_year: int  # the calendar year in which the fiscal year ends
     kind: str  # "FY", "H" or "Q"
     number: int = 0  # the quarter or half; 0 for a whole year
+    end_month: int = field(default=3, compare=False)  # the month the company's fiscal year ends
 
     @property
     def label(self) -> str:
@@ -26,7 +30,7 @@ class FiscalPeriod:
     @property
     def start(self) -> date:
         months = {"FY": 0, "H": 6 * (self.number - 1), "Q": 3 * (self.number - 1)}[self.kind]
-        return _add_months(date(self.fiscal_year - 1, 4, 1), months)
+        return _add_months(date(self.fiscal_year - 1, self.end_month, 1), 1 + months)
 
     @property
     def end(self) -> date:
@@ -63,22 +67,27 @@ def _add_months(day: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def fiscal_year_of(day: date) -> int:
-    return day.year + 1 if day.month >= 4 else day.year
+def fiscal_year_of(day: date, end_month: int = 3) -> int:
+    return day.year + 1 if day.month > end_month else day.year
 
 
-def period_of(day: date, kind: str) -> FiscalPeriod:
-    fy = fiscal_year_of(day)
-    months_in = (day.month - 4) % 12
+def period_of(day: date, kind: str, end_month: int = 3) -> FiscalPeriod:
+    fy = fiscal_year_of(day, end_month)
+    months_in = (day.month - end_month - 1) % 12
     if kind == "FY":
-        return FiscalPeriod(fy, "FY")
+        return FiscalPeriod(fy, "FY", end_month=end_month)
     if kind == "H":
-        return FiscalPeriod(fy, "H", months_in // 6 + 1)
-    return FiscalPeriod(fy, "Q", months_in // 3 + 1)
+        return FiscalPeriod(fy, "H", months_in // 6 + 1, end_month)
+    return FiscalPeriod(fy, "Q", months_in // 3 + 1, end_month)
 
 
 def previous(period: FiscalPeriod) -> FiscalPeriod:
-    return period_of(period.start - timedelta(days=1), period.kind)
+    return period_of(period.start - timedelta(days=1), period.kind, period.end_month)
+
+
+def on_calendar(periods: list[FiscalPeriod], end_month: int) -> list[FiscalPeriod]:
+    """The same labels on a company's fiscal calendar (FY2024 of a December filer is 2024)."""
+    return [replace(p, end_month=end_month) for p in periods]
 
 
 def _year(text: str) -> int:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from beacon_rag_query.domain import Company, QueryFilters, Route
-from beacon_rag_query.periods import FiscalPeriod, parse_periods, period_from_label
+from beacon_rag_query.periods import FiscalPeriod, on_calendar, parse_periods, period_from_label
 
 # Well-known short names, keyed by NSE symbol; used only for companies in the catalogue.
 NICKNAMES: dict[str, tuple[str, ...]] = {
@@ -219,6 +219,9 @@ class Understanding:
         return {
             "company_symbols": list(self.companies),
             "fiscal_periods": [p.label for p in self.periods],
+            # The dates each label stands for on the company's fiscal calendar.
+            "period_dates": [{"label": p.label, "start": p.start.isoformat(), "end": p.end.isoformat()}
+                             for p in self.periods],
             "document_types": list(self.document_types),
         }
 
@@ -247,6 +250,9 @@ def understand(
     names = tuple(
         base_name(matcher.companies[s].name) for s in companies if s in matcher.companies
     )
+    calendars = {matcher.companies[s].fiscal_year_end_month for s in companies if s in matcher.companies}
+    if len(calendars) == 1:  # companies on different calendars keep the labels' default dates
+        periods = on_calendar(list(periods), calendars.pop())
     return Understanding(
         question=question,
         companies=tuple(companies),

@@ -70,3 +70,11 @@ def test_a_cash_balance_is_not_the_change_in_cash():
     text = answer("What was Acme's cash and cash equivalents balance at 31 December 2022?",
                   acme(CASH_FLOWS, POSITION))
     assert "5,890" in text and "4,022" not in text
+
+
+def test_a_parents_own_statement_is_not_the_groups():
+    parent = POSITION.replace("CONSOLIDATED STATEMENT", "COMPANY STATEMENT").replace("10,939", "5,810")
+    rows = {r.label: r for r in read_rows(parent, filing_period="FY2022")}
+    assert rows["Total assets"].scope == "standalone"
+    text = answer("What were Acme's total assets at 31 December 2022?", acme(parent, POSITION))
+    assert "10,939" in text and "5,810" not in text

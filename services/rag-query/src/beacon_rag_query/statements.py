@@ -160,6 +160,10 @@ _SCALES = {"crore": "crore", "crores": "crore", "cr": "crore", "lakh": "lakh", "
            "thousand": "thousand", "thousands": "thousand", "'000": "thousand", "000": "thousand",
            "m": "million"}
 _SCOPE = re.compile(r"\b(consolidated|standalone|stand-alone|stand alone)\b", re.IGNORECASE)
+# A UK or IFRS parent's own statements, printed after the group's: "Company Statement of
+# Financial Position", "PARENT COMPANY BALANCE SHEET". Capitalised, at a line start: a title.
+_PARENT_STATEMENT = re.compile(
+    r"(?m)^(?:(?:PARENT )?COMPANY (?:STATEMENTS? OF|BALANCE SHEET)|(?:Parent )?Company (?:Statements? of|Balance Sheet))")
 _STATEMENT = re.compile(
     r"statement\s+of\s+(?:consolidated\s+|standalone\s+)?profit\s+and\s+loss|"
     r"statement\s+of\s+(?:consolidated\s+|standalone\s+)?(?:comprehensive\s+)?income|"
@@ -665,6 +669,8 @@ def _scan_context(text: str, offset: int, context: _Context) -> None:
     for m in _SCOPE.finditer(text):
         scope = "consolidated" if m.group(1).lower() == "consolidated" else "standalone"
         context.scopes.append((offset + m.start(), scope))
+    for m in _PARENT_STATEMENT.finditer(text):
+        context.scopes.append((offset + m.start(), "standalone"))
     for m in _STATEMENT.finditer(text):
         context.statements.append((offset + m.start(), " ".join(m.group(0).lower().split())))
     for mark in period_marks(text, offset):

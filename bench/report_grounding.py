@@ -1,13 +1,16 @@
 """Grounded drafting on real public RFPs: our offline drafter beside a plain baseline (not a test).
 
-    nice -n 10 uv run --frozen python bench/report_grounding.py [--runs 3] [--out bench/results/report.md]
+    nice -n 10 uv run --frozen python bench/report_grounding.py [--runs 3] [--sections all]
+        [--out bench/results/report.md]
 
 Documents: real public requests for proposals found in public GitHub repositories (listed
 with their source, commit and sha256 in bench/eval/rfp_documents.json), cached under
 /work/shared/eval/rfp (or RFP_DIR); none was written by us. Each is uploaded as one
 customer's material and ingested by the real ingestion pipeline (in process: parser child,
-chunks per page, the default embedder, qdrant-edge). Then for each section below, in one
-session per customer, the report writer's graph drafts the section offline, and the
+chunks per page, the default embedder, qdrant-edge). Then for each section below (or, with
+`--sections all`, every section title the contracts allow for every report type, in the
+report's order), in one session per customer and report type, the report writer's graph
+drafts the section offline, and the
 baseline pastes the top passages the same search gives for each topic of the section guide
 under that topic's heading, each passage followed by its one footnote (what a plain
 "retrieve and paste" would produce).
@@ -18,7 +21,7 @@ letters, not a heading, not a line saying the material is silent):
   it (at least 80 % of its content words and every figure it states occur in the passage);
 - on topic: the sentence shares a content word with the topic it stands under (topic words
   and their hints, domain.TOPIC_HINTS);
-- words per section and topics with content.
+- words per section and topics with content, in total and per section.
 - and, stricter (bench/report_judge.py, independent of the drafter's word-overlap scoring):
   sentences re-segmented with pysbd, filed under the topic all-MiniLM-L6-v2 finds closest,
   list-enumerator / glued-heading / fragment artefacts, debris and near-duplicates.
@@ -59,6 +62,16 @@ SECTIONS = [
     ("Feasibility_report", "Cost-Benefit Analysis"),
     ("Commercial_proposal", "Payment Terms"),
 ]
+SECTION_CHOICES = ("seven", "all")
+
+
+def sections_to_draft(which: str) -> list[tuple[str, str]]:
+    """(report type, section title) pairs: the seven above, or every title the contracts allow."""
+    if which == "all":
+        from beacon_contracts.sections import SECTIONS as ALLOWED
+
+        return [(report_type.value, title) for report_type, titles in ALLOWED.items() for title in titles]
+    return list(SECTIONS)
 OWNER = "static:0"
 
 
@@ -96,6 +109,7 @@ async def run(args) -> str:
     from report_judge import Judge, Judged
 
     documents = [d for d in load_documents(Path(args.rfp_dir)) if not args.only or d["file"] == args.only]
+    drafted = sections_to_draft(args.sections)
     judge = Judge(MiniLMEmbedder(), pysbd.Segmenter(language="en", clean=False))
     judged = {"ours": Judged(), "baseline": Judged()}
     judged_per_document: dict[str, dict[str, Judged]] = {}
@@ -126,13 +140,16 @@ async def run(args) -> str:
     latencies: list[float] = []
     totals = {"ours": _Counts(), "baseline": _Counts()}
     per_document: dict[str, dict[str, _Counts]] = {}
+    per_section: dict[tuple[str, str], dict[str, _Counts | Judged]] = {}
     samples: dict[str, str] = {}
     for run_index in range(args.runs):
         for document in documents:
             graph = build_graph(OfflineDrafter(), InMemorySessionDrafts(), source)
             counts = per_document.setdefault(document["file"], {"ours": _Counts(), "baseline": _Counts()})
-            for report_type, title in SECTIONS:
-                params = {"session_id": f"bench-{run_index}", "type": report_type,
+            for report_type, title in drafted:
+                # One session per report: its sections meet there (figure checks, the
+                # executive summary's points), not those of another report type.
+                params = {"session_id": f"bench-{run_index}-{report_type}", "type": report_type,
                           "customer_id": document["customer_id"], "opportunity_id": "rfp",
                           "section_title": title}
                 t0 = time.perf_counter()
@@ -151,6 +168,10 @@ async def run(args) -> str:
                     queries=[topic_query(t) for t in guide.covers], limit=args.baseline_passages))
                 baseline_md, baseline_passages = baseline(title, guide, found)
                 theirs = measure(baseline_md, baseline_passages, baseline_passages, guide, terms)
+                section_counts = per_section.setdefault((report_type, title), {
+                    "ours": _Counts(), "baseline": _Counts(), "judged": Judged()})
+                section_counts["ours"].add(ours)
+                section_counts["baseline"].add(theirs)
                 for name, result in (("ours", ours), ("baseline", theirs)):
                     totals[name].add(result)
                     counts[name].add(result)
@@ -159,14 +180,16 @@ async def run(args) -> str:
                     verdict = judge.judge(title, text)
                     judged[name].add(verdict)
                     strict[name].add(verdict)
+                    if name == "ours":
+                        section_counts["judged"].add(verdict)
                 if (document["file"], title) == (args.sample_document, args.sample_section):
                     samples["ours"], samples["baseline"] = markdown, baseline_md
     await client.aclose()
     await bus.stop()
     await ingestion.stop()
     await vectors.close()
-    return report(args, documents, totals, per_document, latencies, ingest_s, samples,
-                  judged, judged_per_document)
+    return report(args, documents, drafted, totals, per_document, per_section, latencies, ingest_s,
+                  samples, judged, judged_per_document)
 
 
 def _passage_texts(state) -> dict[str, str]:
@@ -263,8 +286,8 @@ def _supports(sentence: str, passage: str, terms, figure_tokens) -> bool:
     return len(mine & theirs) / len(mine) >= 0.8 and figures_ok
 
 
-def report(args, documents, totals, per_document, latencies, ingest_s, samples, judged,
-           judged_per_document) -> str:
+def report(args, documents, drafted, totals, per_document, per_section, latencies, ingest_s, samples,
+           judged, judged_per_document) -> str:
     ordered = sorted(latencies)
 
     def pct(q: float) -> float:
@@ -276,6 +299,7 @@ def report(args, documents, totals, per_document, latencies, ingest_s, samples, 
         f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on this machine (2 shared cores), command:",
         "",
         f"    nice -n 10 uv run --frozen python bench/report_grounding.py --runs {args.runs}"
+        + (f" --sections {args.sections}" if args.sections != "seven" else "")
         + (f" --only {args.only}" if args.only else ""),
         "",
         "Documents (real public RFPs from public GitHub repositories, none written by us; "
@@ -286,7 +310,7 @@ def report(args, documents, totals, per_document, latencies, ingest_s, samples, 
         *[f"| {d['title']} | {d['repository']} `{d['path']}` | {d['pages']} | {d['chunks']} |" for d in documents],
         "",
         f"Ingestion of the {len(documents)} documents (parse, chunk, embed, index): {ingest_s:.1f} s.",
-        f"Sections per document: {', '.join(f'{t} ({r})' for r, t in SECTIONS)}.",
+        f"Sections per document ({len(drafted)}): {', '.join(f'{t} ({r})' for r, t in drafted)}.",
         "",
         "| | factual sentences | grounded (footnote whose passage supports it) | on topic | "
         "words per section | topics with content |",
@@ -318,6 +342,14 @@ def report(args, documents, totals, per_document, latencies, ingest_s, samples, 
     for name, counts in judged_per_document.items():
         lines.append(f"| {name} | {counts['ours'].share('filed_right')} | {counts['baseline'].share('filed_right')} | "
                      f"{counts['ours'].share('clean_and_filed')} | {counts['baseline'].share('clean_and_filed')} |")
+    lines += ["", "Per section, ours over every document (filed right: the stricter judge's; "
+              "topics with content: of the guide's topics, summed over documents):", "",
+              "| report type | section | factual sentences | grounded | filed right | topics with content |",
+              "|---|---|---|---|---|---|"]
+    for (report_type, title), counts in per_section.items():
+        ours = counts["ours"]
+        lines.append(f"| {report_type} | {title} | {ours.factual} | {ours.share('grounded')} | "
+                     f"{counts['judged'].share('filed_right')} | {ours.covered}/{ours.topics} |")
     lines += ["", "Misfiled examples (ours, first of each document):", "",
               *[f"- {example}" for example in judged["ours"].misfiled_examples[:9]]]
     lines += ["", f"Offline draft latency over {len(latencies)} sections ({args.runs} runs): "
@@ -338,6 +370,8 @@ def main() -> None:
     parser.add_argument("--sample-document", default="idfoi_epayment_rfp.pdf")
     parser.add_argument("--sample-section", default="Security & Compliance")
     parser.add_argument("--only", help="one document of the manifest (its file name)")
+    parser.add_argument("--sections", choices=SECTION_CHOICES, default="seven",
+                        help="the seven sections above (default) or every section of every report type")
     parser.add_argument("--out", default=str(BENCH / "results" / "report.md"))
     args = parser.parse_args()
     text = asyncio.run(run(args))

@@ -68,11 +68,12 @@ _STATEMENT = re.compile(
     r"|(?:audited|unaudited)?\s*(?:consolidated|standalone)?\s*financial\s+results",
     re.IGNORECASE)
 # A column's unit printed as a heading of its own: "€000", "£'000", "$'000", "€m", "US$m", "$".
+_SCALED_UNIT = re.compile(r"['’]?000|m|bn", re.IGNORECASE)  # "€000", "£'000", "€m": not a bare "$"
 _UNIT_HEADING = re.compile(r"^(?:US|A|C)?[$€£]\s?(?:['’]?000|m|bn)?$|^\((?:US|A|C)?[$€£]\s?['’]?000\)$",
                            re.IGNORECASE)
-_SCOPE_OR_UNIT = re.compile(r"^(consolidated|standalone)\b|\bin\s+(crore|lakh|million|billion|thousand)s?\b"
-                            r"|^\(?(?:US|A|C)?[$€£]\s?['’]?000\)?$|^\(?(?:US|A|C)?[$€£]m\)?$",
+_SCOPE_OR_UNIT = re.compile(r"^(consolidated|standalone)\b|\bin\s+(crore|lakh|million|billion|thousand)s?\b",
                             re.IGNORECASE)
+_YEAR = re.compile(r"(?:19|20)\d{2}")
 _TITLE_PERIOD = re.compile(r"^(?:for\s+the\s+)?(?:years?|periods?|quarters?|half[\s-]years?|"
                            r"(?:three|six|nine|twelve)\s+months)\s+ended\b|^as\s+(?:at|of|on)\b", re.IGNORECASE)
 # The pieces of a column heading set one per line ("As at", "31 December", "2022", "€000").
@@ -284,7 +285,7 @@ def _stacked_header(lines: list[str], start: int) -> tuple[_Header, str | None, 
     """Column headings PDFium gives one piece per line, as a grid sets them in IFRS annual
     reports ("Notes", "2022", "€000", "2021", "€000"): joined back into one header line. Returns
     the header, the unit heading ("€000") if one was printed, and the index after the pieces."""
-    if _TITLE_PERIOD.match(lines[start]) and re.search(r"(?:19|20)\d{2}", lines[start]):
+    if _TITLE_PERIOD.match(lines[start]) and _YEAR.search(lines[start]):
         return None  # "As at 30 June 2022": the statement's own date under its title
     end = start
     while end < len(lines) and end - start < _STACKED_MAX and len(lines[end]) <= 30 \
@@ -296,7 +297,7 @@ def _stacked_header(lines: list[str], start: int) -> tuple[_Header, str | None, 
     units = [w for p in pieces for w in p.split() if _UNIT_HEADING.match(w)]
     words = [w for p in pieces for w in p.split() if not _UNIT_HEADING.match(w)]
     notes = any(_NOTE.fullmatch(w) for w in words)
-    if not notes and not any(u.strip("()$€£ACUSacus") for u in units):
+    if not notes and not any(_SCALED_UNIT.search(u) for u in units):
         # Dates (and a bare "$") on short lines are a US header's own layout, read elsewhere;
         # an IFRS grid names a notes column or a scaled unit ("€000").
         return None
@@ -359,7 +360,7 @@ def statement_title(blocks: list[dict[str, Any]]) -> str | None:
     keep = [line for i, line in enumerate(top)
             if i == named[0] or (abs(i - named[0]) <= 2 and _SCOPE_OR_UNIT.search(line) and len(line) <= 160)
             or (0 < i - named[0] <= 2 and _TITLE_PERIOD.match(line) and len(line) <= 80
-                and re.search(r"(?:19|20)\d{2}", line))  # "for the year ended 30 June 2022"
+                and _YEAR.search(line))  # "for the year ended 30 June 2022"
             or (i > named[0] and _UNIT_HEADING.match(line))]  # "€000" set above the columns
     return " - ".join(keep)
 

@@ -221,7 +221,9 @@ def test_a_us_statement_with_dollar_signs_apart_from_the_figures():
             "Total net sales 391,035 383,285 394,328\n")
     blocks = blocks_from_lines(text)
     table = next(b for b in blocks if b["kind"] == "table")
-    assert table["header"][1:] == ["Years ended September 28, 2024", "September 30, 2023", "September 24, 2022"]
+    # the dropped sign is kept by the columns, as an IFRS unit heading is
+    assert table["header"][1:] == ["Years ended September 28, 2024 ($)", "September 30, 2023 ($)",
+                                   "September 24, 2022 ($)"]
     assert ["Products", "294,866", "298,085", "316,199"] in table["rows"]
     assert statement_title(blocks) == ("CONSOLIDATED STATEMENTS OF OPERATIONS - (In millions, except "
                                        "number of shares, which are reflected in thousands, and per-share amounts)")

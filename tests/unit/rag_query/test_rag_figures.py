@@ -341,3 +341,88 @@ def test_a_figure_named_in_the_questions_own_words_is_called_by_those_words():
     answer = compose(found, {"GOOGL": "Alphabet"})
     assert answer.startswith("Alphabet's office space charges in the")
     assert fact_check(answer, evidence, company_names={"GOOGL": "Alphabet"}).faithfulness_score == 1.0
+
+
+ACME_BALANCE_SHEET = (
+    "Consolidated Balance Sheet as at (₹ in crore) \nParticulars March 31, 2026 March 31, 2025 \n"
+    "Property, plant and equipment 4,000 3,600 \nInventories 1,200 1,000 \nTrade receivables 900 700 \n"
+    "Cash and cash equivalents 500 450 \nTotal current assets 3,000 2,500 \nTotal assets 10,000 9,000 \n"
+    "Total current liabilities 2,000 1,800"
+)
+ACME_PNL = (
+    "Consolidated Statement of Profit and Loss for the year ended (₹ in crore) \n"
+    "Particulars Year ended March 31, 2026 Year ended March 31, 2025 \n"
+    "Revenue from operations 12,000 10,000 \nFinance costs 200 180 \nProfit before tax 1,800 1,500 \n"
+    "Net profit 1,330 1,100"
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "value", "formula"),
+    [
+        ("What was Acme's return on average total assets in FY2026?", "14.0%", "1,330 / ((10,000 + 9,000) / 2)"),
+        ("What was Acme's quick ratio at the end of FY2026?", "0.90 times", "(3,000 − 1,200) / 2,000"),
+        ("What was Acme's fixed asset turnover in FY2026?", "3.00 times", "12,000 / 4,000"),
+        ("Acme inventory turnover in FY2026 using average inventories", None, None),
+        ("What share of Acme's total assets was cash at the end of FY2026?", "5.0%", "500 / 10,000"),
+        ("What was Acme's interest coverage in FY2026? Round your answer to two decimal places.",
+         "10.00 times", "(1,800 + 200) / 200"),
+        ("What was Acme's ROA in FY2026, rounded to two decimal places?", "13.30%", "1,330 / 10,000"),
+    ],
+)
+def test_averages_differences_and_shares_of_any_item_show_their_formula(question, value, formula):
+    asked, found, text, checked = ask(question, acme(ACME_PNL, ACME_BALANCE_SHEET), companies=("ACME.NS",))
+    if value is None:  # no cost of goods sold on the page: nothing is computed, nothing invented
+        assert not found.computations and found.missing
+        return
+    (computation,) = found.computations
+    assert (computation.text, computation.formula) == (value, formula)
+    assert f"was {value}: {formula}, from " in text
+    assert checked.faithfulness_score == 1.0 and checked.unsupported == []
+
+
+def test_an_average_needs_the_opening_balance_or_says_it_used_the_closing_one():
+    closing_only = ACME_BALANCE_SHEET.replace(" March 31, 2025", "").replace(" 9,000", "")
+    _, found, text, _ = ask("What was Acme's return on average total assets in FY2026?",
+                            acme(ACME_PNL, closing_only), companies=("ACME.NS",))
+    (computation,) = found.computations
+    assert computation.formula == "1,330 / 10,000" and "opening balance was not found" in text
+
+
+def test_a_formula_result_that_does_not_follow_from_its_inputs_is_unsupported():
+    wrong = ("Acme's return on average total assets in FY2026 was 15.0%: 1,330 / ((10,000 + 9,000) / 2), "
+             "from net profit of ₹1,330 crore and total assets of ₹10,000 crore and ₹9,000 crore [1].")
+    checked = fact_check(wrong, acme(ACME_PNL + "\n" + ACME_BALANCE_SHEET), company_names=NAMES)
+    assert checked.unsupported == [wrong] and checked.checks[0].unsupported_numbers == ("15.0%",)
+
+
+@pytest.mark.parametrize(
+    ("question", "value", "formula"),
+    [
+        ("What was Acme's EBITDA in FY2026?", "₹2,350 crore", "2,000 + 350"),
+        ("What was Acme's working capital at the end of FY2026?", "₹1,000 crore", "3,000 − 2,000"),
+        ("What was Acme's net debt at the end of FY2026?", "₹1,300 crore", "1,800 − 500"),
+    ],
+)
+def test_an_item_no_row_states_is_computed_from_its_parts_with_the_formula(question, value, formula):
+    pnl = ACME_PNL.replace("Finance costs", "Operating profit 2,000 1,700 \nDepreciation and amortisation expense "
+                                            "350 300 \nFinance costs")
+    sheet = ACME_BALANCE_SHEET.replace("Total current liabilities", "Borrowings 1,800 1,900 \nTotal current liabilities")
+    _, found, text, checked = ask(question, acme(pnl, sheet), companies=("ACME.NS",))
+    (computation,) = found.computations
+    assert (computation.text, computation.formula) == (value, formula)
+    assert checked.faithfulness_score == 1.0
+    # a row that states the item is taken as printed, not recomputed
+    printed = pnl.replace("Net profit", "EBITDA 2,400 2,000 \nNet profit")
+    _, found, _, _ = ask("What was Acme's EBITDA in FY2026?", acme(printed, sheet), companies=("ACME.NS",))
+    assert [f.number for f in found.figures] == ["2,400"] and not found.computations
+
+
+def test_a_loss_that_grows_is_said_to_widen():
+    loss = ("Consolidated Statement of Profit and Loss for the year ended (₹ in crore) \n"
+            "Particulars Year ended March 31, 2026 Year ended March 31, 2025 \n"
+            "Revenue from operations 1,200 1,000 \nNet loss (1,925) (909)")
+    _, found, text, checked = ask("By what percentage did Acme's net loss increase in FY2026?",
+                                  acme(loss), companies=("ACME.NS",))
+    assert "loss widened 111.8% in FY2026 over FY2025" in text
+    assert checked.faithfulness_score == 1.0

@@ -53,6 +53,10 @@ def request_for(question: str):
     ("What was NVIDIA's operating margin in Q3 FY2024?", "statement of operations"),
     ("What were NVIDIA's total assets in Q3 FY2024?", "balance sheet"),
     ("How much did NVIDIA spend on capex in Q3 FY2024?", "statement of cash flows"),
+    # rows no catalogued line item names: the statement is read off the row's own words
+    ("What was NVIDIA's loss from discontinued operations in Q3 FY2024?", "statement of operations"),
+    ("What were NVIDIA's deferred tax liabilities in Q3 FY2024?", "balance sheet"),
+    ("What were NVIDIA's proceeds from the issuance of shares in Q3 FY2024?", "statement of cash flows"),
 ])
 def test_the_statement_search_names_the_statement_and_keeps_the_filters(question, title):
     request = request_for(question)

@@ -454,3 +454,25 @@ def test_a_duration_header_at_a_chunks_start_is_not_read_as_cut():
                   if r.label == "Operating income")
     assert [c.text for c in income.cells][3] == "53%"
     assert income.columns[3] is None or income.columns[3].end != date(2023, 10, 29)
+
+
+def test_a_headcount_on_a_page_in_millions_is_people_not_millions():
+    page = _page("AAPL", "Q3FY23", "Apple 10-Q", (APPLE_TITLE, APPLE_TITLE),
+                 ("Total net sales 81,797 82,959 Number of employees 161,000 164,000", APPLE_SECTION))
+    rows = {s.row.label: s.row for s in evidence_rows(page)}
+    assert rows["Total net sales"].unit.scale == "million"
+    assert rows["Number of employees"].unit is None
+
+
+def test_a_columns_currency_and_the_titles_scale_make_one_unit():
+    # ingestion writes the "$" it drops from "$ 294,866" into the column headers
+    title = ("CONSOLIDATED STATEMENTS OF OPERATIONS - (In millions, except number of shares, which are "
+             "reflected in thousands, and per-share amounts)")
+    chunk = (f"{title}\nParticulars: Net sales:\n"
+             "Total net sales | Years ended September 28, 2024 ($): 391,035 | September 30, 2023 ($): 383,285")
+    (row,) = read_rows(chunk, section=title, title="Apple 10-K")
+    assert (row.unit.currency, row.unit.scale) == ("$", "million")
+    assert row.columns[0].end == date(2024, 9, 28)
+    text, score = ask("What were Apple's total net sales for the year ended September 28, 2024?",
+                      _page("AAPL", "FY2024", "Apple 10-K", (chunk, title)))
+    assert "$391,035 million" in text and score == 1.0

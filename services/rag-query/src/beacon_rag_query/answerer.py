@@ -278,6 +278,8 @@ def _computation_sentence(c: Computation, found: FigureAnswer, names: Mapping[st
     if kind == "growth":
         current, base = c.inputs
         verb = "grew" if c.value >= 0 else "fell"
+        if current.value < 0 and base.value < 0:  # a loss both years: a larger loss is wider
+            verb = "narrowed" if c.value >= 0 else "widened"
         size = c.text.lstrip("-")
         return _cite(
             f"{who} {_scope(current)}{current.item} {verb} {size} in {c.period}: "

@@ -242,6 +242,8 @@ class FigureQuestion:
     periods: tuple[Asked, ...] = ()
     years: int | None = None  # "5-year CAGR"
     diluted: bool = False
+    average: bool = False  # "return on average equity": a balance as the mean of its opening and closing
+    decimals: int | None = None  # "round your answer to two decimal places"
 
     @property
     def is_figure(self) -> bool:
@@ -268,10 +270,11 @@ def read_question(
     terms = frozenset(t for t in content_terms(question) if t not in ignore and not _MONTH_WORD.match(t))
     common = dict(terms=terms, scope=scope, companies=tuple(companies),
                   periods=tuple(asked_periods(question, periods)), years=_years(question),
-                  diluted=bool(_DILUTED.search(question)))
+                  diluted=bool(_DILUTED.search(question)), average=bool(_AVERAGE.search(question)),
+                  decimals=_decimals(question))
     narrative = bool(_NARRATIVE.search(question)) and not _FIGURE_WORDS.search(question) or (
         bool(_EXPLANATION.search(question)) and not _HOW_LARGE.search(question))
-    ratio = next((r for r in RATIOS if r.asked.search(question)), None) or _share_of_revenue(question)
+    ratio = next((r for r in RATIOS if r.asked.search(question)), None) or _share_of(question)
     if ratio is not None and ratio.kind == "percent" and _AMOUNT.search(question) and not narrative:
         # "gross margin in dollars": US statements print the amount under the ratio's name.
         item = BY_KEY[ratio.numerator]
@@ -295,24 +298,54 @@ def read_question(
     return FigureQuestion("narrative", **common)
 
 
+# "share of revenue", "as a percentage of total assets", "as a % of sales": the denominator follows.
 _SHARE_OF = re.compile(
-    r"\b(?:share|percentage|per\s*cent|proportion|%)\s+of\s+(?:\w+['’]s\s+)?(?:its\s+|the\s+)?"
-    r"(?:total\s+)?(?:net\s+)?(?:revenues?|sales|turnover|revenue from operations|income from operations)\b",
+    r"\b(?:share|percentage|per\s*cent|proportion|%|fraction)\s+of\s+(?:\w+['’]s?\s+)?(?:its\s+|the\s+)?",
     re.IGNORECASE,
 )
 
 
-def _share_of_revenue(question: str) -> Ratio | None:
-    """"What share of revenue did R&D represent", "employee costs as a percentage of sales":
-    a line item over revenue, when the question names one besides revenue."""
+def _share_of(question: str) -> Ratio | None:
+    """"What share of revenue did R&D represent", "cash as a percentage of total assets": one
+    line item over another, when the question names both."""
     m = _SHARE_OF.search(question)
     if m is None:
         return None
-    item = _asked_item(question[:m.start()] + " " + question[m.end():])
-    if item is None or item.key == "revenue":
+    after = question[m.end():]
+    first = _first_item(after)
+    if first is None:
         return None
-    return Ratio(f"{item.key}_share", f"{item.name} as a share of revenue", _SHARE_OF, item.key,
-                 "revenue", "percent")
+    item, mention = first
+    rest = question[:m.start()] + " " + after[:mention[0]] + " " + after[mention[1]:]
+    part = _asked_item(rest)
+    if part is None or part.key == item.key:
+        return None
+    whole = "revenue" if item.key == "revenue" else item.name  # not "revenue from operations" of a US filing
+    return Ratio(f"{part.key}_share_of_{item.key}", f"{part.name} as a share of {whole}", _SHARE_OF,
+                 part.key, item.key, "percent")
+
+
+def _first_item(text: str) -> tuple[LineItem, tuple[int, int]] | None:
+    """The line item mentioned first in `text` (the longest mention where two start together)."""
+    best: tuple[int, int, LineItem, tuple[int, int]] | None = None
+    for item in LINE_ITEMS:
+        for m in item.asked.finditer(text):
+            key = (m.start(), -(m.end() - m.start()))
+            if best is None or key < best[:2]:
+                best = (*key, item, (m.start(), m.end()))
+    return (best[2], best[3]) if best else None
+
+
+_AVERAGE = re.compile(r"\baverage\b|\bmean\b", re.IGNORECASE)
+_DECIMALS = re.compile(r"\b(?:round\w*|to)\s+(?:\w+\s+){0,3}?(?P<n>\d|one|two|three|four)\s+decimal", re.IGNORECASE)
+
+
+def _decimals(question: str) -> int | None:
+    m = _DECIMALS.search(question)
+    if m is None:
+        return None
+    word = m.group("n").lower()
+    return int(word) if word.isdigit() else {"one": 1, "two": 2, "three": 3, "four": 4}[word]
 
 
 _AMOUNT = re.compile(r"\bin\s+(?:us\s+)?(?:dollars|rupees|\$|₹|crores?|millions?|billions?)\b|"

@@ -128,10 +128,10 @@ class _Finder:
 
     def _one(self, company: str | None, period: Asked | None) -> Figure | Computation | None:
         q = self.q
-        if q.kind == "line_item":
-            return self.lookup(q.item, company, period)
-        if q.kind == "free_cash_flow":
-            return self.lookup(BY_KEY["free_cash_flow"], company, period) or self.free_cash_flow(company, period)
+        if q.kind in ("line_item", "free_cash_flow"):
+            item = q.item if q.kind == "line_item" else BY_KEY["free_cash_flow"]
+            found = self.lookup(item, company, period)
+            return found if found is not None or item is None else self.computed(item, company, period)
         assert q.ratio is not None
         # A margin the filing prints, as a percentage ("Total gross margin percentage 44.5 %"),
         # not the amount printed under the margin's name ("Total gross margin 36,413").
@@ -200,46 +200,87 @@ class _Finder:
             period=f"{start_period.label} to {end_period.label}",
         ))
 
-    def free_cash_flow(self, company: str | None, period: Asked | None) -> Computation | None:
-        ocf = self.lookup(BY_KEY["operating_cash_flow"], company, period, own_words=False)
-        capex = self.lookup(BY_KEY["capex"], company, period, own_words=False)
-        if ocf is None or capex is None:
+    def computed(self, item: LineItem, company: str | None, period: Asked | None) -> Computation | None:
+        """An item no row states, from the items it is made of (EBITDA: operating profit +
+        depreciation and amortisation), when every one of them is found."""
+        if not item.computed:
             return None
-        value = ocf.value - abs(capex.value)
-        number = format_like(value, ocf.number)
+        terms = [self.lookup(BY_KEY[key], company, period, own_words=False) for key, _ in item.computed]
+        if any(t is None for t in terms):
+            return None
+        first, *rest = terms
+        assert first is not None
+        value, formula = first.value, first.number
+        for term, (_, sign) in zip(rest, item.computed[1:], strict=True):
+            assert term is not None
+            value += sign * abs(term.value)
+            formula += f" {'+' if sign > 0 else '−'} {term.number.lstrip('-').strip('()')}"
+        number = format_like(value, first.number)
         return Computation(
-            company=ocf.company, name="free cash flow", value=value,
-            text=ocf.unit.render(number) if ocf.unit else number,
-            formula=f"{ocf.number} − {capex.number.lstrip('-')}", inputs=(ocf, capex), period=ocf.period,
+            company=first.company, name=item.name, value=value,
+            text=first.unit.render(number) if first.unit else number,
+            formula=formula, inputs=tuple(t for t in terms if t is not None), period=first.period,
         )
 
     def ratio(self, ratio: Ratio, company: str | None, period: Asked | None) -> Computation | None:
         top = self.lookup(BY_KEY[ratio.numerator], company, period, own_words=False)
         bottom = self.lookup(BY_KEY[ratio.denominator], company, period, own_words=False)
-        if top is None or bottom is None or bottom.value == 0:
+        if top is None or bottom is None:
             return None
         inputs = [top, bottom]
         numerator, top_text = top.value, top.number
-        if ratio.extra:
-            extra = self.lookup(BY_KEY[ratio.extra], company, period, own_words=False)
-            if extra is None:
+        for key, sign in ((ratio.extra, 1), (ratio.less, -1)):
+            if key is None:
+                continue
+            term = self.lookup(BY_KEY[key], company, period, own_words=False)
+            if term is None:
                 return None
-            inputs.append(extra)
-            numerator += extra.value
-            top_text = f"({top.number} + {extra.number})"
-        value = numerator / bottom.value
-        formula = f"{top_text} / {bottom.number}"
+            inputs.append(term)
+            numerator += sign * term.value
+            top_text = f"({top_text} {'+' if sign > 0 else '−'} {term.number})"
+        denominator, bottom_text = bottom.value, bottom.number
+        name = ratio.name
+        if self.q.average:
+            # "return on average equity": a balance is averaged over its opening and closing dates.
+            wanted = found = 0
+            if BY_KEY[ratio.numerator].point and not (ratio.extra or ratio.less):
+                numerator, top_text, opening = self._averaged(ratio.numerator, top, company, period)
+                wanted, found = wanted + 1, found + bool(opening)
+                inputs += [opening] if opening else []
+            if BY_KEY[ratio.denominator].point:
+                denominator, bottom_text, opening = self._averaged(ratio.denominator, bottom, company, period)
+                wanted, found = wanted + 1, found + bool(opening)
+                inputs += [opening] if opening else []
+            if found < wanted:
+                name = f"{ratio.name} (on the closing balance: the opening balance was not found)"
+            elif found:
+                name = f"{ratio.name} on average balances"
+        if denominator == 0:
+            return None
+        value = numerator / denominator
+        formula = f"{top_text} / {bottom_text}"
+        decimals = self.q.decimals
         if ratio.kind == "percent":
             value *= 100
-            text = f"{value:.1f}%"
+            text = f"{value:.{1 if decimals is None else decimals}f}%"
         elif ratio.kind == "days":
             value *= 365
-            text = f"{value:.0f} days"
+            text = f"{value:.{0 if decimals is None else decimals}f} days"
             formula += " × 365"
         else:
-            text = f"{value:.2f} times"
-        return Computation(company=top.company, name=ratio.name, value=value, text=text, formula=formula,
+            text = f"{value:.{2 if decimals is None else decimals}f} times"
+        return Computation(company=top.company, name=name, value=value, text=text, formula=formula,
                            inputs=tuple(inputs), period=top.period)
+
+    def _averaged(self, key: str, closing: Figure, company: str | None,
+                  period: Asked | None) -> tuple[float, str, Figure | None]:
+        """The mean of a balance at the period's end and a year earlier, with its formula; the
+        closing balance alone when the opening one is not among the passages."""
+        earlier = period.year_ago() if period is not None else _year_ago_of(closing)
+        opening = self.lookup(BY_KEY[key], company, earlier, own_words=False) if earlier else None
+        if opening is None or (opening.value == closing.value and opening.evidence == closing.evidence):
+            return closing.value, closing.number, None
+        return (closing.value + opening.value) / 2, f"(({closing.number} + {opening.number}) / 2)", opening
 
 
 def _printed(ratio: Ratio) -> LineItem:

@@ -14,6 +14,7 @@ unsupported number is removed from the final response and listed.
 
 from __future__ import annotations
 
+import ast
 import itertools
 import re
 from collections.abc import Collection, Mapping, Sequence
@@ -22,7 +23,7 @@ from typing import Any
 
 from beacon_rag_query.domain import Evidence
 from beacon_rag_query.statements import read_rows
-from beacon_rag_query.text import Amount, amounts, content_terms, markers, same_amount, sentences
+from beacon_rag_query.text import Amount, amounts, content_terms, markers, same_amount, sentences, strip_markers
 from beacon_rag_query.vocabulary import coverage
 
 MIN_COVERAGE = 0.5
@@ -45,7 +46,7 @@ _FRAMING = frozenset(content_terms(
 ))
 # Numbers that belong to a formula, not to the filing: × 365, ^(1/4), "− 1", "5 years".
 _CONSTANTS = re.compile(
-    r"[×x*]\s*(?:365|366|360|100|12)\b|\^\s*\(\s*1\s*/\s*\d{1,2}\s*\)|\)\s*[−-]\s*1\b|"
+    r"[×x*]\s*(?:365|366|360|100|12)\b|\^\s*\(\s*1\s*/\s*\d{1,2}\s*\)|\)\s*[−-]\s*1\b|/\s*2\s*\)|"
     r"\b\d{1,2}[\s-]years?\b",
     re.IGNORECASE,
 )
@@ -230,7 +231,8 @@ def _check(
             found.append(figure)
         else:
             pending.append(figure)
-    derived = [f for f in pending if _derivable(f, found)]
+    shown = _formula_value(sentence)
+    derived = [f for f in pending if _derivable(f, found) or (shown is not None and _is_result(f, shown))]
     missing = [f.text for f in pending if f not in derived]
     if structured and not cited and coverage < min_coverage:
         # A sentence written from structured data is worded like it, not like a passage.
@@ -279,3 +281,45 @@ def _derivable(claim: Amount, inputs: Sequence[Amount]) -> bool:
         elif close(ratio) or close(ratio * 365) or close(a + b) or close(a - b):
             return True
     return False
+
+
+# The formula an answer shows after its result: "16.4%: 3,313 / ((16,446 + 17,419) / 2), from ...".
+_FORMULA = re.compile(r":\s*(?P<formula>[\d,.()\s+−\-/×*^]*\d[\d,.()\s+−\-/×*^]*?)\s*(?:,\s*from\b|\.?\s*$)")
+_OPERATORS = {ast.Add: float.__add__, ast.Sub: float.__sub__, ast.Mult: float.__mul__,
+              ast.Div: float.__truediv__, ast.Pow: float.__pow__}
+
+
+def _formula_value(sentence: str) -> float | None:
+    """The value of the formula a sentence shows, or None. Its numbers are the sentence's own
+    figures (each checked against the passages like any other), so a result that equals it is
+    derived from supported inputs, however many the formula takes."""
+    m = _FORMULA.search(strip_markers(sentence))
+    if m is None:
+        return None
+    expression = m.group("formula").replace("−", "-").replace("×", "*").replace("^", "**")
+    expression = re.sub(r"(?<=\d),(?=\d)", "", expression)
+    try:
+        return _evaluate(ast.parse(expression.strip(), mode="eval").body)
+    except (SyntaxError, ValueError, ZeroDivisionError, OverflowError, TypeError):
+        return None
+
+
+def _evaluate(node: ast.AST) -> float:
+    if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+        return float(node.value)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return -_evaluate(node.operand)
+    if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
+        value = _OPERATORS[type(node.op)](_evaluate(node.left), _evaluate(node.right))
+        if isinstance(value, complex):
+            raise ValueError("not a real number")
+        return value
+    raise ValueError("not arithmetic")
+
+
+def _is_result(claim: Amount, value: float) -> bool:
+    """The claim is the formula's value, as a number, a percentage or days."""
+    tolerance = claim.raw_step / 2 * 1.0001 + 1e-9
+    target = abs(claim.raw)
+    candidates = (value * 100, value) if claim.kind == "percent" else (value,)
+    return any(abs(abs(c) - target) <= tolerance for c in candidates)

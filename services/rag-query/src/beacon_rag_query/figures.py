@@ -92,7 +92,8 @@ def evidence_rows(evidence: Sequence[Evidence]) -> list[Sourced]:
         key = (e.document_id, e.page_number)
         headings = _row_headings(e.text, found)
         for row, heading in zip(found, headings, strict=True):
-            if row.unit is None and key in page_units:
+            if row.unit is None and key in page_units and not _HEADCOUNT.search(row.label):
+                # (a headcount is people, whatever unit the page's amounts are in)
                 row = replace(row, unit=page_units[key])
                 # The page's "$" (printed before its first and total rows' figures), except on
                 # a count ("Number of employees" on a page "(in millions, except ...)").
@@ -170,6 +171,7 @@ def _page_headers(evidence: Sequence[Evidence]) -> dict[tuple, list]:
     return out
 
 
+_HEADCOUNT = re.compile(r"\b(employees|headcount|head count)\b", re.IGNORECASE)
 _COUNT = re.compile(r"\b(number|employees|headcount|shares|stores|units|customers|subscribers)\b",
                     re.IGNORECASE)
 _HEADER_CHARS = 400  # a section title line and the headers of a few columns

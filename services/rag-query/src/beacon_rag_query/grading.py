@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from beacon_contracts.search import SearchHit, SearchRequest
 from beacon_rag_query.asked import FigureQuestion
 from beacon_rag_query.domain import Passage
-from beacon_rag_query.lineitems import BY_KEY
+from beacon_rag_query.lineitems import BY_KEY, LineItem
 from beacon_rag_query.periods import period_from_label
 from beacon_rag_query.text import content_terms
 from beacon_rag_query.vocabulary import coverage, phrases_for
@@ -111,15 +111,31 @@ _CASH_ITEMS = frozenset({"operating_cash_flow", "investing_cash_flow", "financin
                          "dividends_paid", "free_cash_flow"})
 
 
+# The words of a row no catalogued line item names that place it on a statement ("deferred tax
+# liabilities", "proceeds from issuance of shares"); any other figure is an income statement's.
+_BALANCE_WORDS = frozenset(content_terms(
+    "assets liabilities equity receivable payable inventories goodwill intangible deposits provisions "
+    "reserves borrowings loans debt lease investments capital"))
+_CASH_WORDS = frozenset(content_terms("proceeds paid payments purchases repayment repayments issuance"))
+
+
+def _statement_kind(question: FigureQuestion, item: LineItem | None) -> str:
+    if item is not None:
+        return "cash" if item.key in _CASH_ITEMS else "balance" if item.point else "income"
+    if question.terms & _CASH_WORDS:
+        return "cash"
+    return "balance" if question.terms & _BALANCE_WORDS else "income"
+
+
 def statement_request(understanding: Understanding, question: FigureQuestion, limit: int) -> SearchRequest | None:
     """For a figure question, a second search aimed at the statement that prints the figure:
     the question's words plus the statement's title. A statement page is rows and figures,
     which share few words with a question and lose to the discussion that repeats them; the
     title is on every chunk of a statement page, so this search reaches it."""
     item = question.item or (BY_KEY.get(question.ratio.numerator) if question.ratio else None)
-    if not question.is_figure or item is None:
+    if not question.is_figure or (item is None and not question.terms):
         return None
-    kind = "cash" if item.key in _CASH_ITEMS else "balance" if item.point else "income"
+    kind = _statement_kind(question, item)
     first = first_request(understanding, limit)
     return first.model_copy(update={"query": f"{first.query} {_STATEMENT_WORDS[kind]}"})
 

@@ -26,6 +26,9 @@ class LineItem:
     exclude: re.Pattern | None = None
     point: bool = False  # a balance at a date (balance sheet), not a flow over a period
     parts: tuple[str, ...] = ()  # computed as the sum of these items when no row states it
+    # Computed, with its formula, when no row states it: the first item plus (+1) or minus (−1)
+    # the size of the others (free cash flow: operating cash flow − capital expenditure).
+    computed: tuple[tuple[str, int], ...] = ()
 
 
 # "Net cash provided by (used in) operating activities", "Net cash from operating activities"
@@ -87,7 +90,7 @@ LINE_ITEMS: tuple[LineItem, ...] = (
     LineItem(
         "ebitda", "EBITDA", _re(r"\bebitda\b|operating profit before depreciation"),
         (_re(r"^ebitda\b"), _re(r"earnings before interest,? tax(es)?,? depreciation")),
-        _re(r"margin|%"),
+        _re(r"margin|%"), computed=(("operating_profit", 1), ("depreciation", 1)),
     ),
     LineItem(
         "operating_profit", "operating profit",
@@ -186,8 +189,9 @@ LINE_ITEMS: tuple[LineItem, ...] = (
              (_re(r"^trade payables\b"), _re(r"^(accounts|sundry) payables?|^sundry creditors")),
              _re(r"days|turnover"), point=True),
     LineItem(
-        "ppe", "property, plant and equipment", _re(r"\b(property,? plant and equipment|fixed assets|ppe)\b"),
-        (_re(r"^property,? plant and equipment\b"), _re(r"^(net )?fixed assets\b")),
+        "ppe", "property, plant and equipment",
+        _re(r"\b(property,? plant and equipment|property and equipment|fixed assets|pp&e|ppe)\b"),
+        (_re(r"^property,? plant and equipment\b"), _re(r"^property and equipment\b"), _re(r"^(net )?fixed assets\b")),
         _re(r"purchase|sale|proceeds|capital work"), point=True,
     ),
     LineItem(
@@ -230,7 +234,16 @@ LINE_ITEMS: tuple[LineItem, ...] = (
     LineItem(
         "free_cash_flow", "free cash flow", _re(r"\b(free cash flows?|fcf)\b"),
         (_re(r"^free cash flows?\b"), _re(r"\bfree cash flows?\b"), _re(r"\bfcf\b")),
-        _re(r"conversion|margin|%|yield"),
+        _re(r"conversion|margin|%|yield"), computed=(("operating_cash_flow", 1), ("capex", -1)),
+    ),
+    LineItem(
+        "working_capital", "working capital", _re(r"\b(net )?working capital\b"),
+        (_re(r"^(net )?working capital$"),), _re(r"changes?|increase|decrease|movement|%|days|ratio"),
+        point=True, computed=(("current_assets", 1), ("current_liabilities", -1)),
+    ),
+    LineItem(
+        "net_debt", "net debt", _re(r"\bnet debt\b"), (_re(r"^net debt\b"),), _re(r"equity|ebitda|%|ratio"),
+        point=True, computed=(("borrowings", 1), ("cash", -1)),
     ),
     LineItem(
         "research_development", "research and development expenses",
@@ -260,9 +273,13 @@ class Ratio:
     denominator: str
     kind: str  # "percent", "times" or "days"
     extra: str | None = None  # added to the numerator (interest coverage: PBT + finance costs)
+    less: str | None = None  # taken from the numerator (quick ratio: current assets − inventories)
 
 
 RATIOS: tuple[Ratio, ...] = (
+    # Before "asset turnover", whose wording it contains.
+    Ratio("fixed_asset_turnover", "fixed asset turnover",
+          _re(r"\b(fixed[\s-]assets?|pp&?e|property,? plant and equipment)[\s-]turnover\b"), "revenue", "ppe", "times"),
     Ratio("net_margin", "net profit margin",
           _re(r"\b(net (profit )?margin|pat margin|profit margin|net income margin)\b"),
           "net_profit", "revenue", "percent"),
@@ -290,6 +307,11 @@ RATIOS: tuple[Ratio, ...] = (
     Ratio("payable_days", "payable days", _re(r"\b(payables? days|creditors? days|days payables? outstanding|dpo)\b"),
           "payables", "cogs", "days"),
     Ratio("inventory_turnover", "inventory turnover", _re(r"\binventory turnover\b"), "cogs", "inventories", "times"),
+    Ratio("quick_ratio", "quick ratio", _re(r"\b(quick ratio|acid[\s-]test( ratio)?)\b"), "current_assets",
+          "current_liabilities", "times", less="inventories"),
+    Ratio("cash_ratio", "cash ratio", _re(r"\bcash ratio\b"), "cash", "current_liabilities", "times"),
+    Ratio("ocf_ratio", "operating cash flow ratio", _re(r"\boperating cash flow ratio\b"), "operating_cash_flow",
+          "current_liabilities", "times"),
     Ratio("payout", "dividend payout ratio", _re(r"\b(dividend )?payout ratio\b"), "dividends_paid",
           "net_profit", "percent"),
 )

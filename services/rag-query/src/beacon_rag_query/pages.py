@@ -15,7 +15,6 @@ line item the ranked rows already state.
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Sequence
 
 from beacon_contracts.search import SearchRequest
@@ -23,14 +22,10 @@ from beacon_rag_query.derived import FigureAnswer
 from beacon_rag_query.domain import Evidence
 from beacon_rag_query.figures import evidence_rows
 from beacon_rag_query.sources import PassageSearch
+from beacon_rag_query.statements import STATEMENT_TITLE
 
 PAGES_READ_WHOLE = 3  # the top pages with rows: a figure is on one of them or not found
 CHUNKS_PER_PAGE = 20  # a dense statement page is about a dozen chunks
-# The titles ingestion puts on every chunk of a statement page (US, IFRS and Ind AS wording).
-STATEMENT = re.compile(
-    r"statements?\s+of\s+(?:(?:consolidated|condensed|standalone)\s+)*(?:profit|income|operations|earnings|"
-    r"financial\s+position|cash\s+flows?|comprehensive)|balance\s+sheets?|financial\s+results",
-    re.IGNORECASE)
 
 
 def answers(figures: FigureAnswer | None) -> bool:
@@ -45,7 +40,7 @@ def answers(figures: FigureAnswer | None) -> bool:
 
 def on_statement(e: Evidence) -> bool:
     """The passage is on a financial statement page: ingestion titles every chunk of one."""
-    return bool(STATEMENT.search(e.section or "") or STATEMENT.search(e.text[:200]))
+    return bool(STATEMENT_TITLE.search(e.section or "") or STATEMENT_TITLE.search(e.text[:200]))
 
 
 def statement_backed(figures: FigureAnswer | None, evidence: Sequence[Evidence]) -> bool:

@@ -157,19 +157,20 @@ _UNIT = re.compile(
 _SCALES = {"crore": "crore", "crores": "crore", "cr": "crore", "lakh": "lakh", "lakhs": "lakh",
            "lac": "lakh", "lacs": "lakh", "million": "million", "millions": "million",
            "mn": "million", "billion": "billion", "billions": "billion", "bn": "billion",
-           "thousand": "thousand", "thousands": "thousand", "'000": "thousand", "000": "thousand",
+           "thousand": "thousand", "thousands": "thousand", "000": "thousand",
            "m": "million"}
+_EXCEPTION = re.compile(r"\bexcept\b[^()\n]*$", re.IGNORECASE)
 _SCOPE = re.compile(r"\b(consolidated|standalone|stand-alone|stand alone)\b", re.IGNORECASE)
 # A UK or IFRS parent's own statements, printed after the group's: "Company Statement of
 # Financial Position", "PARENT COMPANY BALANCE SHEET". Capitalised, at a line start: a title.
 _PARENT_STATEMENT = re.compile(
     r"(?m)^(?:(?:PARENT )?COMPANY (?:STATEMENTS? OF|BALANCE SHEET)|(?:Parent )?Company (?:Statements? of|Balance Sheet))")
-_STATEMENT = re.compile(
-    r"statement\s+of\s+(?:consolidated\s+|standalone\s+)?profit\s+and\s+loss|"
-    r"statement\s+of\s+(?:consolidated\s+|standalone\s+)?(?:comprehensive\s+)?income|"
-    r"statement\s+of\s+(?:consolidated\s+)?(?:profit\s+or\s+loss|financial\s+position)|"
-    r"income\s+statement|balance\s+sheet|cash\s+flows?\s+statement|statement\s+of\s+cash\s+flows?|"
-    r"financial\s+results|statement\s+of\s+changes\s+in\s+equity",
+# A financial statement's title, as US, IFRS and Ind AS filings word it.
+STATEMENT_TITLE = re.compile(
+    r"statements?\s+of\s+(?:(?:consolidated|condensed|standalone)\s+)*(?:profit\s+(?:and|or|&)\s+loss|"
+    r"(?:comprehensive\s+)?income|operations|earnings|financial\s+position|cash\s+flows?|"
+    r"comprehensive|changes\s+in\s+equity)|"
+    r"(?:income|cash\s+flows?)\s+statements?|balance\s+sheets?|financial\s+results",
     re.IGNORECASE,
 )
 _HEADER_WORDS = frozenset("particulars note notes no no. sr sr. audited unaudited reviewed".split())
@@ -657,6 +658,8 @@ def _runs(parts: list[tuple[int, str]]) -> list[tuple[int, str]]:
 
 def _scan_context(text: str, offset: int, context: _Context) -> None:
     for m in _UNIT.finditer(text):
+        if _EXCEPTION.search(text, max(0, m.start() - 120), m.start()):
+            continue  # "(In millions, except shares, which are in thousands)": not the amounts' unit
         currency = (m.group("cur") or m.group("cur2") or m.group("cur4") or "").lower().rstrip(".")
         scale = _SCALES.get((m.group("scale") or m.group("scale2") or m.group("scale3")
                              or m.group("scale4") or "").lower().lstrip("'’"))
@@ -671,7 +674,7 @@ def _scan_context(text: str, offset: int, context: _Context) -> None:
         context.scopes.append((offset + m.start(), scope))
     for m in _PARENT_STATEMENT.finditer(text):
         context.scopes.append((offset + m.start(), "standalone"))
-    for m in _STATEMENT.finditer(text):
+    for m in STATEMENT_TITLE.finditer(text):
         context.statements.append((offset + m.start(), " ".join(m.group(0).lower().split())))
     for mark in period_marks(text, offset):
         context.words.append(mark)
@@ -698,7 +701,7 @@ def _labelled_row(line: str, at: int, context: _Context, section: str | None,
     # "2022 (€000)": ingestion writes a column's unit heading into its header.
     units = [m.group(1) for h in headers if (m := _HEADER_UNIT.search(h))]
     headers = [_HEADER_UNIT.sub("", h) for h in headers]
-    unit = declared(units[0])[0] if units else None
+    unit = (declared(units[0])[0] or _currency_only(units[0])) if units else None
     section_kinds = [m for m in period_marks(section or "") if m.kind == "label"]
     per_cell = [period_marks(h) for h in headers]
     own_kinds = [m for marks in per_cell for m in marks if m.kind == "label"]
@@ -732,9 +735,18 @@ def _labelled_row(line: str, at: int, context: _Context, section: str | None,
         if fitted:
             columns = list(_complete(fitted, filing_period))
     row = _make_row(label, values, columns, at, context)
-    if unit is not None and (unit.scale or row.unit is None):
+    if unit is not None and unit.scale is None and row.unit is not None:
+        # "2023 ($)" under "(In millions ...)": the header's currency, the page's scale
+        unit = Unit(unit.currency or row.unit.currency, row.unit.scale)
+    if unit is not None:
         row = replace(row, unit=unit)
     return [row]
+
+
+def _currency_only(heading: str) -> Unit | None:
+    """A column's currency printed without a scale: "$", "US$", "€"."""
+    sign = heading.strip().upper().removeprefix("US")
+    return Unit(sign, None) if sign in ("$", "€", "£") else None
 
 
 def _flat_rows(text: str, offset: int, context: _Context, filing_period: str | None) -> list[Row]:

@@ -39,6 +39,7 @@ _NUMERIC = re.compile(r"^[-+(]?[₹$]?\s?\d[\d,]*(\.\d+)?%?\)?$")
 _NUMBER = r"[-+]?[₹$€£]?(?:\d{1,3}(?:,\d{2,3})+|\d+)(?:\.\d+)?"
 _VALUE = re.compile(rf"^(?:\({_NUMBER}\)|{_NUMBER})%?$|^[-–—]$")
 _CURRENCY_TOKENS = frozenset({"$", "₹", "€", "£", "US$", "Rs", "Rs."})
+_HEADER_CURRENCIES = frozenset({"$", "€", "£", "US$"})  # the signs rag-query reads off a column header
 _BARE_INTEGER = re.compile(r"^\d{1,4}$")  # a page number, a note number
 _SPACES = re.compile(r"\s+")
 _MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?"
@@ -210,6 +211,7 @@ def _table(lines: list[str], start: int, header: _Header) -> tuple[dict[str, Any
     rows: list[list[str]] = []
     pending: list[str] = []
     group = ""
+    currency: str | None = None
     end = start + 1
     i = start + 1
     if i < len(lines) and (unit := _unit_line(lines[i])):
@@ -248,10 +250,15 @@ def _table(lines: list[str], start: int, header: _Header) -> tuple[dict[str, Any
             label = f"Total {group}".strip()
         label, cells = _aligned(values, header, label)
         rows.append([label, *cells])
+        currency = currency or next((t for t in line.split() if t in _HEADER_CURRENCIES), None)
         i += 1
         end = i
     if sum(1 for r in rows if len(r) > 1) < 2:
         return None
+    if currency and not any("(" in c for c in header.columns):
+        # "$ 18,120": the sign stands apart from its figure and is dropped from the cell, so
+        # the columns say it ("2023 ($)"), as they say an IFRS unit heading ("2022 (€000)").
+        header = _with_unit(header, currency)
     return {"kind": "table", "header": [header.first, *header.columns], "rows": rows}, end
 
 
@@ -342,11 +349,29 @@ def blocks_from_lines(text: str) -> list[dict[str, Any]]:
 blocks_from_layout = blocks_from_lines  # layout text (2+ space gaps) is one of the shapes it reads
 
 
+# A title line as a statement page opens with it: "CONDENSED CONSOLIDATED BALANCE SHEETS
+# (Unaudited)", "Consolidated Statement of Changes in Equity"; not a sentence that names one.
+_TITLE_LINE = re.compile(
+    r"^(?:(?:condensed|consolidated|standalone|unaudited|audited|interim|group|company|parent)\s+)*"
+    r"(?:statements?\s+of\b|balance\s+sheets?\b|income\s+statements?\b|financial\s+results\b).{0,60}$",
+    re.IGNORECASE)
+_FIGURES = re.compile(r"\d[\d,]*(?:\.\d+)?")
+_FIGURE_LINES = 8  # lines with two figures or more: a statement's rows, not a page of prose
+
+
+def _untabled_statement(blocks: list[dict[str, Any]]) -> bool:
+    lines = [line for b in blocks if b["kind"] == "text" for line in b["lines"]]
+    return (any(_TITLE_LINE.match(line) for line in lines[:5])
+            and sum(len(_FIGURES.findall(line)) >= 2 for line in lines) >= _FIGURE_LINES)
+
+
 def statement_title(blocks: list[dict[str, Any]]) -> str | None:
     """A financial statement page's title ("Consolidated Financial Statements - Statement of
     Profit and Loss for the Year Ended March 31, 2025 - (J in crore)"), from the text lines
-    above its first table, when the page has a table and one of those lines names a statement."""
-    if not any(b["kind"] == "table" for b in blocks):
+    above its first table, when the page has a table and one of those lines names a statement.
+    A page whose rows PDFium gives as plain lines (a US 10-Q's, its header years on lines of
+    their own) counts when it opens with a statement's own title and is mostly figures."""
+    if not any(b["kind"] == "table" for b in blocks) and not _untabled_statement(blocks):
         return None
     top: list[str] = []
     for block in blocks:

@@ -428,19 +428,31 @@ def test_columns_of_one_period_are_parts_and_their_total_last(question, expected
     assert expected in text and wrong not in text
 
 
-def test_a_balance_sheet_chunk_cut_inside_its_header_shows_its_last_column():
+BALANCE_TITLE = "CONSOLIDATED BALANCE SHEETS - (In millions, except par value per share amounts)"
+
+
+@pytest.mark.parametrize("section", ["As of", BALANCE_TITLE])
+def test_a_balance_sheet_chunk_cut_inside_its_header_shows_its_last_column(section):
     # Alphabet's release page 4: the chunk before ends "As of December 31, 2023"; this one
-    # starts with the second column's header. Its date is not the first column's.
+    # starts with the second column's header (after the statement's title, which ingestion
+    # puts at the head of every chunk of the page). Its date is not the first column's.
     chunk = ("As of September 30, 2024 (unaudited) Assets Current assets: Cash and cash equivalents $ 24,048 "
              "$ 19,959 Total current assets 171,530 157,541 Total assets $ 402,392 $ 430,266")
-    rows = read_rows(chunk, section="As of", filing_period="Q3FY24")
+    if section == BALANCE_TITLE:
+        chunk = f"{BALANCE_TITLE}\n{chunk}"
+    rows = read_rows(chunk, section=section, filing_period="Q3FY24")
     total = next(r for r in rows if r.label == "Total assets")
     assert [(cell.text, column.end if column else None) for cell, column in zip(total.cells, total.columns, strict=True)
             ] == [("402,392", None), ("430,266", date(2024, 9, 30))]
+    assert not any(r.label.startswith("CONSOLIDATED") for r in rows)  # the title is not a row
     names = {**NAMES, "GOOGL": "Alphabet"}
     asked = read_question("What were Alphabet's total assets as of September 30, 2024?", ["GOOGL"],
                           entity_words=["Alphabet"])
-    text = compose(find_figures(asked, _page("GOOGL", "Q3FY24", "Alphabet release", (chunk, "As of")), names), names)
+    # other pages of the filing date their columns with both years
+    other = ("Three Months Ended September 30, 2023 2024 Revenues $ 76,693 $ 88,268 "
+             "As of December 31, 2023 September 30, 2024 Cash 24,048 19,959")
+    text = compose(find_figures(asked, _page("GOOGL", "Q3FY24", "Alphabet release", (chunk, section),
+                                              (other, "Notes")), names), names)
     assert "430,266" in text and "402,392" not in text
 
 

@@ -44,7 +44,7 @@ LINE_ITEMS: tuple[LineItem, ...] = (
          _re(r"^(total )?income from operations\b"), _re(r"^(net )?sales\b"),
          _re(r"revenue from operations"), _re(r"^revenues?\b"), _re(r"\brevenues?$")),
         _re(r"unbilled|deferred|unearned|segment|per share|growth|%|other (operating )?income|"
-            r"\bcost\b|receivable|in advance|share of"),
+            r"\bcost\b|receivable|in advance|share of|general|administrative|marketing"),
     ),
     LineItem(
         "total_income", "total income", _re(r"\btotal income\b"),

@@ -571,6 +571,7 @@ class _Context:
     words: list[_Mark] = field(default_factory=list)  # period marks outside table rows
     known: dict[tuple[int, int], set[int]] = field(default_factory=dict)  # (month, day) -> years
     page_header: list[_Mark] = field(default_factory=list)  # headers held by another passage
+    body_start: int = 0  # where the passage's own text begins, after a statement title line
 
     @staticmethod
     def latest(items: list[tuple[int, object]], at: int, *, or_next: bool = False):
@@ -617,7 +618,14 @@ def read_rows(
     flat_parts: list[tuple[int, str]] = []
     labelled: list[tuple[int, str]] = []
     position = 0
-    for line in text.split("\n"):
+    lines = text.split("\n")
+    if section and len(lines) > 1 and lines[0].strip() == section.strip():
+        # The statement's title, which ingestion puts at the head of every chunk of its page:
+        # context, not a row, and the passage's own text begins after it.
+        _scan_context(lines[0], 0, context)
+        position = context.body_start = len(lines[0]) + 1
+        lines = lines[1:]
+    for line in lines:
         (labelled if _is_labelled_row(line) else flat_parts).append((position, line))
         position += len(line) + 1
     runs = _runs(flat_parts)
@@ -895,7 +903,7 @@ def _flat_row(label: list[tuple[int, str]], numbers: list[str], context: _Contex
         # the rows: the page's header columns come first.
         fitted = fit_columns([*context.page_header, *marks], len(values))
     if fitted is None and marks:
-        fitted = _cut_header_columns(marks, len(values))
+        fitted = _cut_header_columns(marks, len(values), context.body_start)
     if fitted is None and marks:
         fitted = grid_columns(marks, len(values), filing_period=filing_period, known=context.known)
     if fitted is None and not marks and context.page_header:
@@ -911,7 +919,7 @@ def _flat_row(label: list[tuple[int, str]], numbers: list[str], context: _Contex
     return [_make_row(text, values, columns, at, context, currency)]
 
 
-def _cut_header_columns(marks: Sequence[_Mark], count: int) -> list[Column | None] | None:
+def _cut_header_columns(marks: Sequence[_Mark], count: int, start: int = 0) -> list[Column | None] | None:
     """A passage that begins inside a header ("As of September 30, 2024 (unaudited) Assets
     ..." over two columns, "As of December 31, 2023" the end of the chunk before): the
     chunk boundary cut the header's first columns away, so the dates it shows, years and
@@ -919,7 +927,7 @@ def _cut_header_columns(marks: Sequence[_Mark], count: int) -> list[Column | Non
     duration header also heads change columns ("Three Months Ended October 29, 2023 July 30,
     2023 ... Year-over-Year Change") it does not date. None unless the passage starts with
     the header and shows only full dates, fewer than the row's figures."""
-    if not marks or marks[0].at != 0 or any(m.kind in ("year", "daymonth", "fiscal") for m in marks):
+    if not marks or marks[0].at != start or any(m.kind in ("year", "daymonth", "fiscal") for m in marks):
         return None
     if any(m.kind == "label" and m.value != "p" for m in marks) or marks[0].kind != "label":
         return None

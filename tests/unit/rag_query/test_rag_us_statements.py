@@ -488,3 +488,13 @@ def test_a_columns_currency_and_the_titles_scale_make_one_unit():
     text, score = ask("What were Apple's total net sales for the year ended September 28, 2024?",
                       _page("AAPL", "FY2024", "Apple 10-K", (chunk, title)))
     assert "$391,035 million" in text and score == 1.0
+
+
+def test_selling_general_and_administrative_is_not_revenue():
+    # NVIDIA's MD&A table of each line as a percentage of revenue: no revenue amount in it
+    chunk = ("Three Months Ended Nine Months Ended October 29, October 30, October 29, October 30, Revenue "
+             "100.0 % 100.0 % 100.0 % 100.0 % Research and development 12.7 32.8 16.0 25.7 "
+             "Sales, general and administrative 3.8 10.6 5.0 8.7")
+    text, _ = ask("What was NVIDIA's revenue for the third quarter of fiscal 2024?",
+                  _page("NVDA", "Q3FY24", "NVIDIA 10-Q", (chunk, "Three Months Ended Nine Months Ended")))
+    assert "general and administrative" not in text and "10.6" not in text

@@ -121,3 +121,27 @@ async def test_a_line_item_the_ranked_rows_state_reads_no_page():
     _, _, (generate,) = await ask_question("What was NVIDIA's operating income in Q3 FY2024?",
                                            RevenueLeftOut())
     assert generate["pages_read"] == 0
+
+
+def test_a_statement_passage_ranked_below_the_answer_places_takes_the_last_of_them():
+    from beacon_rag_query.domain import Passage
+    from beacon_rag_query.pages import with_statement
+
+    def passage(chunk: str, page: int, section: str | None) -> Passage:
+        found = hit(chunk, 9, TITLE, "NVDA", "quarterly_result", "Q3FY24", page, "text").model_copy(
+            update={"section": section})
+        return Passage(found, grade=0.5)
+
+    prose = [passage(f"p{i}", 20 + i, "Results of Operations") for i in range(8)]
+    statement = passage("s", 3, SECTION)
+    moved = with_statement([*prose, statement], limit=6)
+    assert [p.key for p in moved[:6]] == ["p0", "p1", "p2", "p3", "p4", "s"] and len(moved) == 9
+    already = [prose[0], statement, *prose[1:]]
+    assert with_statement(already, limit=6) == already  # one is among them: nothing moves
+    assert with_statement(prose, limit=6) == prose  # no statement retrieved: nothing to move
+
+
+def test_a_statement_pages_chunk_of_headers_alone_gets_its_page_read():
+    header_only = Evidence(1, f"{SECTION}\n{HEADER}", 9, TITLE, 3, "NVDA", "Q3FY24", 0.5, section=SECTION)
+    prose = Evidence(2, PROSE[0], 9, TITLE, 20, "NVDA", "Q3FY24", 0.4, section="Results of Operations")
+    assert pages_to_read([prose, header_only], ["NVDA"]) == [(9, 3)]

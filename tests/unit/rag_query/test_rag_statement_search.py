@@ -1,5 +1,5 @@
 """A figure question also searches for the statement that prints the figure
-(grading.statement_request): a statement page is titles, labels and figures, and loses a plain
+(grading.statement_requests): a statement page is titles, labels and figures, and loses a plain
 search to the discussion pages that repeat the question's words."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import rag_harness
 from beacon_rag_query import graph
 from beacon_rag_query.asked import read_question
 from beacon_rag_query.domain import Company
-from beacon_rag_query.grading import first_request, statement_request
+from beacon_rag_query.grading import first_request, statement_requests
 from beacon_rag_query.sources import InMemoryPassageSearch
 from beacon_rag_query.understanding import CompanyMatcher, understand
 from rag_harness import TODAY, hit, start_harness
@@ -45,7 +45,7 @@ def reading_of(question: str):
 
 def request_for(question: str):
     reading = reading_of(question)
-    return statement_request(reading, read_question(question, reading.companies, reading.periods), 8)
+    return statement_requests(reading, read_question(question, reading.companies, reading.periods), 8)
 
 
 @pytest.mark.parametrize(("question", "title"), [
@@ -59,13 +59,32 @@ def request_for(question: str):
     ("What were NVIDIA's proceeds from the issuance of shares in Q3 FY2024?", "statement of cash flows"),
 ])
 def test_the_statement_search_names_the_statement_and_keeps_the_filters(question, title):
-    request = request_for(question)
-    assert request is not None and title in request.query and request.query.startswith(question)
+    (request,) = request_for(question)
+    assert title in request.query and request.query.startswith(question)
     assert request.company_symbols == ["NVDA"]
 
 
+@pytest.mark.parametrize(("question", "searches"), [
+    # a derived metric is printed on no statement: its inputs are, each on its own
+    ("What was NVIDIA's current ratio in Q3 FY2024?",
+     [("balance sheet", ["total current assets", "total current liabilities"])]),
+    ("What was NVIDIA's return on assets in Q3 FY2024?",
+     [("statement of operations", ["net profit"]), ("balance sheet", ["total assets"])]),
+    ("What was NVIDIA's free cash flow in Q3 FY2024?",
+     [("statement of cash flows", ["net cash from operating activities",
+                                   "purchases of property, plant and equipment"])]),
+])
+def test_a_derived_metric_searches_the_statements_of_its_inputs_by_their_names(question, searches):
+    requests = request_for(question)
+    assert len(requests) == len(searches)
+    for request, (title, names) in zip(requests, searches, strict=True):
+        assert request.query.startswith(question) and title in request.query
+        assert all(name in request.query for name in names)
+        assert request.company_symbols == ["NVDA"]
+
+
 def test_a_narrative_question_has_no_statement_search():
-    assert request_for("What risks did NVIDIA highlight in Q3 FY2024?") is None
+    assert request_for("What risks did NVIDIA highlight in Q3 FY2024?") == []
 
 
 async def ask(question: str) -> tuple[str, list[dict]]:
@@ -85,6 +104,6 @@ async def test_the_statement_page_reaches_the_answer(monkeypatch):
     assert "9,243" in response
     assert (900, 3) in [(c["document_id"], c["page_number"]) for c in citations]
 
-    monkeypatch.setattr(graph, "statement_request", lambda *args: None)
+    monkeypatch.setattr(graph, "statement_requests", lambda *args: [])
     without, _ = await ask(question)
     assert "9,243" not in without

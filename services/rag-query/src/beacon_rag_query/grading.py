@@ -127,17 +127,39 @@ def _statement_kind(question: FigureQuestion, item: LineItem | None) -> str:
     return "balance" if question.terms & _BALANCE_WORDS else "income"
 
 
-def statement_request(understanding: Understanding, question: FigureQuestion, limit: int) -> SearchRequest | None:
-    """For a figure question, a second search aimed at the statement that prints the figure:
-    the question's words plus the statement's title. A statement page is rows and figures,
+def statement_requests(understanding: Understanding, question: FigureQuestion, limit: int) -> list[SearchRequest]:
+    """For a figure question, searches aimed at the statements that print the figure: the
+    question's words plus the statement's title. A statement page is rows and figures,
     which share few words with a question and lose to the discussion that repeats them; the
-    title is on every chunk of a statement page, so this search reaches it."""
-    item = question.item or (BY_KEY.get(question.ratio.numerator) if question.ratio else None)
-    if not question.is_figure or (item is None and not question.terms):
-        return None
-    kind = _statement_kind(question, item)
+    title is on every chunk of a statement page, so this search reaches it. A derived metric
+    ("current ratio", "free cash flow") is printed on no statement: its inputs are, by
+    their own names, on one statement or two (net margin: the income statement; return on
+    assets: that and the balance sheet), one search each."""
+    if not question.is_figure:
+        return []
     first = first_request(understanding, limit)
-    return first.model_copy(update={"query": f"{first.query} {_STATEMENT_WORDS[kind]}"})
+    inputs = _inputs(question)
+    if not inputs:
+        item = question.item
+        if item is None and not question.terms:
+            return []
+        kind = _statement_kind(question, item)
+        return [first.model_copy(update={"query": f"{first.query} {_STATEMENT_WORDS[kind]}"})]
+    by_kind: dict[str, list[LineItem]] = {}
+    for item in inputs:
+        by_kind.setdefault(_statement_kind(question, item), []).append(item)
+    return [first.model_copy(update={"query": " ".join([first.query, *(i.name for i in items), _STATEMENT_WORDS[kind]])})
+            for kind, items in by_kind.items()]
+
+
+def _inputs(question: FigureQuestion) -> list[LineItem]:
+    """The line items a derived metric is computed from."""
+    if question.ratio is not None:
+        r = question.ratio
+        return [BY_KEY[k] for k in (r.numerator, r.denominator, r.extra, r.less) if k]
+    if question.kind == "free_cash_flow":
+        return [BY_KEY[k] for k, _ in BY_KEY["free_cash_flow"].computed]
+    return []
 
 
 def rewrite_request(understanding: Understanding, attempt: int, limit: int) -> SearchRequest:

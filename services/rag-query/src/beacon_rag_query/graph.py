@@ -52,10 +52,12 @@ from beacon_rag_query.grading import (
     question_terms,
     retrieval_score,
     rewrite_request,
-    statement_request,
+    statement_requests,
 )
 from beacon_rag_query.metrics import NODE_SECONDS
-from beacon_rag_query.pages import answers, pages_to_read, read_whole_pages, statement_backed, used_pages
+from beacon_rag_query.pages import (
+    answers, pages_to_read, read_whole_pages, statement_backed, used_pages, with_statement,
+)
 from beacon_rag_query.periods import period_from_label
 from beacon_rag_query.relevance import relevance
 from beacon_rag_query.sources import CompanyCatalogue, FundamentalsSource, PassageSearch
@@ -214,8 +216,8 @@ def build_graph(deps: Deps) -> CompiledStateGraph:
         request = state.get("request")
         if request is None:  # the first search: the question, and its statement for a figure
             requests = [first_request(reading, cfg.retrieve_limit),
-                        statement_request(reading, state["figure_question"], cfg.retrieve_limit)]
-            hits = merge_hits(*await asyncio.gather(*(_search(deps.search, r) for r in requests if r is not None)))
+                        *statement_requests(reading, state["figure_question"], cfg.retrieve_limit)]
+            hits = merge_hits(*await asyncio.gather(*(_search(deps.search, r) for r in requests)))
         else:
             hits = await _search(deps.search, request)
         return {"hits": merge_hits(state.get("hits", []), hits), "request": None}, {
@@ -239,10 +241,11 @@ def build_graph(deps: Deps) -> CompiledStateGraph:
 
     async def generate(state: QueryState, ctx: RunContext):
         reading = state["understanding"]
-        evidence = state.get("evidence") or _passage_evidence(
-            _answer_passages(state, reading), cfg.max_context_passages
-        )
         names, question = state["names"], state["figure_question"]
+        passages = _answer_passages(state, reading)
+        if question.is_figure:
+            passages = with_statement(passages, cfg.max_context_passages)
+        evidence = state.get("evidence") or _passage_evidence(passages, cfg.max_context_passages)
         figures: FigureAnswer | None = None
         pages: list[tuple[int, int]] = []
         stream = ctx.stream and not reading.sensitive

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 from beacon_contracts.search import SearchRequest
 from beacon_rag_query.derived import FigureAnswer
-from beacon_rag_query.domain import Evidence
+from beacon_rag_query.domain import Evidence, Passage
 from beacon_rag_query.figures import evidence_rows
 from beacon_rag_query.sources import PassageSearch
 from beacon_rag_query.statements import STATEMENT_TITLE
@@ -43,6 +43,23 @@ def on_statement(e: Evidence) -> bool:
     return bool(STATEMENT_TITLE.search(e.section or "") or STATEMENT_TITLE.search(e.text[:200]))
 
 
+def with_statement(passages: Sequence[Passage], limit: int) -> list[Passage]:
+    """A figure question's answer is printed on a statement page, which grades low on words
+    ("Revenues 20,158 19,277") beside the discussion that repeats the question's: when none
+    of the first `limit` passages is on a statement, the best-ranked one that is takes the
+    last of those places, so the answerer reads it (and the page it is on)."""
+    def titled(p: Passage) -> bool:
+        return bool(STATEMENT_TITLE.search(p.hit.section or ""))
+
+    if any(titled(p) for p in passages[:limit]):
+        return list(passages)
+    best = next((p for p in passages[limit:] if titled(p)), None)
+    if best is None:
+        return list(passages)
+    rest = [p for p in passages if p is not best]
+    return [*rest[:limit - 1], best, *rest[limit - 1:]]
+
+
 def statement_backed(figures: FigureAnswer | None, evidence: Sequence[Evidence]) -> bool:
     """Every figure of the answer was read off a statement page, not a sentence or a note."""
     if figures is None or not figures.figures:
@@ -53,8 +70,8 @@ def statement_backed(figures: FigureAnswer | None, evidence: Sequence[Evidence])
 
 def pages_to_read(evidence: Sequence[Evidence], companies: Sequence[str],
                   limit: int = PAGES_READ_WHOLE) -> list[tuple[int, int]]:
-    """(document, page) of the first `limit` ranked passages that hold statement rows and
-    belong to an asked company (any company when none is asked): statement pages first,
+    """(document, page) of the first `limit` ranked passages that hold statement rows or are
+    on a statement page, and belong to an asked company (any company when none is asked): statement pages first,
     because a line item is printed there (a note or the discussion repeats it, rounded)."""
     pages: list[tuple[int, int]] = []
     statement: set[tuple[int, int]] = set()
@@ -66,7 +83,8 @@ def pages_to_read(evidence: Sequence[Evidence], companies: Sequence[str],
         key = (e.document_id, e.page_number)
         if on_statement(e):
             statement.add(key)
-        if key not in pages and evidence_rows([e]):
+        # a statement page's chunk of column headers alone holds no rows; its page does
+        if key not in pages and (key in statement or evidence_rows([e])):
             pages.append(key)
     return sorted(pages, key=lambda k: k not in statement)[:limit]
 

@@ -256,6 +256,8 @@ async def test_a_well_supported_figure_answer_is_completed_not_reviewed(harness)
     "How much did Reliance earn in net profit in FY2024?",
     "How much did TCS spend on its headcount in FY24? Give the number of employees.",
     "What was Reliance's revenue in rupees in FY2024?",
+    "What net profit did Reliance report for FY2024?",
+    "How much net profit did Reliance make in FY2024?",
 ])
 async def test_the_words_that_ask_for_a_figure_need_not_be_repeated(harness, question):
     """"earn", "spend", "in rupees" ask for the figure; the answer states it and is confident."""

@@ -134,11 +134,19 @@ def test_a_statement_passage_ranked_below_the_answer_places_takes_the_last_of_th
 
     prose = [passage(f"p{i}", 20 + i, "Results of Operations") for i in range(8)]
     statement = passage("s", 3, SECTION)
-    moved = with_statement([*prose, statement], limit=6)
+    moved = with_statement([*prose, statement], 6, ["income"])
     assert [p.key for p in moved[:6]] == ["p0", "p1", "p2", "p3", "p4", "s"] and len(moved) == 9
     already = [prose[0], statement, *prose[1:]]
-    assert with_statement(already, limit=6) == already  # one is among them: nothing moves
-    assert with_statement(prose, limit=6) == prose  # no statement retrieved: nothing to move
+    assert with_statement(already, 6, ["income"]) == already  # one is among them: nothing moves
+    assert with_statement(prose, 6, ["income"]) == prose  # no statement retrieved: nothing to move
+    # a return on assets: the income statement and the balance sheet, one place each
+    sheet = passage("b", 5, "CONDENSED CONSOLIDATED BALANCE SHEETS - (In millions)")
+    both = with_statement([*prose, statement, sheet], 6, ["income", "balance"])
+    assert [p.key for p in both[:6]] == ["p0", "p1", "p2", "p3", "s", "b"]
+    # the statement of comprehensive income printed beside it is not the income statement
+    comprehensive = passage("c", 4, "CONDENSED CONSOLIDATED STATEMENTS OF COMPREHENSIVE INCOME - (In millions)")
+    mixed = with_statement([prose[0], comprehensive, *prose[1:], statement], 6, ["income"])
+    assert "s" in [p.key for p in mixed[:6]]
 
 
 def test_a_statement_pages_chunk_of_headers_alone_gets_its_page_read():

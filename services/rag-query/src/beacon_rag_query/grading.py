@@ -135,21 +135,27 @@ def statement_requests(understanding: Understanding, question: FigureQuestion, l
     ("current ratio", "free cash flow") is printed on no statement: its inputs are, by
     their own names, on one statement or two (net margin: the income statement; return on
     assets: that and the balance sheet), one search each."""
+    # Twice the limit: a statement's chunks compete with its neighbours' (comprehensive
+    # income beside the income statement), and grading picks among them.
+    first = first_request(understanding, limit).model_copy(update={"limit": 2 * limit})
+    return [first.model_copy(update={"query": " ".join([first.query, *(i.name for i in items), _STATEMENT_WORDS[kind]])})
+            for kind, items in statement_inputs(question).items()]
+
+
+def statement_inputs(question: FigureQuestion) -> dict[str, list[LineItem]]:
+    """The statements ("income", "balance", "cash") a figure question's answer is printed on,
+    with the inputs of a derived metric each holds (none for a line item: the question names it)."""
     if not question.is_figure:
-        return []
-    first = first_request(understanding, limit)
+        return {}
     inputs = _inputs(question)
     if not inputs:
-        item = question.item
-        if item is None and not question.terms:
-            return []
-        kind = _statement_kind(question, item)
-        return [first.model_copy(update={"query": f"{first.query} {_STATEMENT_WORDS[kind]}"})]
+        if question.item is None and not question.terms:
+            return {}
+        return {_statement_kind(question, question.item): []}
     by_kind: dict[str, list[LineItem]] = {}
     for item in inputs:
         by_kind.setdefault(_statement_kind(question, item), []).append(item)
-    return [first.model_copy(update={"query": " ".join([first.query, *(i.name for i in items), _STATEMENT_WORDS[kind]])})
-            for kind, items in by_kind.items()]
+    return by_kind
 
 
 def _inputs(question: FigureQuestion) -> list[LineItem]:

@@ -52,6 +52,7 @@ from beacon_rag_query.grading import (
     question_terms,
     retrieval_score,
     rewrite_request,
+    statement_inputs,
     statement_requests,
 )
 from beacon_rag_query.metrics import NODE_SECONDS
@@ -244,7 +245,7 @@ def build_graph(deps: Deps) -> CompiledStateGraph:
         names, question = state["names"], state["figure_question"]
         passages = _answer_passages(state, reading)
         if question.is_figure:
-            passages = with_statement(passages, cfg.max_context_passages)
+            passages = with_statement(passages, cfg.max_context_passages, list(statement_inputs(question)))
         evidence = state.get("evidence") or _passage_evidence(passages, cfg.max_context_passages)
         figures: FigureAnswer | None = None
         pages: list[tuple[int, int]] = []

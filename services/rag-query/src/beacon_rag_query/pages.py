@@ -15,6 +15,7 @@ line item the ranked rows already state.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Sequence
 
 from beacon_contracts.search import SearchRequest
@@ -43,21 +44,36 @@ def on_statement(e: Evidence) -> bool:
     return bool(STATEMENT_TITLE.search(e.section or "") or STATEMENT_TITLE.search(e.text[:200]))
 
 
-def with_statement(passages: Sequence[Passage], limit: int) -> list[Passage]:
-    """A figure question's answer is printed on a statement page, which grades low on words
-    ("Revenues 20,158 19,277") beside the discussion that repeats the question's: when none
-    of the first `limit` passages is on a statement, the best-ranked one that is takes the
-    last of those places, so the answerer reads it (and the page it is on)."""
-    def titled(p: Passage) -> bool:
-        return bool(STATEMENT_TITLE.search(p.hit.section or ""))
+# The titles of each statement, as on_statement's pattern names them; an income statement is
+# not the statement of comprehensive income printed beside it.
+_TITLES = {
+    "income": re.compile(r"statements?\s+of\s+(?:(?:consolidated|condensed|standalone)\s+)*(?:operations|income|"
+                         r"earnings|profit)|income\s+statements?|profit\s+(?:and|or|&)\s+loss|financial\s+results",
+                         re.IGNORECASE),
+    "balance": re.compile(r"balance\s+sheets?|financial\s+position", re.IGNORECASE),
+    "cash": re.compile(r"cash\s+flows?", re.IGNORECASE),
+}
 
-    if any(titled(p) for p in passages[:limit]):
-        return list(passages)
-    best = next((p for p in passages[limit:] if titled(p)), None)
-    if best is None:
-        return list(passages)
-    rest = [p for p in passages if p is not best]
-    return [*rest[:limit - 1], best, *rest[limit - 1:]]
+
+def with_statement(passages: Sequence[Passage], limit: int, kinds: Sequence[str]) -> list[Passage]:
+    """A figure question's answer is printed on a statement page, which grades low on words
+    ("Revenues 20,158 19,277") beside the discussion that repeats the question's: for each
+    statement it is printed on (`kinds`: "income", "balance", "cash") that none of the first
+    `limit` passages is on, the best-ranked passage that is takes the last free place among
+    them, so the answerer reads it (and the page it is on)."""
+    moved: list[Passage] = []
+    for kind in kinds:
+        def titled(p: Passage, title: re.Pattern = _TITLES[kind]) -> bool:
+            return bool(title.search(p.hit.section or ""))
+
+        if any(titled(p) for p in passages[:limit]) or any(titled(p) for p in moved):
+            continue
+        best = next((p for p in passages[limit:] if titled(p) and p not in moved), None)
+        if best is not None and len(moved) < limit - 1:
+            moved.append(best)
+    rest = [p for p in passages if p not in moved]
+    keep = limit - len(moved)
+    return [*rest[:keep], *moved, *rest[keep:]]
 
 
 def statement_backed(figures: FigureAnswer | None, evidence: Sequence[Evidence]) -> bool:

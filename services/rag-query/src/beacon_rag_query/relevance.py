@@ -39,7 +39,8 @@ _ASKING = frozenset(content_terms(
 _ASKING_FOR_A_FIGURE = frozenset(content_terms(
     "earn earned earning spend spent spending pay paid incur incurred dollars dollar rupees "
     "rupee change changed compared same percent percentage fast grow grew growth rise fall "
-    "increase decrease minus less plus latest"
+    "increase decrease minus less plus latest hold held have had carry carried report reported "
+    "raise raised use used generate generated record recorded post posted make made"
 ))
 
 

@@ -498,3 +498,23 @@ def test_selling_general_and_administrative_is_not_revenue():
     text, _ = ask("What was NVIDIA's revenue for the third quarter of fiscal 2024?",
                   _page("NVDA", "Q3FY24", "NVIDIA 10-Q", (chunk, "Three Months Ended Nine Months Ended")))
     assert "general and administrative" not in text and "10.6" not in text
+
+
+def test_a_segment_named_with_the_companys_own_name_is_the_segments_figure():
+    # Alphabet's release, segment table: "Google" is the company's alias, and the question's
+    # words lose it, but the row "Google Cloud" is still the part the question names.
+    segments = ("Segment Results The following table presents our segment revenues and operating income "
+                "(loss) (in millions; unaudited): Quarter Ended September 30,\n"
+                "Particulars: Revenues:\nGoogle Services | 2023 ($): 67,986 | 2024 ($): 76,510\n"
+                "Google Cloud | 2023 ($): 8,411 | 2024 ($): 11,353\n"
+                "Total revenues | 2023 ($): 76,693 | 2024 ($): 88,268")
+    statement = (f"{AMZN_SECTION}\nRevenues | 2023 ($): 76,693 | 2024 ($): 88,268")
+    evidence = _page("GOOGL", "Q3FY24", "Alphabet release", (statement, AMZN_SECTION), (segments, "Segment Results"))
+    names = {"GOOGL": "Alphabet"}
+    question = "What were Google Cloud revenues for the quarter ended September 30, 2024?"
+    asked = read_question(question, ["GOOGL"], entity_words=["Alphabet", "Google"])
+    text = compose(find_figures(asked, evidence, names), names)
+    assert "$11,353 million" in text and "88,268" not in text
+    whole = read_question("What were Google's revenues for the quarter ended September 30, 2024?", ["GOOGL"],
+                          entity_words=["Alphabet", "Google"])
+    assert "$88,268 million" in compose(find_figures(whole, evidence, names), names)

@@ -242,6 +242,7 @@ class FigureQuestion:
     periods: tuple[Asked, ...] = ()
     years: int | None = None  # "5-year CAGR"
     diluted: bool = False
+    entity: frozenset[str] = frozenset()  # the company-name words the question used, not the item's
     average: bool = False  # "return on average equity": a balance as the mean of its opening and closing
     decimals: int | None = None  # "round your answer to two decimal places"
 
@@ -265,13 +266,16 @@ def read_question(
     scope = "standalone" if _STANDALONE.search(question) else (
         "consolidated" if _CONSOLIDATED.search(question) else None)
     ignore = set(_GENERIC)
+    names: set[str] = set()
     for word in entity_words:
-        ignore |= content_terms(word)
-    terms = frozenset(t for t in content_terms(question) if t not in ignore and not _MONTH_WORD.match(t))
+        names |= content_terms(word)
+    ignore |= names
+    asked_terms = content_terms(question)
+    terms = frozenset(t for t in asked_terms if t not in ignore and not _MONTH_WORD.match(t))
     common = dict(terms=terms, scope=scope, companies=tuple(companies),
                   periods=tuple(asked_periods(question, periods)), years=_years(question),
                   diluted=bool(_DILUTED.search(question)), average=bool(_AVERAGE.search(question)),
-                  decimals=_decimals(question))
+                  decimals=_decimals(question), entity=frozenset(names & asked_terms))
     narrative = bool(_NARRATIVE.search(question)) and not _FIGURE_WORDS.search(question) or (
         bool(_EXPLANATION.search(question)) and not _HOW_LARGE.search(question))
     ratio = next((r for r in RATIOS if r.asked.search(question)), None) or _share_of(question)

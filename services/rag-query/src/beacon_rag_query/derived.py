@@ -87,7 +87,7 @@ class _Finder:
         of a ratio, whose question words name the ratio)."""
         q = self.q
         base = Lookup(item, q.terms if own_words else frozenset(), q.named if own_words else frozenset(),
-                      company, period, q.scope, q.diluted, change, percent)
+                      company, period, q.scope, q.diluted, change, percent, entity=q.entity)
         figure = find_item(base, self.rows)
         if figure is None and q.scope is not None:
             figure = find_item(replace(base, scope=None), self.rows)

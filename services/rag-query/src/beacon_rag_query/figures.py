@@ -261,9 +261,11 @@ def terms_score(terms: frozenset[str], label: str, *, whole: bool = False,
     return score if shared / len(words) >= 0.6 else None
 
 
-def _names_breakdown(leftover: frozenset[str], label: str) -> bool:
+def _names_breakdown(leftover: frozenset[str], label: str, entity: frozenset[str] = frozenset()) -> bool:
+    """The row's label is the part the question names: its words are the question's own (or
+    the company's name, which the question's words lose: "Google Cloud" for Alphabet)."""
     words = content_terms(clean_label(label))
-    return bool(words) and words <= leftover | _BREAKDOWN_WORDS and bool(words & leftover)
+    return bool(words) and words <= leftover | _BREAKDOWN_WORDS | entity and bool(words & leftover)
 
 
 def column_names(item: LineItem, column: Column) -> bool:
@@ -303,6 +305,7 @@ class Lookup:
     diluted: bool = False
     change: bool = False  # the row's change column ("Change %") instead of a period's value
     percent: bool | None = None  # only rows of percentages (True) or of amounts (False)
+    entity: frozenset[str] = frozenset()  # the company-name words the question used ("google")
 
 
 _QUALIFIERS = frozenset(content_terms("basic diluted"))  # which EPS, not a part of a total
@@ -424,7 +427,7 @@ def _row_match(lookup: Lookup, leftover: frozenset[str], row: Row,
     whether matched only without spaces). A breakdown row is one the question names in its
     own words ("Google Cloud revenues") whose columns or heading name the item."""
     item = lookup.item
-    if item is not None and leftover and _names_breakdown(leftover, row.label) and (
+    if item is not None and leftover and _names_breakdown(leftover, row.label, lookup.entity) and (
             any(c is not None and column_names(item, c) for c in row.columns)
             or _heading_names(item, heading)):
         return 1.1, 0, True, False

@@ -51,3 +51,26 @@ def test_the_asked_period_matches_a_december_balance_sheet_date():
 def test_the_trace_says_the_dates_understood():
     reading = understand("Acme Corporation net income FY2021", None, MATCHER, today=date(2026, 12, 4))
     assert reading.filters()["period_dates"] == [{"label": "FY2021", "start": "2021-01-01", "end": "2021-12-31"}]
+
+
+def test_a_comparison_across_calendars_reads_each_companys_year_on_its_own():
+    from beacon_rag_query.derived import find_figures
+    from beacon_rag_query.domain import Evidence
+
+    question = "Compare the total assets of Acme Corporation and Reliance Industries at the end of FY2022."
+    reading = understand(question, None, MATCHER, today=date(2026, 12, 4))
+    asked = read_question(reading.question, reading.companies, reading.periods,
+                          entity_words=["Acme", "Reliance"], calendars=reading.calendars)
+    assert [(p.end_year, p.end_month) for p in asked.periods_of("ACME")] == [(2022, 12)]
+    assert [(p.end_year, p.end_month) for p in asked.periods_of("RELIANCE.NS")] == [(2022, 3)]
+    acme = ("Consolidated Balance Sheet (in millions) \nParticulars December 31, 2022 December 31, 2021 \n"
+            "Total assets 5,000 4,000")
+    reliance = ("Consolidated Balance Sheet (₹ in crore) \nParticulars March 31, 2022 March 31, 2021 \n"
+                "Total assets 8,000 7,000")
+    evidence = [Evidence(1, acme, 1, "Acme 10-K", 40, "ACME", "FY2022", 0.5),
+                Evidence(2, reliance, 2, "Reliance AR", 50, "RELIANCE.NS", "FY2022", 0.5)]
+    found = find_figures(asked, evidence, {"ACME": "Acme", "RELIANCE.NS": "Reliance"})
+    assert sorted(f.number for f in found.figures) == ["5,000", "8,000"] and not found.missing
+    # each read off the column of its own year end, not matched by the year alone
+    periods = {f.company: f.period for f in found.figures}
+    assert "December 31, 2022" in periods["ACME"] and "March 31, 2022" in periods["RELIANCE.NS"]

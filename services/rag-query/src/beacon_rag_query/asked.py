@@ -245,6 +245,16 @@ class FigureQuestion:
     entity: frozenset[str] = frozenset()  # the company-name words the question used, not the item's
     average: bool = False  # "return on average equity": a balance as the mean of its opening and closing
     decimals: int | None = None  # "round your answer to two decimal places"
+    calendars: tuple[tuple[str, int], ...] = ()  # each company's fiscal-year end month
+
+    def periods_of(self, company: str | None) -> tuple[Asked, ...]:
+        """The asked periods on the company's own fiscal calendar ("FY2023" of a June filer
+        ends in June 2023, of a December filer in December), for a comparison across them."""
+        month = dict(self.calendars).get(company or "")
+        if month is None:
+            return self.periods
+        return tuple(Asked.of(replace(p.fiscal, end_month=month))
+                     if p.fiscal is not None and p.fiscal.end_month != month else p for p in self.periods)
 
     @property
     def is_figure(self) -> bool:
@@ -260,6 +270,7 @@ def read_question(
     companies: Sequence[str] = (),
     periods: Sequence[FiscalPeriod] = (),
     entity_words: Sequence[str] = (),
+    calendars: Sequence[tuple[str, int]] = (),
 ) -> FigureQuestion:
     """What figure a question asks for, if any. `periods`: what query understanding found;
     `entity_words`: company names and tickers, which are not part of a line item's name."""
@@ -275,7 +286,8 @@ def read_question(
     common = dict(terms=terms, scope=scope, companies=tuple(companies),
                   periods=tuple(asked_periods(question, periods)), years=_years(question),
                   diluted=bool(_DILUTED.search(question)), average=bool(_AVERAGE.search(question)),
-                  decimals=_decimals(question), entity=frozenset(names & asked_terms))
+                  decimals=_decimals(question), entity=frozenset(names & asked_terms),
+                  calendars=tuple(calendars))
     narrative = bool(_NARRATIVE.search(question)) and not _FIGURE_WORDS.search(question) or (
         bool(_EXPLANATION.search(question)) and not _HOW_LARGE.search(question))
     ratio = next((r for r in RATIOS if r.asked.search(question)), None) or _share_of(question)

@@ -111,7 +111,7 @@ class _Finder:
 
     def answer_for(self, company: str | None, who: str | None, answer: FigureAnswer) -> None:
         q = self.q
-        periods: list[Asked | None] = list(q.periods) or [None]
+        periods: list[Asked | None] = list(q.periods_of(company)) or [None]
         if q.kind == "growth":
             self.growth(company, who, answer)
         elif q.kind == "cagr":
@@ -142,7 +142,7 @@ class _Finder:
 
     def growth(self, company: str | None, who: str | None, answer: FigureAnswer) -> None:
         item = self.q.item
-        asked = [p for p in self.q.periods]
+        asked = list(self.q.periods_of(company))
         if len(asked) >= 2:
             ordered = sorted(asked, key=lambda a: a.sort_key)
             pairs = [(ordered[-1], ordered[0])]
@@ -177,7 +177,7 @@ class _Finder:
             ))
 
     def cagr(self, company: str | None, who: str | None, answer: FigureAnswer) -> None:
-        asked = sorted(self.q.periods, key=lambda a: a.sort_key)
+        asked = sorted(self.q.periods_of(company), key=lambda a: a.sort_key)
         if len(asked) >= 2:
             start_period, end_period = asked[0], asked[-1]
         elif asked and self.q.years:

@@ -203,7 +203,8 @@ def build_graph(deps: Deps) -> CompiledStateGraph:
                  periods=[p.label for p in reading.periods], sensitive=list(reading.sensitive))
         names = _names(reading, matcher)
         question = read_question(reading.question, reading.companies, reading.periods,
-                                 entity_words=_entity_words(reading, names, matcher))
+                                 entity_words=_entity_words(reading, names, matcher),
+                                 calendars=reading.calendars)
         return {"understanding": reading, "figure_question": question, "names": names,
                 "rewrite_count": 0, "hits": []}, {"route": reading.route.value}
 

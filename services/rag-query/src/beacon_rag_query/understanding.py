@@ -206,6 +206,9 @@ class Understanding:
     route: Route
     sensitive: tuple[str, ...] = ()
     company_names: tuple[str, ...] = field(default=())
+    # Each named company's fiscal-year end month: `periods` are on their calendar when they
+    # share one; a comparison across calendars reads each company's periods on its own.
+    calendars: tuple[tuple[str, int], ...] = field(default=())
 
     def search_periods(self) -> list[str]:
         labels: list[str] = []
@@ -261,4 +264,6 @@ def understand(
         route=route_for(question, companies, periods),
         sensitive=tuple(sensitive_topics(question, topics)),
         company_names=names,
+        calendars=tuple((s, matcher.companies[s].fiscal_year_end_month) for s in companies
+                        if s in matcher.companies),
     )

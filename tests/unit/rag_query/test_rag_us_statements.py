@@ -249,9 +249,9 @@ def test_a_printed_margin_percentage_not_the_amount_under_the_margins_name():
     ("question", "answer"),
     [
         ("What was Apple's Services net sales in Q3 fiscal 2023?",
-         "Apple's consolidated revenue of the Services in Q3FY23 was $21,213 million [2]."),
+         "Apple's consolidated revenue of Services in Q3FY23 was $21,213 million [2]."),
         ("What was Apple's Services cost of sales in Q3 fiscal 2023?",
-         "Apple's consolidated cost of goods sold of the Services in Q3FY23 was $6,248 million [2]."),
+         "Apple's consolidated cost of goods sold of Services in Q3FY23 was $6,248 million [2]."),
     ],
 )
 def test_a_part_named_under_its_totals_heading(question, answer):

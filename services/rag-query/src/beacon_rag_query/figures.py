@@ -369,7 +369,9 @@ def find_item(lookup: Lookup, rows: Sequence[Sourced]) -> Figure | None:
         if breakdown and item is not None:
             kind = next((w for w in ("segment", "business", "division", "region") if w in lookup.terms), "")
             what = "revenue" if item.key == "revenue" else item.name
-            name = f"{what} of the {answer_name(clean) if clean.isupper() else clean}{' ' + kind if kind else ''}"
+            part = answer_name(clean) if clean.isupper() else clean
+            # "EBITDA of the Retail segment", "revenue of Google Cloud"
+            name = f"{what} of the {part} {kind}" if kind else f"{what} of {part}"
         figure = Figure(
             company=lookup.company or e.company_symbol, item=name, label=clean, value=cell.value,
             text=f"{cell.text.strip('()%')}%" if lookup.change else row.render(cell),

@@ -518,3 +518,15 @@ def test_a_segment_named_with_the_companys_own_name_is_the_segments_figure():
     whole = read_question("What were Google's revenues for the quarter ended September 30, 2024?", ["GOOGL"],
                           entity_words=["Alphabet", "Google"])
     assert "$88,268 million" in compose(find_figures(whole, evidence, names), names)
+
+
+def test_a_month_day_the_document_writes_with_two_years_takes_the_groups_order():
+    # NVIDIA's MD&A: "October 29, October 30," without years; the 10-Q writes October 29 with
+    # 2023 only, October 30 with 2022 (the year-ago quarter) and with 2023 (other dates).
+    chunk = ("Three Months Ended Nine Months Ended October 29, October 30, October 29, October 30, "
+             "Research and development 2,294 1,945 6,210 5,387")
+    known = {(10, 29): {2023}, (10, 30): {2022, 2023}}
+    (row,) = read_rows(chunk, section="Three Months Ended Nine Months Ended", filing_period="Q3FY24",
+                       known_dates=known)
+    assert [(c.months, c.end) for c in row.columns] == [
+        (3, date(2023, 10, 29)), (3, date(2022, 10, 30)), (9, date(2023, 10, 29)), (9, date(2022, 10, 30))]

@@ -439,10 +439,17 @@ def grid_columns(
     else:
         filed = period_from_label(filing_period) if filing_period else None
         column_years = []
+        newest: int | None = None  # the year of the group's first column, when the document says it
         for i, (month, day) in enumerate(column_days):
             seen = (known or {}).get((month, day), set())
+            if i % per == 0:
+                newest = next(iter(seen)) if len(seen) == 1 else None
             if len(seen) == 1:
                 column_years.append(next(iter(seen)))
+            elif newest is not None and newest - i % per in seen:
+                # "October 29, October 30,": the document writes October 30 with 2022 and
+                # 2023; a group's columns run newest first, a year apart
+                column_years.append(newest - i % per)
             elif filed is not None:
                 column_years.append(filed.fiscal_year - i % per)
             else:

@@ -530,3 +530,28 @@ def test_a_month_day_the_document_writes_with_two_years_takes_the_groups_order()
                        known_dates=known)
     assert [(c.months, c.end) for c in row.columns] == [
         (3, date(2023, 10, 29)), (3, date(2022, 10, 30)), (9, date(2023, 10, 29)), (9, date(2022, 10, 30))]
+
+
+def test_a_headcount_under_dollar_headed_columns_is_people():
+    chunk = (f"{AMZN_SECTION}\nNumber of employees | 2023 ($): 182,381 | 2024 ($): 181,269\n"
+             "Revenues | 2023 ($): 76,693 | 2024 ($): 88,268")
+    rows = {s.row.label: s.row for s in evidence_rows(_page("GOOGL", "Q3FY24", "Alphabet release",
+                                                            (chunk, AMZN_SECTION)))}
+    assert rows["Number of employees"].unit is None
+    assert (rows["Revenues"].unit.currency, rows["Revenues"].unit.scale) == ("$", "million")
+
+
+def test_a_chunk_whose_columns_say_dollars_takes_the_pages_scale_from_another_chunk():
+    # the scale is in one chunk's section only (its title line), not in any passage's text
+    unit_chunk = ("Net income | 2023: 72,361 | 2022: 72,738", "INCOME STATEMENTS - (In millions)")
+    rows_chunk = ("Net cash from operations | 2023 ($): 87,582 | 2022 ($): 89,035", "CASH FLOWS STATEMENTS")
+    rows = {s.row.label: s.row for s in evidence_rows(_page("MSFT", "FY2023", "Microsoft 10-K", unit_chunk, rows_chunk))}
+    assert (rows["Net cash from operations"].unit.currency, rows["Net cash from operations"].unit.scale) == (
+        "$", "million")
+
+
+def test_a_one_digit_year_ago_cell_is_a_misread_not_a_base_for_growth():
+    chunk = (f"{AMZN_SECTION}\nTotal revenue | 2023 ($): 56,517 | 2022 ($): 1")
+    text, _ = ask("By how much did Amazon's total revenue grow in the quarter ended September 30, 2023?",
+                  _page("AMZN", "Q3FY23", "Amazon 10-Q", (chunk, AMZN_SECTION)))
+    assert "5651600" not in text and "56,517" in text

@@ -10,6 +10,7 @@ and the model's prompt are built from the result. Pure.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -158,6 +159,8 @@ class _Finder:
             if base_period is None:
                 base_period = _year_ago_of(current)
             base = self.lookup(item, company, base_period) if base_period else None
+            if base is not None and _misread_base(base, current):
+                base = None
             if base is None or base.value == 0 or base.evidence == current.evidence and base.value == current.value:
                 stated_period = current_period or (Asked.of(p) if (p := period_from_label(current.period_label or ""))
                                                    else None)
@@ -281,6 +284,13 @@ class _Finder:
         if opening is None or (opening.value == closing.value and opening.evidence == closing.evidence):
             return closing.value, closing.number, None
         return (closing.value + opening.value) / 2, f"(({closing.number} + {opening.number}) / 2)", opening
+
+
+def _misread_base(base: Figure, current: Figure) -> bool:
+    """A one-digit "year before" against a figure of four digits or more is a note number or a
+    footnote mark read as a cell ("(56,517 − 1) / 1"), not a year-ago amount."""
+    digits = len(re.sub(r"\D", "", base.number.split(".")[0]))
+    return digits <= 1 and len(re.sub(r"\D", "", current.number.split(".")[0])) >= 4
 
 
 def _printed(ratio: Ratio) -> LineItem:

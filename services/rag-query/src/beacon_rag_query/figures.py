@@ -104,9 +104,12 @@ def evidence_rows(evidence: Sequence[Evidence]) -> list[Sourced]:
                 # US statements print "$" on the first and total rows only and "(In millions)"
                 # once above the table, often in another chunk: one unit for the page.
                 currency = row.unit.currency or page_currencies.get(key)
-                scale = row.unit.scale or page_scales.get(key)
+                scale = row.unit.scale or page_scales.get(key) or (
+                    page_units[key].scale if key in page_units else None)
                 if (currency, scale) != (row.unit.currency, row.unit.scale):
                     row = replace(row, unit=Unit(currency, scale))
+            if row.unit is not None and _HEADCOUNT.search(row.label):
+                row = replace(row, unit=None)  # people, whatever the columns' "$" and scale say
             if row.scope is None and key in page_scopes:
                 row = replace(row, scope=page_scopes[key])
             rows.append(Sourced(row, e, heading))

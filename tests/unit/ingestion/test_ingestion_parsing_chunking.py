@@ -125,6 +125,16 @@ def test_running_headers_footers_and_page_numbers_are_dropped():
     assert all(f"Body text of page {n}" in text for n in (1, 2, 3))
 
 
+def test_a_year_on_a_line_of_its_own_is_a_header_not_a_page_number():
+    # PDFium gives a 10-Q header's years on lines of their own ("July 1," / "2023"), on pages
+    # whose page numbers (a lone integer) repeat at the bottom
+    pages = [page(n, "Three Months Ended", "July 1,", "2023", "June 25,", "2022",
+                  f"Total net sales 81,797 82,959 on page {n}.", str(n)) for n in (1, 2, 3)]
+    text = " ".join(c.text for c in chunk_pages(pages, target_chars=2000, max_chars=4000))
+    assert "July 1, 2023 June 25, 2022" in text
+    assert all(f"on page {n}." in text and f"on page {n}. {n}" not in text for n in (1, 2, 3))  # still dropped
+
+
 # Page 326 of IndianOil's Integrated Annual Report 2024-25 (consolidated statement of profit
 # and loss) as PDFium gives it: one row per line, cells separated by single spaces, a note
 # column, a label wrapped over two lines, a subtotal without a label, the footer and page

@@ -116,6 +116,8 @@ class _Builder:
 
 
 _PAGE_NUMBER = re.compile(r"^(page\s*)?\d{1,4}(\s*(of|/)\s*\d{1,4})?$", re.IGNORECASE)
+# A year on a line of its own is a column header's ("July 1," / "2023"), not a page number.
+_YEAR_LINE = re.compile(r"^(?:19|20)\d{2}$")
 _DIGITS = re.compile(r"\d+")
 
 
@@ -143,6 +145,8 @@ def chunk_pages(pages: list[Page], *, target_chars: int = 1200, max_chars: int =
 
     def noise(line: str) -> bool:
         text = line.strip()
+        if _YEAR_LINE.match(text):
+            return False
         return bool(_PAGE_NUMBER.match(text)) or _DIGITS.sub("#", text.lower()) in repeated
 
     for page in pages:

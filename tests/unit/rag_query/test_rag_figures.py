@@ -18,7 +18,7 @@ from beacon_rag_query.factcheck import fact_check
 from beacon_rag_query.asked import read_question
 from beacon_rag_query.derived import find_figures
 from beacon_rag_query.periods import FiscalPeriod, parse_periods
-from beacon_rag_query.statements import assumed_columns, read_rows
+from beacon_rag_query.statements import assumed_columns, declared, read_rows
 
 INFOSYS_PNL = (
     "Extracted from the Condensed Consolidated Statement of Comprehensive Income under IFRS for: \n"
@@ -426,3 +426,27 @@ def test_a_loss_that_grows_is_said_to_widen():
                                   acme(loss), companies=("ACME.NS",))
     assert "loss widened 111.8% in FY2026 over FY2025" in text
     assert checked.faithfulness_score == 1.0
+
+
+def test_a_crore_unit_whose_rupee_glyph_was_lost_is_still_rupees_crore():
+    # L&T's Q1 FY25 results page: "(₹ Crore)" printed with a glyph the PDF's font lost
+    header = "Crore June 30, March 31, June 30, March 31, [Reviewed] [Reviewed] [Reviewed] [Audited]"
+    rows = "1 Income: a) Revenue from operations 55119.82 67078.68 47882.37 221112.91"
+    evidence = [Evidence(1, header, 5, "L&T Q1 FY25 results", 8, "ACME.NS", "Q1FY25", 0.6),
+                Evidence(2, rows, 5, "L&T Q1 FY25 results", 8, "ACME.NS", "Q1FY25", 0.6)]
+    _, found, text, _ = ask("What was Acme's revenue from operations in Q1 FY25?", evidence, ("ACME.NS",))
+    assert "₹55119.82 crore" in text
+    capital = read_rows("Paid-up equity share capital [` Crore] 274.92 274.86", title="L&T results")
+    assert (capital[0].unit.currency, capital[0].unit.scale) == ("₹", "crore")
+    assert declared("The crore figure was discussed in the meeting") == (None, None)
+
+
+@pytest.mark.parametrize(("filed", "month_day", "year"), [
+    ("Q1FY25", "June 30,", 2024),  # an Indian filer's first quarter ends in June of the year before
+    ("Q3FY24", "October 29,", 2023),  # a January filer's third quarter
+    ("Q3FY24", "September 30,", 2024),  # a December filer's third quarter
+    ("H1FY25", "September 30,", 2024),
+])
+def test_a_header_without_years_is_dated_by_the_filed_period_ending_in_its_month(filed, month_day, year):
+    (row,) = read_rows(f"{month_day} Revenue from operations 100 90", title="results", filing_period=filed)
+    assert row.columns[0].end.year == year

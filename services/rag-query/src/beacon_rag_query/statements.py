@@ -159,6 +159,9 @@ _SCALES = {"crore": "crore", "crores": "crore", "cr": "crore", "lakh": "lakh", "
            "mn": "million", "billion": "billion", "billions": "billion", "bn": "billion",
            "thousand": "thousand", "thousands": "thousand", "000": "thousand",
            "m": "million"}
+# "(₹ in crore)" whose rupee glyph the PDF font lost: "Crore" opening a passage (a results
+# page's unit line) or "[` Crore]" after a label. Crore and lakh are rupee scales.
+_GLYPHLESS_SCALE = re.compile(r"(?:\A|\[\s*`?\s*)(crores?|lakhs?)\b(?=\s*\]|\s+[A-Z(\[]|\s*\Z)", re.IGNORECASE)
 _EXCEPTION = re.compile(r"\bexcept\b[^()\n]*$", re.IGNORECASE)
 _SCOPE = re.compile(r"\b(consolidated|standalone|stand-alone|stand alone)\b", re.IGNORECASE)
 # A UK or IFRS parent's own statements, printed after the group's: "Company Statement of
@@ -451,7 +454,7 @@ def grid_columns(
                 # 2023; a group's columns run newest first, a year apart
                 column_years.append(newest - i % per)
             elif filed is not None:
-                column_years.append(filed.fiscal_year - i % per)
+                column_years.append(_year_ending(filed, month) - i % per)
             else:
                 return None
     filed = period_from_label(filing_period) if filing_period else None
@@ -472,6 +475,16 @@ def grid_columns(
         columns.append(Column(text=f"{label}{_MONTH_NAMES[month - 1]} {day}, {year}", end=end,
                               months=months, point=kind is not None and kind.value == "p"))
     return columns
+
+
+def _year_ending(filed: FiscalPeriod, month: int) -> int:
+    """The calendar year in which the filed period ends, when it ends in `month`: its label
+    alone does not say (Q1FY25 of an Indian filer ends in June 2024, Q3FY24 of a January filer
+    in October 2023, of a December filer in September 2024); the calendar on which that
+    quarter (half, year) ends in `month` does."""
+    steps = {"FY": 0, "H": 6 * (2 - filed.number), "Q": 3 * (4 - filed.number)}[filed.kind]
+    year_end = (month - 1 + steps) % 12 + 1
+    return filed.fiscal_year if month <= year_end else filed.fiscal_year - 1
 
 
 def _year_columns(years: Sequence[int], filing_period: str | None) -> list[Column] | None:
@@ -684,6 +697,9 @@ def _scan_context(text: str, offset: int, context: _Context) -> None:
         if symbol is None and scale in ("crore", "lakh"):
             symbol = "₹"  # crore and lakh are rupee scales
         context.units.append((offset + m.start(), Unit(symbol, scale)))
+    for m in _GLYPHLESS_SCALE.finditer(text):
+        context.units.append((offset + m.start(1), Unit("₹", _SCALES[m.group(1).lower()])))
+    context.units.sort(key=lambda found: found[0])
     for m in _SCOPE.finditer(text):
         scope = "consolidated" if m.group(1).lower() == "consolidated" else "standalone"
         context.scopes.append((offset + m.start(), scope))

@@ -62,7 +62,7 @@ from beacon_rag_query.pages import (
 from beacon_rag_query.periods import period_from_label
 from beacon_rag_query.relevance import relevance
 from beacon_rag_query.sources import CompanyCatalogue, FundamentalsSource, PassageSearch
-from beacon_rag_query.text import amounts, format_inr, markers
+from beacon_rag_query.text import amounts, format_inr
 from beacon_rag_query.understanding import (
     CompanyMatcher,
     Understanding,

@@ -193,6 +193,11 @@ def test_consolidated_unless_standalone_is_asked():
     _, _, text, _ = ask("Acme standalone net profit FY2023", evidence, ("ACME.NS",))
     assert text == ("Acme's standalone profit for the year in FY2023 (year ended March 31, 2023) "
                     "was ₹2,980 crore [1].")
+    # the standalone statement not among the passages: the answer says so before the other
+    _, _, text, checked = ask("Acme standalone net profit FY2023", acme(ANNUAL_CONSOLIDATED), ("ACME.NS",))
+    assert text.startswith("The passages retrieved do not state the standalone figure; the consolidated one "
+                           "follows. Acme's consolidated")
+    assert checked.faithfulness_score == 1.0
 
 
 def test_the_year_not_the_quarter_of_a_q4_result():

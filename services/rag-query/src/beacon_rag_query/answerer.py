@@ -207,7 +207,11 @@ def is_prose(sentence: str) -> bool:
 
 def compose(found: FigureAnswer, names: Mapping[str, str]) -> str:
     lines: list[str] = []
+    asked = found.question.scope
     for figure in found.figures:
+        if asked is not None and figure.scope is not None and figure.scope != asked:
+            # the asked scope's statement was not among the passages: say so, not just the other
+            lines.append(f"The passages retrieved do not state the {asked} figure; the {figure.scope} one follows.")
         lines.append(_figure_sentence(figure, names))
     for computation in found.computations:
         lines.append(_computation_sentence(computation, found, names))

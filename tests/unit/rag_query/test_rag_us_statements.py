@@ -28,7 +28,7 @@ from beacon_rag_query.figures import evidence_rows
 from beacon_rag_query.periods import FiscalPeriod, parse_periods
 from beacon_rag_query.statements import read_rows
 
-NAMES = {"AAPL": "Apple", "NVDA": "NVIDIA", "AMZN": "Amazon"}
+NAMES = {"AAPL": "Apple", "NVDA": "NVIDIA", "AMZN": "Amazon", "GOOGL": "Alphabet", "MSFT": "Microsoft"}
 
 APPLE_TITLE = ("CONDENSED CONSOLIDATED STATEMENTS OF OPERATIONS (Unaudited) (In millions, except number "
                "of shares which are reflected in thousands and per share amounts)")
@@ -555,3 +555,11 @@ def test_a_one_digit_year_ago_cell_is_a_misread_not_a_base_for_growth():
     text, _ = ask("By how much did Amazon's total revenue grow in the quarter ended September 30, 2023?",
                   _page("AMZN", "Q3FY23", "Amazon 10-Q", (chunk, AMZN_SECTION)))
     assert "5651600" not in text and "56,517" in text
+
+
+def test_a_margin_that_expanded_by_points_is_a_change_not_the_margin():
+    prose = ("Alphabet Inc. announced results for the quarter ended September 30, 2024. Operating income "
+             "increased 34% and operating margin percent expanded by 4.5 percentage points to 32%.")
+    text, _ = ask("What was Alphabet's operating margin for the quarter ended September 30, 2024?",
+                  _page("GOOGL", "Q3FY24", "Alphabet release", (prose, "Alphabet Announces Results")))
+    assert "4.5" not in text

@@ -1005,5 +1005,11 @@ def _percent_row(label: str, values: Sequence[str]) -> bool:
     return not any(n is not None and abs(n) >= 1000 for n in numbers)
 
 
+# A sentence read as a row ("... operating margin percent expanded by 4.5 percentage points"):
+# the figure after "expanded by" is a change, and the words before it are no row's label.
+_CHANGED_BY = re.compile(r"\b(?:expanded|contracted|increased|decreased|grew|rose|fell|declined|improved|"
+                         r"widened|narrowed|up|down)\s+by$", re.IGNORECASE)
+
+
 def _real_label(label: str) -> bool:
-    return sum(ch.isalpha() for ch in label) >= 3
+    return sum(ch.isalpha() for ch in label) >= 3 and not _CHANGED_BY.search(label.strip())
